@@ -1,0 +1,158 @@
+/*
+ * ovseg native interface: a flat C API over the CPU twins (libovseg_cpu) and the CUDA kernels
+ * (libovseg_cuda). Every function returns an ovseg_status code; nothing throws across this
+ * boundary. Exceptions live on the Java side only.
+ *
+ * Conventions shared by every kernel
+ *   - Row-major, contiguous, batch outermost. Shapes are given in the comment of each function.
+ *   - fp32 on the CPU. The CUDA entry points take a dtype for the activation tensors named in
+ *     their comment (fp32, fp16 or bf16, accumulated in fp32); parameters and outputs are fp32.
+ *   - Sizes are int64_t; a size of 0 is legal wherever the result is well defined (an empty
+ *     output), negative sizes are OVSEG_ERR_INVALID_ARGUMENT.
+ *   - Outputs never alias inputs.
+ *   - L2 normalisation is x / max(||x||, 1e-12), as torch.nn.functional.normalize does.
+ */
+#ifndef OVSEG_H
+#define OVSEG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ovseg_status {
+    OVSEG_OK = 0,
+    OVSEG_ERR_INVALID_ARGUMENT = 1, /* null pointer, negative size, unknown mode or dtype */
+    OVSEG_ERR_OUT_OF_MEMORY = 2,    /* host or device allocation failed */
+    OVSEG_ERR_NO_CUDA_BUILD = 3,    /* libovseg_cuda was built without nvcc */
+    OVSEG_ERR_NO_DEVICE = 4,        /* no usable GPU or driver; ovseg_cuda_last_error says why */
+    OVSEG_ERR_CUDA = 5,             /* a CUDA call failed; ovseg_cuda_last_error says which */
+    OVSEG_ERR_UNSUPPORTED = 6       /* valid request this build cannot serve (e.g. S > 64 on GPU) */
+} ovseg_status;
+
+typedef enum ovseg_dtype {
+    OVSEG_F32 = 0,
+    OVSEG_F16 = 1,
+    OVSEG_BF16 = 2
+} ovseg_dtype;
+
+typedef enum ovseg_mask_mode {
+    OVSEG_MASK_HARD = 0, /* m = (M > 0), i.e. sigmoid(M) > 0.5; M == 0 counts as outside */
+    OVSEG_MASK_SOFT = 1  /* m = sigmoid(M) */
+} ovseg_mask_mode;
+
+/* A static, human-readable name for a status code. Never NULL. */
+const char *ovseg_status_string(int status);
+
+/* ------------------------------------------------------------------------------------------ */
+/* CPU library (libovseg_cpu)                                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Widest vector ISA the running CPU offers to the multiversioned kernels: "avx512", "avx2" or
+ * "generic". Chosen at load time from cpuid; the library itself is built for baseline x86-64. */
+const char *ovseg_cpu_isa(void);
+
+/* Worker threads used by the CPU kernels (default: hardware concurrency). n <= 0 restores the
+ * default. The pool is owned by the library and shared by callers; kernels may be called from
+ * several threads at once (calls are serialised on the pool, never corrupt each other). */
+int ovseg_cpu_set_threads(int n);
+int ovseg_cpu_get_threads(void);
+
+/* Fold CLIP's attention-pool value and output projections into one affine map.
+ *   V[Dv,D], bv[Dv] (value projection), C[E,Dv], bc[E] (output projection):
+ *   W[E,D] = C . V,   b[E] = C . bv + bc.   bv and bc may be NULL (treated as zero).
+ * Done once at load time; the result feeds ovseg_*_dense_projection. */
+int ovseg_fold_projection(const float *C, const float *bc, const float *V, const float *bv,
+                          int64_t E, int64_t Dv, int64_t D, float *W, float *b);
+
+/* Dense projection (MaskCLIP).
+ *   F[B,P,D] features, W[E,D], bias[E] (may be NULL), T[K,E] text embeddings (L2-normalised by
+ *   the caller), tau the logit scale.
+ *   z_p = W f_p + bias;  zhat_p = normalize(z_p);  logit[b,k,p] = tau * <T_k, zhat_p>.
+ * Outputs (each may be NULL, not all three):
+ *   logits[B,K,P]            full logits, class-major so each class map is contiguous;
+ *   labels[B,P] (int32)      argmax_k logit (first maximum on ties), -1 when K == 0;
+ *   scores[B,P]              max_k logit (-inf when K == 0).
+ * With logits == NULL the [K,P] tensor is never materialised. */
+int ovseg_cpu_dense_projection(const float *F, int64_t B, int64_t P, int64_t D,
+                               const float *W, const float *bias, int64_t E,
+                               const float *T, int64_t K, float tau,
+                               float *logits, int32_t *labels, float *scores);
+
+/* Mask pooling (ODISE, X-Decoder).
+ *   F[B,C,HW] features, M[B,Q,HW] mask logits at the same resolution.
+ *   hard: m = (M > 0);  soft: m = sigmoid(M).
+ *   out[b,q,c] = sum_p m[q,p] F[c,p] / (sum_p m[q,p] + 1e-8), then, if normalize != 0,
+ *   out[b,q,:] = normalize(out[b,q,:]).   out is [B,Q,C].
+ * The hard mode costs in proportion to the pixels inside the masks, not to Q*HW*C. */
+int ovseg_cpu_mask_pool(const float *F, const float *M, int64_t B, int64_t C, int64_t Q,
+                        int64_t HW, int mode, int normalize, float *out);
+
+/* Slot attention, one binding step (OVSegmentor's grouping block).
+ *   q[B,S,d] slot queries, k[B,N,d] token keys, v[B,N,dv] token values.
+ *   l[n,s] = scale * <q_s, k_n>       (scale <= 0 means 1/sqrt(d))
+ *   a[n,:] = softmax_s(l[n,:])         (across slots, not tokens)
+ *   hard != 0: a[n,:] = onehot(argmax_s l[n,s]) (first maximum on ties)
+ *   w[n,s] = a[n,s] / (sum_n a[n,s] + eps)
+ *   updates[b,s,:] = sum_n w[n,s] v_n          -> updates[B,S,dv]
+ *   assign[b,n,s] = a[n,s]                     -> assign[B,N,S] (may be NULL)
+ * Iterations are the caller's loop. */
+int ovseg_cpu_slot_attention(const float *q, const float *k, const float *v,
+                             int64_t B, int64_t S, int64_t N, int64_t d, int64_t dv,
+                             float scale, float eps, int hard,
+                             float *updates, float *assign);
+
+/* ------------------------------------------------------------------------------------------ */
+/* CUDA library (libovseg_cuda). Built as an error-returning stub when nvcc was not found.     */
+/* Device pointers are plain void*; streams are cudaStream_t passed as void* (NULL = legacy    */
+/* default stream). Kernels are asynchronous on the given stream.                             */
+/* ------------------------------------------------------------------------------------------ */
+
+/* 1 when this library was compiled with nvcc, 0 for the stub. */
+int ovseg_cuda_compiled(void);
+
+/* The message of the last failed call on this thread ("" when none). Never NULL. */
+const char *ovseg_cuda_last_error(void);
+
+/* cudart version this library was built against, e.g. 13000. */
+int ovseg_cuda_runtime_version(int *version);
+/* Installed driver's CUDA version, 0 when no driver is present. */
+int ovseg_cuda_driver_version(int *version);
+/* Number of usable devices; OVSEG_ERR_NO_DEVICE with a reason when there are none. */
+int ovseg_cuda_device_count(int *count);
+/* Name (NUL-terminated, truncated to len) and compute capability of a device. */
+int ovseg_cuda_device_info(int device, char *name, int len, int *sm_major, int *sm_minor,
+                           int64_t *total_memory);
+int ovseg_cuda_set_device(int device);
+
+int ovseg_cuda_malloc(void **ptr, size_t bytes);
+int ovseg_cuda_free(void *ptr);
+int ovseg_cuda_memcpy_h2d(void *dst, const void *src, size_t bytes, void *stream);
+int ovseg_cuda_memcpy_d2h(void *dst, const void *src, size_t bytes, void *stream);
+int ovseg_cuda_memset(void *ptr, int value, size_t bytes, void *stream);
+int ovseg_cuda_stream_create(void **stream);
+int ovseg_cuda_stream_destroy(void *stream);
+int ovseg_cuda_stream_synchronize(void *stream);
+
+/* Same semantics as the CPU twins. dtype applies to F (dense projection), F and M (mask
+ * pooling), q, k and v (slot attention); everything else is fp32. */
+int ovseg_cuda_dense_projection(int dtype, const void *F, int64_t B, int64_t P, int64_t D,
+                                const float *W, const float *bias, int64_t E,
+                                const float *T, int64_t K, float tau,
+                                float *logits, int32_t *labels, float *scores, void *stream);
+int ovseg_cuda_mask_pool(int dtype, const void *F, const void *M, int64_t B, int64_t C,
+                         int64_t Q, int64_t HW, int mode, int normalize, float *out,
+                         void *stream);
+/* S <= 64 (one pass over the tokens, slots held on chip); larger S is OVSEG_ERR_UNSUPPORTED. */
+int ovseg_cuda_slot_attention(int dtype, const void *q, const void *k, const void *v,
+                              int64_t B, int64_t S, int64_t N, int64_t d, int64_t dv,
+                              float scale, float eps, int hard,
+                              float *updates, float *assign, void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* OVSEG_H */

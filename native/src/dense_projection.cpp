@@ -1,0 +1,77 @@
+// Dense projection (MaskCLIP): logit[b,k,p] = tau * <T_k, normalize(W f_p + bias)>.
+//
+// Per tile of PT pixels, on one thread: Z = F_tile . W^T (+ bias) into L2-resident scratch,
+// each row scaled by tau / max(||z||, 1e-12), then L = Z . T^T (PT x K), then either the
+// class-major scatter into logits or the fused argmax. W^T and T^T are packed once per call and
+// shared read-only by every thread, so the only per-pixel traffic is reading F once.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "common.h"
+#include "gemm.h"
+#include "thread_pool.h"
+
+namespace {
+constexpr int64_t kTileRows = 64;
+constexpr float kNormFloor = 1e-12f;
+}  // namespace
+
+OVSEG_API int ovseg_cpu_dense_projection(const float *F, int64_t B, int64_t P, int64_t D,
+                                         const float *W, const float *bias, int64_t E,
+                                         const float *T, int64_t K, float tau, float *logits,
+                                         int32_t *labels, float *scores) {
+    using namespace ovseg;
+    if (any_negative({B, P, D, E, K})) return OVSEG_ERR_INVALID_ARGUMENT;
+    if (!logits && !labels && !scores) return OVSEG_ERR_INVALID_ARGUMENT;
+    if ((B * P * D > 0 && !F) || (E * D > 0 && !W) || (K * E > 0 && !T))
+        return OVSEG_ERR_INVALID_ARGUMENT;
+    if (B == 0 || P == 0) return OVSEG_OK;
+    try {
+        PackedB wt, tt;
+        if (!wt.pack(D, E, W, 1, D)) return OVSEG_ERR_OUT_OF_MEMORY;  // (d, e) = W[e*D + d]
+        if (!tt.pack(E, K, T, 1, E)) return OVSEG_ERR_OUT_OF_MEMORY;  // (e, k) = T[k*E + e]
+        const int64_t tiles = (P + kTileRows - 1) / kTileRows;
+        const IsaKernels &ops = isa();
+        parallel_for(B * tiles, [&](int64_t task, int) {
+            thread_local AlignedFloats zbuf, lbuf;
+            if (!zbuf.reset(static_cast<size_t>(kTileRows * std::max<int64_t>(E, 1))) ||
+                !lbuf.reset(static_cast<size_t>(kTileRows * std::max<int64_t>(K, 1))))
+                throw std::bad_alloc();
+            const int64_t b = task / tiles, p0 = (task % tiles) * kTileRows;
+            const int64_t rows = std::min(kTileRows, P - p0);
+            float *z = zbuf.data(), *l = lbuf.data();
+            if (E > 0) gemm_serial(rows, F + (b * P + p0) * D, D, 1, wt, z, E, false);
+            for (int64_t i = 0; i < rows; ++i) {
+                float *zi = z + i * E;
+                if (bias) ops.add_row(zi, bias, E);
+                const float norm = std::sqrt(ops.dot(zi, zi, E));
+                ops.scale_row(zi, tau / std::max(norm, kNormFloor), E);
+            }
+            if (K > 0) gemm_serial(rows, z, E, 1, tt, l, K, false);
+            if (logits) {
+                float *out = logits + b * K * P + p0;
+                for (int64_t k = 0; k < K; ++k)
+                    for (int64_t i = 0; i < rows; ++i) out[k * P + i] = l[i * K + k];
+            }
+            if (labels || scores) {
+                for (int64_t i = 0; i < rows; ++i) {
+                    int32_t best = -1;
+                    float best_v = -std::numeric_limits<float>::infinity();
+                    for (int64_t k = 0; k < K; ++k) {
+                        const float v = l[i * K + k];
+                        if (best < 0 || v > best_v) {
+                            best = static_cast<int32_t>(k);
+                            best_v = v;
+                        }
+                    }
+                    if (labels) labels[b * P + p0 + i] = best;
+                    if (scores) scores[b * P + p0 + i] = best_v;
+                }
+            }
+        });
+    } catch (const std::bad_alloc &) {
+        return OVSEG_ERR_OUT_OF_MEMORY;
+    }
+    return OVSEG_OK;
+}

@@ -1,0 +1,39 @@
+// The ISA-specific inner loops of the CPU twins: a packed, register-blocked SGEMM and a few
+// vector row operations. Compiled once per ISA (kernels_generic/avx2/avx512.cpp include
+// kernels.inc with different block sizes and compiler flags); isa_dispatch.cpp picks one table
+// at load time from cpuid. This header must stay free of C++ standard headers (see CMakeLists).
+#pragma once
+#include <stdint.h>
+
+namespace ovseg {
+
+struct IsaKernels {
+    const char *name;
+    int mr, nr;  // register block: MR rows x NR columns of C per micro-kernel call
+    // Floats needed to pack a K x N right-hand side.
+    int64_t (*packed_b_floats)(int64_t K, int64_t N);
+    // Pack B (element (k, n) at B[k*rsB + n*csB]) into NR-wide column panels, K-blocked.
+    void (*pack_b)(int64_t K, int64_t N, const float *B, int64_t rsB, int64_t csB, float *out);
+    // Floats of scratch gemm needs for its packed left-hand side.
+    int64_t (*a_scratch_floats)();
+    // C[0:M, n0:n1] = (accumulate ? C : 0) + A . B for packed B of width N; element (m, k) of A
+    // is A[m*rsA + k*csA]; C is row-major with leading dimension ldc. n0 must be a multiple of
+    // nr. Single-threaded: callers split M or N across the pool.
+    void (*gemm)(int64_t M, int64_t n0, int64_t n1, int64_t K, const float *A, int64_t rsA,
+                 int64_t csA, const float *Bp, int64_t N, float *C, int64_t ldc, int accumulate,
+                 float *a_scratch);
+    void (*add_row)(float *dst, const float *src, int64_t n);           // dst += src
+    void (*axpy)(float *dst, float alpha, const float *src, int64_t n);  // dst += alpha*src
+    void (*scale_row)(float *x, float s, int64_t n);                    // x *= s
+    float (*dot)(const float *a, const float *b, int64_t n);
+    float (*sum)(const float *a, int64_t n);
+};
+
+extern const IsaKernels kIsaGeneric;
+extern const IsaKernels kIsaAvx2;
+extern const IsaKernels kIsaAvx512;
+
+// The table chosen for this CPU (set once, at library load).
+const IsaKernels &isa();
+
+}  // namespace ovseg

@@ -1,0 +1,162 @@
+// CPU twins against naive double-precision loops, on shapes that hit every tail of the
+// register blocks (MR up to 8, NR up to 32, KC = 256): sizes 1, primes just past those, and a
+// depth past one K block. Tolerance: |got - want| <= 1e-4 * (1 + |want|) for fp32 results of
+// sums over at most a few thousand terms.
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+#include "ovseg.h"
+
+namespace {
+int failures = 0;
+std::mt19937 rng(1234);
+
+std::vector<float> randn(size_t n, float s = 1.0f) {
+    std::normal_distribution<float> d(0.0f, s);
+    std::vector<float> v(n);
+    for (auto &x : v) x = d(rng);
+    return v;
+}
+
+void expect_close(const char *what, const std::vector<float> &got, const std::vector<double> &want) {
+    double worst = 0;
+    for (size_t i = 0; i < want.size(); ++i) {
+        double err = std::fabs(got[i] - want[i]) / (1.0 + std::fabs(want[i]));
+        if (!(err <= worst)) worst = err;  // catches NaN
+    }
+    bool ok = worst <= 1e-4;
+    std::printf("%s %s (worst scaled error %.2e)\n", ok ? "PASS" : "FAIL", what, worst);
+    if (!ok) ++failures;
+}
+
+void check_projection(int64_t B, int64_t P, int64_t D, int64_t E, int64_t K) {
+    auto F = randn(B * P * D), W = randn(E * D, 0.1f), bias = randn(E), T = randn(K * E);
+    for (int64_t k = 0; k < K; ++k) {
+        double n = 0;
+        for (int64_t e = 0; e < E; ++e) n += T[k * E + e] * T[k * E + e];
+        for (int64_t e = 0; e < E; ++e) T[k * E + e] /= std::sqrt(n);
+    }
+    const float tau = 100.0f;
+    std::vector<double> want(B * K * P);
+    for (int64_t b = 0; b < B; ++b)
+        for (int64_t p = 0; p < P; ++p) {
+            std::vector<double> z(E);
+            double nn = 0;
+            for (int64_t e = 0; e < E; ++e) {
+                double s = bias[e];
+                for (int64_t d = 0; d < D; ++d) s += (double)W[e * D + d] * F[(b * P + p) * D + d];
+                z[e] = s;
+                nn += s * s;
+            }
+            nn = std::max(std::sqrt(nn), 1e-12);
+            for (int64_t k = 0; k < K; ++k) {
+                double s = 0;
+                for (int64_t e = 0; e < E; ++e) s += T[k * E + e] * z[e] / nn;
+                want[(b * K + k) * P + p] = tau * s;
+            }
+        }
+    std::vector<float> got(B * K * P);
+    std::vector<int32_t> labels(B * P);
+    std::vector<float> scores(B * P);
+    int rc = ovseg_cpu_dense_projection(F.data(), B, P, D, W.data(), bias.data(), E, T.data(), K, tau,
+                                        got.data(), labels.data(), scores.data());
+    char name[128];
+    std::snprintf(name, sizeof name, "dense_projection B=%lld P=%lld D=%lld E=%lld K=%lld", (long long)B,
+                  (long long)P, (long long)D, (long long)E, (long long)K);
+    if (rc != OVSEG_OK) { std::printf("FAIL %s rc=%d\n", name, rc); ++failures; return; }
+    expect_close(name, got, want);
+    int bad = 0;
+    for (int64_t b = 0; b < B; ++b)
+        for (int64_t p = 0; p < P; ++p) {
+            int best = 0;
+            for (int64_t k = 1; k < K; ++k) if (got[(b * K + k) * P + p] > got[(b * K + best) * P + p]) best = (int)k;
+            if (labels[b * P + p] != best || scores[b * P + p] != got[(b * K + best) * P + p]) ++bad;
+        }
+    std::printf("%s fused argmax agrees with full logits (%d mismatches)\n", bad ? "FAIL" : "PASS", bad);
+    if (bad) ++failures;
+}
+
+void check_mask_pool(int64_t C, int64_t Q, int64_t HW, int mode) {
+    auto F = randn(C * HW), M = randn(Q * HW, 2.0f);
+    std::vector<double> want(Q * C);
+    for (int64_t q = 0; q < Q; ++q) {
+        double mass = 0;
+        std::vector<double> m(HW);
+        for (int64_t p = 0; p < HW; ++p) {
+            double x = M[q * HW + p];
+            m[p] = mode == OVSEG_MASK_HARD ? (x > 0 ? 1.0 : 0.0) : 1.0 / (1.0 + std::exp(-x));
+            mass += m[p];
+        }
+        for (int64_t c = 0; c < C; ++c) {
+            double s = 0;
+            for (int64_t p = 0; p < HW; ++p) s += m[p] * F[c * HW + p];
+            want[q * C + c] = s / (mass + 1e-8);
+        }
+    }
+    std::vector<float> got(Q * C);
+    int rc = ovseg_cpu_mask_pool(F.data(), M.data(), 1, C, Q, HW, mode, 0, got.data());
+    char name[128];
+    std::snprintf(name, sizeof name, "mask_pool %s C=%lld Q=%lld HW=%lld", mode ? "soft" : "hard",
+                  (long long)C, (long long)Q, (long long)HW);
+    if (rc != OVSEG_OK) { std::printf("FAIL %s rc=%d\n", name, rc); ++failures; return; }
+    expect_close(name, got, want);
+}
+
+void check_slots(int64_t S, int64_t N, int64_t d, int64_t dv, int hard) {
+    auto q = randn(S * d), k = randn(N * d), v = randn(N * dv);
+    const double scale = 1.0 / std::sqrt((double)d), eps = 1e-6;
+    std::vector<double> a(N * S), want(S * dv, 0.0), want_a;
+    for (int64_t n = 0; n < N; ++n) {
+        double mx = -1e300;
+        int64_t best = 0;
+        for (int64_t s = 0; s < S; ++s) {
+            double l = 0;
+            for (int64_t j = 0; j < d; ++j) l += (double)q[s * d + j] * k[n * d + j];
+            a[n * S + s] = l * scale;
+            if (a[n * S + s] > mx) { mx = a[n * S + s]; best = s; }
+        }
+        double tot = 0;
+        for (int64_t s = 0; s < S; ++s) tot += (a[n * S + s] = std::exp(a[n * S + s] - mx));
+        for (int64_t s = 0; s < S; ++s) a[n * S + s] = hard ? (s == best) : a[n * S + s] / tot;
+    }
+    for (int64_t s = 0; s < S; ++s) {
+        double col = 0;
+        for (int64_t n = 0; n < N; ++n) col += a[n * S + s];
+        for (int64_t n = 0; n < N; ++n)
+            for (int64_t j = 0; j < dv; ++j) want[s * dv + j] += a[n * S + s] / (col + eps) * v[n * dv + j];
+    }
+    std::vector<float> got(S * dv), got_a(N * S);
+    int rc = ovseg_cpu_slot_attention(q.data(), k.data(), v.data(), 1, S, N, d, dv, 0.0f, 1e-6f, hard,
+                                      got.data(), got_a.data());
+    char name[128];
+    std::snprintf(name, sizeof name, "slot_attention %s S=%lld N=%lld d=%lld dv=%lld", hard ? "hard" : "soft",
+                  (long long)S, (long long)N, (long long)d, (long long)dv);
+    if (rc != OVSEG_OK) { std::printf("FAIL %s rc=%d\n", name, rc); ++failures; return; }
+    expect_close(name, got, want);
+    expect_close("  assignment", got_a, a);
+}
+}  // namespace
+
+int main() {
+    std::printf("cpu isa: %s, threads: %d\n", ovseg_cpu_isa(), ovseg_cpu_get_threads());
+    check_projection(1, 1, 1, 1, 1);
+    check_projection(2, 97, 77, 33, 5);
+    check_projection(1, 130, 300, 65, 21);
+    check_projection(1, 64, 257, 512, 3);
+    for (int mode = 0; mode < 2; ++mode) {
+        check_mask_pool(1, 1, 1, mode);
+        check_mask_pool(37, 7, 97, mode);
+        check_mask_pool(65, 33, 300, mode);
+        check_mask_pool(5, 0, 10, mode);
+    }
+    for (int hard = 0; hard < 2; ++hard) {
+        check_slots(1, 1, 1, 1, hard);
+        check_slots(7, 113, 33, 17, hard);
+        check_slots(64, 300, 64, 65, hard);
+    }
+    std::printf("%d failed\n", failures);
+    return failures ? 1 : 0;
+}
