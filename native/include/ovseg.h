@@ -95,7 +95,7 @@ int ovseg_cpu_mask_pool(const float *F, const float *M, int64_t B, int64_t C, in
  *   l[n,s] = scale * <q_s, k_n>       (scale <= 0 means 1/sqrt(d))
  *   a[n,:] = softmax_s(l[n,:])         (across slots, not tokens)
  *   hard != 0: a[n,:] = onehot(argmax_s l[n,s]) (first maximum on ties)
- *   w[n,s] = a[n,s] / (sum_n a[n,s] + eps)
+ *   w[n,s] = a[n,s] / (sum_n a[n,s] + eps)   (w = 0 for a slot whose sum_n a + eps is 0)
  *   updates[b,s,:] = sum_n w[n,s] v_n          -> updates[B,S,dv]
  *   assign[b,n,s] = a[n,s]                     -> assign[B,N,S] (may be NULL)
  * Iterations are the caller's loop. */

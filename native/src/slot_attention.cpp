@@ -65,8 +65,12 @@ OVSEG_API int ovseg_cpu_slot_attention(const float *q, const float *k, const flo
             PackedB vp;
             if (!vp.pack(N, dv, vb, dv, 1)) return OVSEG_ERR_OUT_OF_MEMORY;
             gemm_parallel(S, a, 1, S, vp, ub, dv, false);  // (s, n) = a[n*S + s]
-            for (int64_t s = 0; s < S; ++s)
-                isa().scale_row(ub + s * dv, static_cast<float>(1.0 / (colsum[static_cast<size_t>(s)] + eps)), dv);
+            for (int64_t s = 0; s < S; ++s) {
+                // A slot no token chose (possible in hard mode, or with eps = 0) gets zero
+                // updates rather than 0/0.
+                const double mass = colsum[static_cast<size_t>(s)] + eps;
+                isa().scale_row(ub + s * dv, mass > 0 ? static_cast<float>(1.0 / mass) : 0.0f, dv);
+            }
         }
     } catch (const std::bad_alloc &) {
         return OVSEG_ERR_OUT_OF_MEMORY;

@@ -1,0 +1,124 @@
+package org.ovseg.kernel;
+
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+
+/**
+ * The CPU twins of ovseg's kernels (libovseg_cpu), fp32, on direct native-order buffers read
+ * from their current position. Shapes are row-major with batch outermost, exactly as in
+ * {@code native/include/ovseg.h}, whose comments hold the full semantics.
+ *
+ * <p>Thread-safety: every method may be called from any thread. Calls share one native worker
+ * pool (sized by {@link #setThreads}) and are serialised on it, so concurrent callers wait for
+ * each other rather than oversubscribe the cores.
+ */
+public final class CpuKernels {
+    private CpuKernels() {}
+
+    /** @return the vector ISA the native kernels dispatched to: "avx512", "avx2" or "generic" */
+    public static String isa() {
+        return NativeCpu.ovseg_cpu_isa();
+    }
+
+    /** @return worker threads the native kernels use */
+    public static int threads() {
+        return NativeCpu.ovseg_cpu_get_threads();
+    }
+
+    /**
+     * Sets the process-wide number of native worker threads.
+     *
+     * @param n threads; 0 or less restores the default (all hardware threads)
+     */
+    public static void setThreads(int n) {
+        Checks.status("setThreads", NativeCpu.ovseg_cpu_set_threads(n));
+    }
+
+    /**
+     * Folds CLIP's attention-pool value projection (V[Dv,D], bv[Dv]) and output projection
+     * (C[E,Dv], bc[E]) into W[E,D] = C·V and b[E] = C·bv + bc.
+     *
+     * @param bc may be null (zero)
+     * @param bv may be null (zero)
+     */
+    public static void foldProjection(FloatBuffer C, FloatBuffer bc, FloatBuffer V, FloatBuffer bv,
+            int E, int Dv, int D, FloatBuffer W, FloatBuffer b) {
+        String op = "foldProjection";
+        Checks.sizes(op, E, Dv, D);
+        Checks.buffer(op, "C", C, Checks.product(op, E, Dv));
+        Checks.optional(op, "bc", bc, E);
+        Checks.buffer(op, "V", V, Checks.product(op, Dv, D));
+        Checks.optional(op, "bv", bv, Dv);
+        Checks.buffer(op, "W", W, Checks.product(op, E, D));
+        Checks.buffer(op, "b", b, E);
+        Checks.status(op, NativeCpu.ovseg_fold_projection(C, bc, V, bv, E, Dv, D, W, b));
+    }
+
+    /**
+     * MaskCLIP's dense projection: logit[b,k,p] = tau·⟨T_k, normalize(W f_p + bias)⟩ for
+     * F[B,P,D], W[E,D], bias[E], T[K,E]. Outputs: logits[B,K,P], and/or the fused per-pixel
+     * argmax labels[B,P] (first maximum; -1 when K = 0) and max scores[B,P]. Pass null for the
+     * outputs not wanted (at least one is required); without logits the [K,P] tensor is never
+     * materialised.
+     *
+     * @param bias may be null (zero)
+     */
+    public static void denseProjection(FloatBuffer F, int B, int P, int D, FloatBuffer W,
+            FloatBuffer bias, int E, FloatBuffer T, int K, float tau, FloatBuffer logits,
+            IntBuffer labels, FloatBuffer scores) {
+        String op = "denseProjection";
+        Checks.sizes(op, B, P, D, E, K);
+        if (logits == null && labels == null && scores == null) {
+            throw new IllegalArgumentException(op + ": no output requested");
+        }
+        Checks.buffer(op, "F", F, Checks.product(op, B, P, D));
+        Checks.buffer(op, "W", W, Checks.product(op, E, D));
+        Checks.optional(op, "bias", bias, E);
+        Checks.buffer(op, "T", T, Checks.product(op, K, E));
+        Checks.optional(op, "logits", logits, Checks.product(op, B, K, P));
+        Checks.optional(op, "labels", labels, Checks.product(op, B, P));
+        Checks.optional(op, "scores", scores, Checks.product(op, B, P));
+        Checks.status(op, NativeCpu.ovseg_cpu_dense_projection(
+                F, B, P, D, W, bias, E, T, K, tau, logits, labels, scores));
+    }
+
+    /**
+     * Mask pooling: out[b,q,:] = Σ_p m[q,p]·F[:,p] / (Σ_p m[q,p] + 1e-8) for F[B,C,HW] and mask
+     * logits M[B,Q,HW], optionally L2-normalising each output row. out is [B,Q,C]. Hard masks
+     * cost in proportion to the pixels they cover.
+     */
+    public static void maskPool(FloatBuffer F, FloatBuffer M, int B, int C, int Q, int HW,
+            MaskMode mode, boolean normalize, FloatBuffer out) {
+        String op = "maskPool";
+        Checks.sizes(op, B, C, Q, HW);
+        if (mode == null) throw new IllegalArgumentException(op + ": mode is null");
+        Checks.buffer(op, "F", F, Checks.product(op, B, C, HW));
+        Checks.buffer(op, "M", M, Checks.product(op, B, Q, HW));
+        Checks.buffer(op, "out", out, Checks.product(op, B, Q, C));
+        Checks.status(op, NativeCpu.ovseg_cpu_mask_pool(F, M, B, C, Q, HW, mode.code, normalize ? 1 : 0, out));
+    }
+
+    /**
+     * One slot-attention binding step: a = softmax over slots of scale·⟨q_s, k_n⟩ (or its
+     * one-hot argmax when {@code hard}), updates[s] = Σ_n a[n,s]·v_n / (Σ_n a[n,s] + eps).
+     * q[B,S,d], k[B,N,d], v[B,N,dv]; updates[B,S,dv]; assign[B,N,S] may be null.
+     *
+     * @param scale logit scale; 0 or less means 1/√d
+     */
+    public static void slotAttention(FloatBuffer q, FloatBuffer k, FloatBuffer v, int B, int S,
+            int N, int d, int dv, float scale, float eps, boolean hard, FloatBuffer updates,
+            FloatBuffer assign) {
+        String op = "slotAttention";
+        Checks.sizes(op, B, S, N, d, dv);
+        if (!(eps >= 0) || !Float.isFinite(scale)) {
+            throw new IllegalArgumentException(op + ": eps must be >= 0 and scale finite");
+        }
+        Checks.buffer(op, "q", q, Checks.product(op, B, S, d));
+        Checks.buffer(op, "k", k, Checks.product(op, B, N, d));
+        Checks.buffer(op, "v", v, Checks.product(op, B, N, dv));
+        Checks.buffer(op, "updates", updates, Checks.product(op, B, S, dv));
+        Checks.optional(op, "assign", assign, Checks.product(op, B, N, S));
+        Checks.status(op, NativeCpu.ovseg_cpu_slot_attention(
+                q, k, v, B, S, N, d, dv, scale, eps, hard ? 1 : 0, updates, assign));
+    }
+}

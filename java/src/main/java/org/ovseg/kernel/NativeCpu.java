@@ -1,0 +1,51 @@
+package org.ovseg.kernel;
+
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.Platform;
+
+/**
+ * JavaCPP binding of libovseg_cpu (native/include/ovseg.h). Raw and unchecked: use
+ * {@link CpuKernels}, which validates shapes and turns status codes into exceptions. Buffers
+ * must be direct; their position is honoured.
+ */
+@Platform(value = "linux-x86_64", include = "ovseg.h", link = "ovseg_cpu")
+final class NativeCpu {
+    static {
+        Loader.load();
+    }
+
+    private NativeCpu() {}
+
+    static native @Cast("const char*") String ovseg_status_string(int status);
+
+    static native @Cast("const char*") String ovseg_cpu_isa();
+
+    static native int ovseg_cpu_set_threads(int n);
+
+    static native int ovseg_cpu_get_threads();
+
+    static native int ovseg_fold_projection(
+            FloatBuffer C, FloatBuffer bc, FloatBuffer V, FloatBuffer bv,
+            @Cast("int64_t") long E, @Cast("int64_t") long Dv, @Cast("int64_t") long D,
+            FloatBuffer W, FloatBuffer b);
+
+    static native int ovseg_cpu_dense_projection(
+            FloatBuffer F, @Cast("int64_t") long B, @Cast("int64_t") long P, @Cast("int64_t") long D,
+            FloatBuffer W, FloatBuffer bias, @Cast("int64_t") long E,
+            FloatBuffer T, @Cast("int64_t") long K, float tau,
+            FloatBuffer logits, @Cast("int32_t*") IntBuffer labels, FloatBuffer scores);
+
+    static native int ovseg_cpu_mask_pool(
+            FloatBuffer F, FloatBuffer M, @Cast("int64_t") long B, @Cast("int64_t") long C,
+            @Cast("int64_t") long Q, @Cast("int64_t") long HW, int mode, int normalize,
+            FloatBuffer out);
+
+    static native int ovseg_cpu_slot_attention(
+            FloatBuffer q, FloatBuffer k, FloatBuffer v, @Cast("int64_t") long B,
+            @Cast("int64_t") long S, @Cast("int64_t") long N, @Cast("int64_t") long d,
+            @Cast("int64_t") long dv, float scale, float eps, int hard,
+            FloatBuffer updates, FloatBuffer assign);
+}
