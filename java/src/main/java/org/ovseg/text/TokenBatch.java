@@ -1,0 +1,71 @@
+package org.ovseg.text;
+
+import java.util.Arrays;
+
+/**
+ * A batch of token id rows padded to a common context length, as returned by
+ * {@link ClipTokenizer#tokenizeBatch(java.util.List, int)}.
+ *
+ * <p>{@link #ids()} is row-major {@code [rows, contextLength]} with {@code 0} as padding (the CLIP
+ * convention); {@link #lengths()} holds each row's true length, start and end tokens included.
+ * Immutable: accessors return copies.
+ */
+public final class TokenBatch {
+
+    private final int rows;
+    private final int contextLength;
+    private final int[] ids;
+    private final int[] lengths;
+
+    TokenBatch(int rows, int contextLength, int[] ids, int[] lengths) {
+        this.rows = rows;
+        this.contextLength = contextLength;
+        this.ids = ids;
+        this.lengths = lengths;
+    }
+
+    /** @return the number of rows (input texts) */
+    public int rows() {
+        return rows;
+    }
+
+    /** @return the padded row length */
+    public int contextLength() {
+        return contextLength;
+    }
+
+    /** @return a copy of the flat row-major id array of size {@code rows * contextLength}, zero padded */
+    public int[] ids() {
+        return ids.clone();
+    }
+
+    /** @return a copy of the per-row true lengths (start and end tokens included) */
+    public int[] lengths() {
+        return lengths.clone();
+    }
+
+    /**
+     * @param row row index
+     * @return the true length of that row (start and end tokens included)
+     */
+    public int length(int row) {
+        return lengths[row];
+    }
+
+    /**
+     * @param row row index
+     * @return a copy of the padded row, {@code contextLength} ids
+     */
+    public int[] row(int row) {
+        return Arrays.copyOfRange(ids, row * contextLength, (row + 1) * contextLength);
+    }
+
+    /** @return the batch as a fresh {@code int[rows][contextLength]} array, zero padded */
+    public int[][] toArray() {
+        int[][] out = new int[rows][];
+        for (int r = 0; r < rows; r++) {
+            out[r] = row(r);
+        }
+        return out;
+    }
+}
