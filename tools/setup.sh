@@ -9,6 +9,8 @@ command -v mvn >/dev/null 2>&1 || missing+=(maven)
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 command -v make >/dev/null 2>&1 || missing+=(make)
+# A font for the overlay legend (the overlay is still written without one).
+ls /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf >/dev/null 2>&1 || missing+=(fonts-dejavu-core fontconfig)
 if ((${#missing[@]})); then
     if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
         echo "error: missing build tools: ${missing[*]} (install them, or run this as root on Debian/Ubuntu)" >&2
