@@ -21,6 +21,7 @@ public final class Main {
     private static Map<String, Command> commands() {
         Map<String, Command> c = new LinkedHashMap<>();
         c.put("info", new InfoCommand());
+        c.put("segment", new SegmentCommand());
         c.put("tokenize", new TokenizeCommand());
         c.put("bench", new BenchCommand());
         return c;

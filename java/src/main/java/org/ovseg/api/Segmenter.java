@@ -1,0 +1,291 @@
+package org.ovseg.api;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.ovseg.OvsegException;
+import org.ovseg.bundle.BundleLoader;
+import org.ovseg.bundle.ModelBundle;
+import org.ovseg.bundle.builtin.BuiltinBundles;
+import org.ovseg.engine.Backend;
+import org.ovseg.engine.EngineOptions;
+import org.ovseg.image.ImageDecoder;
+import org.ovseg.image.RgbImage;
+import org.ovseg.pipeline.common.SizePolicy;
+import org.ovseg.pipeline.maskclip.MaskClipLoader;
+import org.ovseg.pipeline.maskclip.MaskClipModel;
+import org.ovseg.pipeline.maskclip.MaskClipOptions;
+import org.ovseg.pipeline.maskclip.MaskClipOutput;
+import org.ovseg.pipeline.maskclip.MaskClipPipeline;
+import org.ovseg.text.PromptTemplates;
+import org.ovseg.text.TextEmbeddingCache;
+
+/**
+ * Open-vocabulary segmentation with one model bundle: give it an image and any labels, get a
+ * label per pixel.
+ *
+ * <pre>{@code
+ * try (Segmenter s = Segmenter.builder().model("builtin:colour-world").build()) {
+ *     SegmentationResult r = s.segment(Path.of("photo.png"), Labels.parse("red, green, sky"));
+ *     int label = r.labelAt(10, 20);
+ * }
+ * }</pre>
+ *
+ * <p>Thread-safety: {@link #segment} may be called from many threads at once; the networks are
+ * shared (ONNX Runtime sessions are thread-safe) and each call has its own buffers. {@link
+ * #close()} waits for calls in flight, releases every native resource, and makes later calls
+ * throw {@link IllegalStateException}.
+ */
+public final class Segmenter implements AutoCloseable {
+    /** The model used when none is named: the built-in demonstration model. */
+    public static final String DEFAULT_MODEL = "builtin:colour-world";
+
+    private final ModelBundle bundle;
+    private final MaskClipModel model;
+    private final MaskClipPipeline pipeline;
+    private final ImageDecoder decoder;
+    private final String backendName;
+    private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    private boolean closed;
+
+    private Segmenter(Builder b) {
+        Path dir = b.model.startsWith("builtin:") ? BuiltinBundles.resolve(b.model, b.cacheDir) : Path.of(b.model);
+        this.bundle = BundleLoader.load(dir);
+        if (!bundle.manifest().pipeline().equals("maskclip")) {
+            throw new OvsegException("model " + b.model + " is a '" + bundle.manifest().pipeline()
+                    + "' bundle; this version of ovseg runs 'maskclip' bundles");
+        }
+        EngineOptions.Builder eo = EngineOptions.builder().backend(b.backend);
+        if (b.threads > 0) eo.intraOpThreads(b.threads);
+        if (b.cacheDir != null) eo.planCacheDir(b.cacheDir.resolve("tensorrt-plans"));
+        TextEmbeddingCache cache = new TextEmbeddingCache(b.textCache ? (b.cacheDir == null ? TextEmbeddingCache.defaultDirectory()
+                : b.cacheDir.resolve("text-embeddings")) : null);
+        this.model = MaskClipLoader.load(bundle, eo.build(), cache);
+        try {
+            var defaults = bundle.manifest().defaults();
+            float ks = b.keySmoothing != null ? b.keySmoothing : number(defaults.get("key_smoothing"));
+            float pd = b.promptDenoising != null ? b.promptDenoising : number(defaults.get("prompt_denoising"));
+            String templates = b.templates != null ? b.templates
+                    : bundle.manifest().text().templateSet() != null ? bundle.manifest().text().templateSet() : "imagenet80";
+            SizePolicy size = b.size > 0 ? SizePolicy.shortSide(b.size)
+                    : new SizePolicy(bundle.manifest().preprocessing().size(), bundle.manifest().preprocessing().maxLongSide());
+            MaskClipOptions opts = new MaskClipOptions(size, b.window, b.stride, PromptTemplates.named(templates), ks, pd, b.keepLogits);
+            this.pipeline = new MaskClipPipeline(model, opts);
+            this.decoder = new ImageDecoder(b.maxPixels);
+            this.backendName = model.image().backend() == Backend.TENSORRT ? "tensorrt" : "onnxruntime-cpu";
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+    }
+
+    private static float number(Object o) {
+        return o instanceof Number n ? n.floatValue() : 0f;
+    }
+
+    /** @return a builder with the defaults (built-in model, automatic backend) */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Checks that the labels fit this model's text encoder (context length under every prompt
+     * template) without running anything.
+     *
+     * @throws InvalidLabelsException naming the first label that does not fit
+     */
+    public void validate(Labels labels) {
+        run(() -> {
+            try {
+                pipeline.validateLabels(labels.names());
+            } catch (OvsegException e) {
+                throw new InvalidLabelsException(e.getMessage());
+            }
+            return null;
+        });
+    }
+
+    /** Decodes an image file the way {@link #segment(Path, Labels)} does. */
+    public RgbImage readImage(Path file) {
+        return decoder.decode(file);
+    }
+
+    /** Segments an image file. */
+    public SegmentationResult segment(Path imageFile, Labels labels) {
+        Objects.requireNonNull(imageFile, "imageFile");
+        return segment(readImage(imageFile), labels);
+    }
+
+    /**
+     * Segments a decoded image into the given labels.
+     *
+     * @throws InvalidLabelsException when a label does not fit the model's text context
+     * @throws IllegalStateException after {@link #close()}
+     */
+    public SegmentationResult segment(RgbImage image, Labels labels) {
+        Objects.requireNonNull(image, "image");
+        Objects.requireNonNull(labels, "labels");
+        validate(labels);
+        return run(() -> {
+            MaskClipOutput out = pipeline.segment(image, labels.names());
+            byte[] map = new byte[out.labels().length];
+            for (int i = 0; i < map.length; i++) map[i] = (byte) (out.labels()[i] < 0 ? SegmentationResult.UNASSIGNED : out.labels()[i]);
+            return new SegmentationResult(out.width(), out.height(), labels, map, out.scores(), out.logits(),
+                    new LinkedHashMap<>(out.timingsMs()), backendName, "maskclip");
+        });
+    }
+
+    private <T> T run(java.util.function.Supplier<T> body) {
+        lifecycle.readLock().lock();
+        try {
+            if (closed) throw new IllegalStateException("Segmenter is closed");
+            return body.get();
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    /** @return "tensorrt" or "onnxruntime-cpu" */
+    public String backend() {
+        return backendName;
+    }
+
+    /** @return the model bundle's directory */
+    public Path modelDirectory() {
+        return bundle.dir();
+    }
+
+    /** @return a short description of the model: pipeline, family and bundle hash */
+    public Map<String, String> modelInfo() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("pipeline", bundle.manifest().pipeline());
+        m.put("family", bundle.manifest().family());
+        m.put("bundle_sha256", bundle.manifestSha256());
+        m.put("directory", bundle.dir().toString());
+        return m;
+    }
+
+    @Override
+    public void close() {
+        lifecycle.writeLock().lock();
+        try {
+            if (closed) return;
+            closed = true;
+            model.close();
+        } finally {
+            lifecycle.writeLock().unlock();
+        }
+    }
+
+    /** Options for {@link Segmenter}; every setter validates at once. */
+    public static final class Builder {
+        private String model = DEFAULT_MODEL;
+        private Backend backend = Backend.AUTO;
+        private int size;
+        private int window;
+        private int stride;
+        private String templates;
+        private Float keySmoothing;
+        private Float promptDenoising;
+        private boolean keepLogits;
+        private int threads;
+        private Path cacheDir;
+        private boolean textCache = true;
+        private long maxPixels = ImageDecoder.DEFAULT_MAX_PIXELS;
+
+        private Builder() {}
+
+        /** A bundle directory, or {@code builtin:<name>} (default {@value Segmenter#DEFAULT_MODEL}). */
+        public Builder model(String model) {
+            this.model = Objects.requireNonNull(model, "model");
+            return this;
+        }
+
+        /** AUTO (TensorRT when a GPU and its libraries are present, else CPU), CPU or TENSORRT. */
+        public Builder backend(Backend backend) {
+            this.backend = Objects.requireNonNull(backend, "backend");
+            return this;
+        }
+
+        /** Short side the image is rescaled to (the bundle's default when unset). */
+        public Builder size(int shortSide) {
+            SizePolicy.shortSide(shortSide);
+            this.size = shortSide;
+            return this;
+        }
+
+        /** Sliding-window inference with square windows; 0 means whole-image (the default). */
+        public Builder slidingWindow(int window, int stride) {
+            if (window < 0 || (window > 0 && (stride <= 0 || stride > window))) {
+                throw new IllegalArgumentException("sliding window needs 0 < stride <= window, got " + window + "/" + stride);
+            }
+            this.window = window;
+            this.stride = stride;
+            return this;
+        }
+
+        /** Prompt templates: "imagenet80", "maskclip85", "single" or a file. */
+        public Builder templates(String templates) {
+            PromptTemplates.named(templates);
+            this.templates = templates;
+            return this;
+        }
+
+        /** MaskCLIP's key-smoothing threshold (0 = off). */
+        public Builder keySmoothing(float threshold) {
+            if (!(threshold >= 0)) throw new IllegalArgumentException("key smoothing threshold must be >= 0");
+            this.keySmoothing = threshold;
+            return this;
+        }
+
+        /** MaskCLIP's prompt-denoising threshold (0 = off). */
+        public Builder promptDenoising(float threshold) {
+            if (!(threshold >= 0)) throw new IllegalArgumentException("prompt denoising threshold must be >= 0");
+            this.promptDenoising = threshold;
+            return this;
+        }
+
+        /** Keep the full-resolution logits in each result (4·K·W·H bytes). */
+        public Builder keepLogits(boolean keep) {
+            this.keepLogits = keep;
+            return this;
+        }
+
+        /** Threads for ONNX Runtime (0 = its default). */
+        public Builder threads(int threads) {
+            if (threads < 0) throw new IllegalArgumentException("threads must be >= 0");
+            this.threads = threads;
+            return this;
+        }
+
+        /** Where built-in bundles, text embeddings and TensorRT plans are cached. */
+        public Builder cacheDir(Path dir) {
+            this.cacheDir = dir;
+            return this;
+        }
+
+        /** Whether text embeddings are cached on disk (default true). */
+        public Builder diskTextCache(boolean enabled) {
+            this.textCache = enabled;
+            return this;
+        }
+
+        /** Largest image accepted, in pixels. */
+        public Builder maxPixels(long maxPixels) {
+            if (maxPixels <= 0) throw new IllegalArgumentException("maxPixels must be positive");
+            this.maxPixels = maxPixels;
+            return this;
+        }
+
+        /**
+         * Loads the model and opens its networks.
+         *
+         * @throws OvsegException (a BundleException for a malformed bundle) with a one-line reason
+         */
+        public Segmenter build() {
+            return new Segmenter(this);
+        }
+    }
+}

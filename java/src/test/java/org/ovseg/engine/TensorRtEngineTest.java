@@ -1,0 +1,96 @@
+package org.ovseg.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import static org.ovseg.tensor.ElementType.FLOAT32;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.ovseg.engine.onnx.GraphBuilder;
+import org.ovseg.kernel.CudaDevice;
+import org.ovseg.kernel.Device;
+import org.ovseg.tensor.HostTensor;
+
+class TensorRtEngineTest {
+
+    @TempDir
+    Path dir;
+
+    private static String unusableReason() {
+        TensorRtEngine.Availability a = TensorRtEngine.availability();
+        if (!a.available()) return a.reason();
+        if (Device.cuda().isEmpty()) return "no CUDA device: " + Device.cudaUnavailableReason();
+        return null;
+    }
+
+    @Test
+    void availabilityNeverThrowsAndExplainsItself() {
+        TensorRtEngine.Availability a = TensorRtEngine.availability();
+        assertFalse(a.reason().isBlank());
+        if (!a.available()) assertTrue(a.reason().startsWith("TensorRT libraries not found: "), a.reason());
+        assertEquals(a, TensorRtEngine.availability(), "probed once");
+    }
+
+    @Test
+    void requestingTensorRtWhereItCannotRunFailsWithTheReason() {
+        String reason = unusableReason();
+        assumeTrue(reason != null, "TensorRT is usable on this machine");
+        EngineException e = assertThrows(EngineException.class, () -> Engines.choose(Backend.TENSORRT));
+        assertTrue(e.getMessage().startsWith("TensorRT backend requested but unusable: "), e.getMessage());
+        assertEquals(Backend.CPU, Engines.choose(Backend.AUTO).backend());
+    }
+
+    @Test
+    void planKeyChangesWithEveryIngredient() {
+        CudaDevice gpu = new CudaDevice(0, "NVIDIA H100", 9, 0, 80L << 30, 13000, 13000);
+        EngineOptions o = EngineOptions.defaults();
+        String k = TensorRtEngine.planKey("abc", gpu, "11.2.0", "fp16", o);
+        assertEquals(64, k.length());
+        assertEquals(k, TensorRtEngine.planKey("abc", gpu, "11.2.0", "fp16", o));
+        assertNotEquals(k, TensorRtEngine.planKey("abd", gpu, "11.2.0", "fp16", o));
+        assertNotEquals(k, TensorRtEngine.planKey("abc", new CudaDevice(0, "NVIDIA H100", 8, 9, 80L << 30, 13000, 13000), "11.2.0", "fp16", o));
+        assertNotEquals(k, TensorRtEngine.planKey("abc", gpu, "11.3.0", "fp16", o));
+        assertNotEquals(k, TensorRtEngine.planKey("abc", gpu, "11.2.0", "fp32", o));
+        assertNotEquals(k, TensorRtEngine.planKey("abc", gpu, "11.2.0", "fp16",
+                o.toBuilder().profile("x", ShapeProfile.fixed(1, 3, 224, 224)).build()));
+    }
+
+    /** Runs only where TensorRT and a GPU are present: the same graph as ORT, same numbers. */
+    @Test
+    void matchesOnnxRuntimeOnAGpu() throws IOException {
+        String reason = unusableReason();
+        assumeTrue(reason == null, reason);
+        float[] w = new float[16];
+        for (int i = 0; i < 16; i++) w[i] = (i % 5 - 2) * 0.25f;
+        GraphBuilder g = GraphBuilder.create("trt");
+        String x = g.input("x", FLOAT32, "batch", 4);
+        g.rename(g.softmax(g.matMul(x, g.initializer("w", w, 4, 4)), -1), "y");
+        g.output("y", FLOAT32, "batch", 4);
+        Path model = g.write(dir.resolve("trt.onnx"));
+        EngineOptions o = EngineOptions.builder().backend(Backend.TENSORRT).planCacheDir(dir.resolve("plans"))
+                .profile("x", new ShapeProfile(new long[] {1, 4}, new long[] {2, 4}, new long[] {8, 4})).cudaGraphs(true).build();
+        try (Engine trt = Engines.open(model, o); Engine ort = Engines.open(model, o.toBuilder().backend(Backend.CPU).build());
+                HostTensor in = HostTensor.of(new float[] {1, 2, 3, 4, -1, 0, 1, 2}, 2, 4)) {
+            assertEquals(Backend.TENSORRT, trt.backend());
+            for (int rep = 0; rep < 3; rep++) { // plain, captured, replayed
+                Map<String, HostTensor> a = trt.run(Map.of("x", in));
+                Map<String, HostTensor> b = ort.run(Map.of("x", in));
+                float[] av = a.get("y").toFloatArray(), bv = b.get("y").toFloatArray();
+                for (int i = 0; i < av.length; i++) assertEquals(bv[i], av[i], 1e-5);
+                a.values().forEach(HostTensor::close);
+                b.values().forEach(HostTensor::close);
+            }
+        }
+        try (var plans = Files.list(dir.resolve("plans"))) {
+            assertTrue(plans.findAny().isPresent(), "plan cached");
+        }
+    }
+}

@@ -1,0 +1,604 @@
+#!/usr/bin/env python3
+"""Export a CLIP checkpoint to an ovseg bundle (format v1, pipeline "maskclip").
+
+Input: a local Hugging Face transformers CLIP directory (config.json + model.safetensors or
+pytorch_model.bin, as save_pretrained writes it), ViT image tower; e.g. a download of
+openai/clip-vit-base-patch16, or tools/export/make_random_clip.py's output.
+
+Output (--out DIR):
+  image.onnx       MaskCLIP dense graph. inputs  pixel_values [1,3,height,width] f32 (normalised,
+                   zero-padded to a multiple of the patch size), pos_embed [1,tokens,D] f32 (the
+                   position table, class row first, patch rows already resized bicubically to the
+                   patch grid by the caller; tokens = 1 + (height/p)*(width/p)).
+                   outputs dense_features [1,patches,D] (post_layernorm of the last block's
+                   value path, class token dropped) and dense_keys [1,patches,D]
+                   (out_proj(k_proj(ln_1(x))) of the last block, for key smoothing).
+  text.onnx        input_ids [batch,length] int64 -> text_embeds [batch,E] f32 (projected, NOT
+                   normalised; pooled at argmax(input_ids) = the end token; causal mask built for
+                   the actual length).
+  image.fp16.onnx, text.fp16.onnx  same interface (float32/int64 in and out, Cast nodes inside),
+                   fp16 weights and compute.
+  pos_embed.npy    [1+g*g, D] f32, the checkpoint's position table.
+  head_weight.npy  [E, D] f32, visual_projection.weight (z = W f).
+  bundle.json      manifest with sha256 of every file.
+
+The bicubic resize of the position table is deliberately NOT in the graph (no Resize ops):
+ovseg computes it and feeds pos_embed.
+
+After export the ONNX files are run in ONNX Runtime at two image sizes and two text lengths
+and compared with the torch modules (HF transformers' own forward for everything up to the last
+block); the script exits non-zero if fp32 max abs error > 1e-4, or if an fp16 graph is off by
+more than 2e-2 relative to the output's max magnitude (|ort-torch|max / |torch|max).
+
+  python tools/export/export_clip.py --checkpoint DIR --out BUNDLE [--imagenet-norm] [--no-fp16]
+"""
+import argparse
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+import warnings
+
+import numpy as np
+
+CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
+IMAGENET_MEAN = [0.485, 0.456, 0.406]
+IMAGENET_STD = [0.229, 0.224, 0.225]
+OPSET = 18
+FP32_TOL = 1e-4
+FP16_REL_TOL = 2e-2
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+# ----------------------------------------------------------------------------- torch modules
+def _import_torch():
+    import torch
+    return torch
+
+
+def build_modules(torch):
+    nn = torch.nn
+
+    class DenseImage(nn.Module):
+        """MaskCLIP dense path on a transformers CLIP vision tower."""
+
+        def __init__(self, vision, dtype):
+            super().__init__()
+            self.vision = vision
+            self.dtype_ = dtype
+
+        def forward(self, pixel_values, pos_embed):
+            vm = self.vision
+            dt = self.dtype_
+            x = vm.embeddings.patch_embedding(pixel_values.to(dt))  # [1, D, gh, gw], no bias
+            x = x.flatten(2).transpose(1, 2)  # [1, P, D]
+            cls = vm.embeddings.class_embedding.reshape(1, 1, -1).expand(x.shape[0], 1, -1)
+            x = torch.cat([cls, x], dim=1) + pos_embed.to(dt)
+            x = vm.pre_layrnorm(x)
+            layers = vm.encoder.layers
+            for layer in layers[:-1]:
+                x = layer(x, None)
+            last = layers[-1]
+            h = last.layer_norm1(x)
+            v = x + last.self_attn.out_proj(last.self_attn.v_proj(h))
+            v = v + last.mlp(last.layer_norm2(v))
+            feats = vm.post_layernorm(v)[:, 1:]
+            keys = last.self_attn.out_proj(last.self_attn.k_proj(h))[:, 1:]
+            return feats.to(torch.float32), keys.to(torch.float32)
+
+    class TextEmbeds(nn.Module):
+        """CLIP text tower + projection, pooled at argmax(input_ids)."""
+
+        def __init__(self, text, projection, dtype):
+            super().__init__()
+            self.text = text
+            self.projection = projection
+            self.dtype_ = dtype
+
+        def forward(self, input_ids):
+            tm = self.text
+            length = input_ids.shape[1]
+            tok = tm.embeddings.token_embedding(input_ids)
+            pos = tm.embeddings.position_embedding.weight[:length]
+            x = (tok + pos.unsqueeze(0)).to(self.dtype_)
+            # additive causal mask for the actual length: 0 on/below the diagonal, -inf above
+            idx = torch.arange(length, device=input_ids.device)
+            allowed = idx.unsqueeze(0) <= idx.unsqueeze(1)  # [L, L], row = query
+            mask = torch.zeros((length, length), dtype=self.dtype_)
+            mask = mask.masked_fill(~allowed, float("-inf")).reshape(1, 1, length, length)
+            for layer in tm.encoder.layers:
+                x = layer(x, mask)
+            x = tm.final_layer_norm(x)
+            eot = input_ids.to(torch.int32).argmax(dim=-1)  # first occurrence of the max id
+            pooled = x[torch.arange(x.shape[0], device=x.device), eot]
+            return self.projection(pooled).to(torch.float32)
+
+    return DenseImage, TextEmbeds
+
+
+def vision_tower(model):
+    vm = model.vision_model
+    return getattr(vm, "vision_model", vm)  # transformers 4.x: CLIPVisionTransformer; 5.x: same attrs
+
+
+def text_tower(model):
+    tm = model.text_model
+    return getattr(tm, "text_model", tm)
+
+
+def resize_pos_embed(torch, table, gh, gw):
+    """MaskCLIP/mmseg resize_pos_embed: class row kept, patch rows bicubic, align_corners=False."""
+    t = torch.as_tensor(table, dtype=torch.float32)
+    n, d = t.shape
+    g = int(round((n - 1) ** 0.5))
+    cls, grid = t[:1], t[1:].reshape(1, g, g, d).permute(0, 3, 1, 2)
+    if (gh, gw) != (g, g):
+        grid = torch.nn.functional.interpolate(grid, size=(gh, gw), mode="bicubic", align_corners=False)
+    grid = grid.permute(0, 2, 3, 1).reshape(gh * gw, d)
+    return torch.cat([cls, grid], 0).unsqueeze(0)
+
+
+# ----------------------------------------------------------------------------- export
+def _rename_dims(path, names):
+    """Give the graph's dynamic input/output dims stable names (dim_param), in place."""
+    import onnx
+    m = onnx.load(path)
+    for vi in list(m.graph.input) + list(m.graph.output):
+        want = names.get(vi.name)
+        if want is None:
+            continue
+        dims = vi.type.tensor_type.shape.dim
+        for i, w in enumerate(want):
+            if isinstance(w, str):
+                dims[i].Clear()
+                dims[i].dim_param = w
+            else:
+                dims[i].Clear()
+                dims[i].dim_value = w
+    onnx.save(m, path, save_as_external_data=False)
+    return m
+
+
+def _single_file(path):
+    """Fold any external data file back into the .onnx (bundles hold one file per network)."""
+    import onnx
+    m = onnx.load(path, load_external_data=True)
+    d = os.path.dirname(path)
+    ext = {e.value for t in m.graph.initializer for e in t.external_data if e.key == "location"}
+    onnx.save(m, path, save_as_external_data=False)
+    for f in ext:
+        p = os.path.join(d, f)
+        if os.path.exists(p):
+            os.remove(p)
+
+
+def export_onnx(torch, module, args, path, input_names, output_names, dynamic_shapes, dynamic_axes,
+                dim_names, route):
+    """Export with the dynamo exporter (preferred) or the TorchScript one; returns the route used."""
+    module.eval()
+    errors = []
+    routes = ["dynamo", "torchscript"] if route == "auto" else [route]
+    for r in routes:
+        try:
+            with warnings.catch_warnings(), torch.no_grad():
+                warnings.simplefilter("ignore")
+                if r == "dynamo":
+                    prog = torch.onnx.export(module, args, None, dynamo=True, opset_version=OPSET,
+                                             input_names=input_names, output_names=output_names,
+                                             dynamic_shapes=dynamic_shapes, verbose=False)
+                    prog.save(path, external_data=False)
+                else:
+                    torch.onnx.export(module, args, path, dynamo=False, opset_version=OPSET,
+                                      input_names=input_names, output_names=output_names,
+                                      dynamic_axes=dynamic_axes, do_constant_folding=True)
+            _single_file(path)
+            _rename_dims(path, dim_names)
+            return r
+        except Exception as e:  # noqa: BLE001 - report and try the next route
+            errors.append(f"{r}: {type(e).__name__}: {str(e)[:2000]}")
+            log(f"  export route {r} failed: {type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}")
+    raise RuntimeError("all export routes failed:\n" + "\n".join(errors))
+
+
+def check_graph(path):
+    import onnx
+    m = onnx.load(path)
+    onnx.checker.check_model(m)
+    opset = max(o.version for o in m.opset_import if o.domain in ("", "ai.onnx"))
+    ops = sorted({n.op_type for n in m.graph.node})
+    if "Resize" in ops:
+        raise RuntimeError(f"{path}: unexpected Resize op in graph")
+    return opset, ops
+
+
+# ----------------------------------------------------------------------------- self-check
+def ort_session(path):
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+
+
+def torch_dense_reference(torch, model, pixel_values):
+    """Independent of DenseImage: HF embeddings with its own bicubic pos-embed interpolation."""
+    vm = vision_tower(model)
+    with torch.no_grad():
+        x = vm.embeddings(pixel_values, interpolate_pos_encoding=True)
+        x = vm.pre_layrnorm(x)
+        layers = vm.encoder.layers
+        for layer in layers[:-1]:
+            x = layer(x, None)
+        last = layers[-1]
+        ln1 = last.layer_norm1(x)
+        attn = last.self_attn
+        v = attn.out_proj(attn.v_proj(ln1)) + x
+        v = v + last.mlp(last.layer_norm2(v))
+        feats = vm.post_layernorm(v)[:, 1:]
+        keys = attn.out_proj(attn.k_proj(ln1))[:, 1:]
+    return feats.numpy(), keys.numpy()
+
+
+def random_ids(rng, batch, length, vocab=49408):
+    ids = np.zeros((batch, length), dtype=np.int64)
+    for b in range(batch):
+        n = int(rng.integers(1, length - 1)) if length > 2 else 0
+        n = min(n, length - 2)
+        ids[b, 0] = 49406
+        ids[b, 1:1 + n] = rng.integers(1, 49406, size=n)
+        ids[b, 1 + n] = 49407
+    return ids
+
+
+def self_check(torch, model, bundle_dir, files, fp16, pos_table, patch):
+    rng = np.random.default_rng(1234)
+    results = {}
+    failures = []
+
+    def record(name, out, ref, fp16_graph):
+        err = float(np.max(np.abs(out - ref)))
+        scale = float(np.max(np.abs(ref)))
+        if fp16_graph:
+            ok = err <= FP16_REL_TOL * max(scale, 1e-6)
+            bound = f"<= {FP16_REL_TOL:g} * max|ref| = {FP16_REL_TOL * scale:.3g}"
+        else:
+            ok = err <= FP32_TOL
+            bound = f"<= {FP32_TOL:g}"
+        results[name] = {"max_abs_err": err, "max_abs_ref": scale, "ok": ok}
+        log(f"  {name:44s} max|ort-torch| = {err:.3e} (max|torch| {scale:.3g}) {bound} {'ok' if ok else 'FAIL'}")
+        if not ok:
+            failures.append(name)
+
+    img_sessions = {"fp32": ort_session(os.path.join(bundle_dir, files["image"]))}
+    txt_sessions = {"fp32": ort_session(os.path.join(bundle_dir, files["text"]))}
+    if fp16:
+        img_sessions["fp16"] = ort_session(os.path.join(bundle_dir, files["image_fp16"]))
+        txt_sessions["fp16"] = ort_session(os.path.join(bundle_dir, files["text_fp16"]))
+
+    for (h, w) in [(224, 224), (512, 688)]:
+        px = rng.standard_normal((1, 3, h, w)).astype(np.float32)
+        pos = resize_pos_embed(torch, pos_table, h // patch, w // patch).numpy()
+        ref_f, ref_k = torch_dense_reference(torch, model, torch.from_numpy(px))
+        for prec, sess in img_sessions.items():
+            t0 = time.time()
+            f, k = sess.run(["dense_features", "dense_keys"], {"pixel_values": px, "pos_embed": pos})
+            dt = time.time() - t0
+            assert f.shape == ref_f.shape and k.shape == ref_k.shape, (f.shape, ref_f.shape)
+            record(f"image {prec} {h}x{w} dense_features ({dt:.2f}s)", f, ref_f, prec == "fp16")
+            record(f"image {prec} {h}x{w} dense_keys", k, ref_k, prec == "fp16")
+
+    for (batch, length) in [(3, 77), (2, 9)]:
+        ids = random_ids(rng, batch, length)
+        with torch.no_grad():
+            ref = model.get_text_features(input_ids=torch.from_numpy(ids))
+            ref = getattr(ref, "pooler_output", ref).numpy()  # transformers 5 returns an output object
+        for prec, sess in txt_sessions.items():
+            (out,) = sess.run(["text_embeds"], {"input_ids": ids})
+            assert out.shape == ref.shape, (out.shape, ref.shape)
+            record(f"text {prec} batch {batch} length {length}", out, ref, prec == "fp16")
+    return results, failures
+
+
+# ----------------------------------------------------------------------------- manifest
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def family(vcfg):
+    d, n, p, s = vcfg.hidden_size, vcfg.num_hidden_layers, vcfg.patch_size, vcfg.image_size
+    size = {(768, 12): "b", (1024, 24): "l", (1280, 32): "h", (1664, 48): "g"}.get((d, n))
+    name = f"clip-vit-{size}{p}" if size else f"clip-vit-d{d}-l{n}-p{p}"
+    if s != 224:
+        name += f"-{s}"
+    return name
+
+
+def read_norm(ckpt, imagenet):
+    if imagenet:
+        return IMAGENET_MEAN, IMAGENET_STD, "imagenet (--imagenet-norm)"
+    p = os.path.join(ckpt, "preprocessor_config.json")
+    if os.path.exists(p):
+        with open(p) as f:
+            cfg = json.load(f)
+        if "image_mean" in cfg and "image_std" in cfg:
+            return [float(x) for x in cfg["image_mean"]], [float(x) for x in cfg["image_std"]], \
+                "preprocessor_config.json"
+    return CLIP_MEAN, CLIP_STD, "clip default"
+
+
+# ----------------------------------------------------------------------------- OpenAI .pt (ViT)
+def load_openai_vit(torch, path):
+    """An OpenAI CLIP ViT checkpoint (.pt: TorchScript archive or state dict) as a transformers CLIPModel.
+
+    Same key mapping as transformers' convert_clip_original_pytorch_to_hf.py. ModifiedResNet
+    (RN50, RN101, ...) image towers are not supported by bundle v1's MaskCLIP ViT graph.
+    """
+    from transformers import CLIPConfig, CLIPModel
+    try:
+        sd = torch.jit.load(path, map_location="cpu").state_dict()
+    except Exception:  # noqa: BLE001 - a plain state dict saved with torch.save
+        sd = torch.load(path, map_location="cpu", weights_only=True)
+        sd = sd.get("state_dict", sd)
+    sd = {k: v.float() for k, v in sd.items()}
+    if "visual.conv1.weight" not in sd:
+        raise RuntimeError(f"{path}: not an OpenAI CLIP ViT checkpoint (ResNet image towers, e.g. RN50, "
+                           "are not supported: bundle v1's dense graph is the ViT MaskCLIP path)")
+
+    def count(prefix):
+        return len({k.split(".")[len(prefix.split("."))] for k in sd if k.startswith(prefix)})
+
+    vw, patch = sd["visual.conv1.weight"].shape[0], sd["visual.conv1.weight"].shape[-1]
+    grid = int(round((sd["visual.positional_embedding"].shape[0] - 1) ** 0.5))
+    tw = sd["ln_final.weight"].shape[0]
+    embed = sd["text_projection"].shape[1]
+    vision = dict(hidden_size=vw, intermediate_size=sd["visual.transformer.resblocks.0.mlp.c_fc.weight"].shape[0],
+                  num_hidden_layers=count("visual.transformer.resblocks."), num_attention_heads=vw // 64,
+                  patch_size=patch, image_size=patch * grid, hidden_act="quick_gelu", projection_dim=embed)
+    text = dict(hidden_size=tw, intermediate_size=sd["transformer.resblocks.0.mlp.c_fc.weight"].shape[0],
+                num_hidden_layers=count("transformer.resblocks."), num_attention_heads=tw // 64,
+                vocab_size=sd["token_embedding.weight"].shape[0],
+                max_position_embeddings=sd["positional_embedding"].shape[0], hidden_act="quick_gelu",
+                bos_token_id=49406, eos_token_id=49407, pad_token_id=1, projection_dim=embed)
+    config = CLIPConfig(text_config=text, vision_config=vision, projection_dim=embed)
+    model = CLIPModel._from_config(config, attn_implementation="eager").eval()
+
+    hf = {}
+
+    def block(src, dst):
+        w, b = sd.pop(src + "attn.in_proj_weight"), sd.pop(src + "attn.in_proj_bias")
+        for name, wi, bi in zip(("q", "k", "v"), w.chunk(3, 0), b.chunk(3, 0)):
+            hf[f"{dst}self_attn.{name}_proj.weight"], hf[f"{dst}self_attn.{name}_proj.bias"] = wi, bi
+        for a, c in (("attn.out_proj", "self_attn.out_proj"), ("ln_1", "layer_norm1"), ("ln_2", "layer_norm2"),
+                     ("mlp.c_fc", "mlp.fc1"), ("mlp.c_proj", "mlp.fc2")):
+            hf[f"{dst}{c}.weight"], hf[f"{dst}{c}.bias"] = sd.pop(f"{src}{a}.weight"), sd.pop(f"{src}{a}.bias")
+
+    for i in range(vision["num_hidden_layers"]):
+        block(f"visual.transformer.resblocks.{i}.", f"vision_model.encoder.layers.{i}.")
+    for i in range(text["num_hidden_layers"]):
+        block(f"transformer.resblocks.{i}.", f"text_model.encoder.layers.{i}.")
+    hf["vision_model.embeddings.patch_embedding.weight"] = sd.pop("visual.conv1.weight")
+    hf["vision_model.embeddings.class_embedding"] = sd.pop("visual.class_embedding")
+    hf["vision_model.embeddings.position_embedding.weight"] = sd.pop("visual.positional_embedding")
+    for a, c in (("visual.ln_pre", "vision_model.pre_layrnorm"), ("visual.ln_post", "vision_model.post_layernorm"),
+                 ("ln_final", "text_model.final_layer_norm")):
+        hf[c + ".weight"], hf[c + ".bias"] = sd.pop(a + ".weight"), sd.pop(a + ".bias")
+    hf["visual_projection.weight"] = sd.pop("visual.proj").T.contiguous()
+    hf["text_projection.weight"] = sd.pop("text_projection").T.contiguous()
+    hf["text_model.embeddings.token_embedding.weight"] = sd.pop("token_embedding.weight")
+    hf["text_model.embeddings.position_embedding.weight"] = sd.pop("positional_embedding")
+    hf["logit_scale"] = sd.pop("logit_scale")
+    left = sorted(k for k in sd if k not in ("input_resolution", "context_length", "vocab_size"))
+    if left:
+        raise RuntimeError(f"{path}: unmapped OpenAI keys: {left[:8]}{' ...' if len(left) > 8 else ''}")
+    missing, unexpected = model.load_state_dict(hf, strict=False)
+    missing = [k for k in missing if not k.endswith("position_ids")]
+    if missing or unexpected:
+        raise RuntimeError(f"conversion mismatch: missing {missing[:8]}, unexpected {unexpected[:8]}")
+    return model
+
+
+# ----------------------------------------------------------------------------- main
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--checkpoint", required=True,
+                    help="transformers CLIP directory (config.json + weights), or an OpenAI CLIP ViT .pt file")
+    ap.add_argument("--save-hf", metavar="DIR",
+                    help="with an OpenAI .pt: also save the converted transformers checkpoint here "
+                         "(for tools/reference/maskclip_reference.py)")
+    ap.add_argument("--out", required=True, help="bundle directory to write (created)")
+    ap.add_argument("--imagenet-norm", action="store_true",
+                    help="use ImageNet mean/std (as the official MaskCLIP configs do) instead of CLIP's")
+    ap.add_argument("--no-fp16", action="store_true", help="skip the fp16 variants")
+    ap.add_argument("--no-check", action="store_true", help="skip the ONNX Runtime self-check")
+    ap.add_argument("--route", choices=["auto", "dynamo", "torchscript"], default="auto",
+                    help="torch.onnx exporter (auto: dynamo, then TorchScript if dynamo fails)")
+    ap.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: default)")
+    args = ap.parse_args(argv)
+
+    import logging
+    logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)  # torchvision absent
+    torch = _import_torch()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from transformers import CLIPModel
+    from transformers.utils import logging as hf_logging
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+    t_start = time.time()
+    ckpt = os.path.abspath(args.checkpoint)
+    if os.path.isfile(ckpt):
+        model = load_openai_vit(torch, ckpt)
+        if args.save_hf:
+            model.save_pretrained(args.save_hf, safe_serialization=True)
+            with open(os.path.join(args.save_hf, "preprocessor_config.json"), "w") as f:
+                json.dump({"image_processor_type": "CLIPImageProcessor", "image_mean": CLIP_MEAN,
+                           "image_std": CLIP_STD}, f, indent=2)
+            log(f"saved the converted transformers checkpoint to {args.save_hf}")
+        model = CLIPModel.from_pretrained(args.save_hf, attn_implementation="eager", dtype=torch.float32).eval() \
+            if args.save_hf else model
+    elif os.path.exists(os.path.join(ckpt, "config.json")):
+        model = CLIPModel.from_pretrained(ckpt, attn_implementation="eager", dtype=torch.float32).eval()
+    else:
+        log(f"error: {ckpt} is neither a transformers CLIP directory (config.json) nor an OpenAI .pt file")
+        return 2
+    vcfg, tcfg = model.config.vision_config, model.config.text_config
+    vm, tm = vision_tower(model), text_tower(model)
+    D, E, P = vcfg.hidden_size, model.config.projection_dim, vcfg.patch_size
+    pos_table = vm.embeddings.position_embedding.weight.detach().float().numpy().copy()
+    grid = int(round((pos_table.shape[0] - 1) ** 0.5))
+    assert grid * grid + 1 == pos_table.shape[0], pos_table.shape
+    head = model.visual_projection.weight.detach().float().numpy().copy()  # [E, D]
+    assert head.shape == (E, D), head.shape
+    if getattr(model.visual_projection, "bias", None) is not None:
+        raise RuntimeError("visual_projection has a bias; bundle v1 expects z = W f")
+    if getattr(tcfg, "eos_token_id", None) not in (2, 49407):
+        log(f"warning: text eos_token_id = {tcfg.eos_token_id}; the graph pools at argmax(input_ids)")
+    mean, std, norm_src = read_norm(ckpt, args.imagenet_norm)
+
+    out = os.path.abspath(args.out)
+    os.makedirs(out, exist_ok=True)
+    DenseImage, TextEmbeds = build_modules(torch)
+    from torch.export import Dim
+
+    files = {"image": "image.onnx", "text": "text.onnx"}
+    if not args.no_fp16:
+        files.update(image_fp16="image.fp16.onnx", text_fp16="text.fp16.onnx")
+
+    img_dims = {"pixel_values": [1, 3, "height", "width"], "pos_embed": [1, "tokens", D],
+                "dense_features": [1, "patches", D], "dense_keys": [1, "patches", D]}
+    txt_dims = {"input_ids": ["batch", "length"], "text_embeds": ["batch", E]}
+    # example shapes: non-square, larger than the checkpoint grid
+    ex_h, ex_w = P * (grid + 3), P * (grid + 7)
+    ex_px = torch.randn(1, 3, ex_h, ex_w)
+    ex_pos = resize_pos_embed(torch, pos_table, ex_h // P, ex_w // P)
+    ex_ids = torch.from_numpy(random_ids(np.random.default_rng(0), 2, 16))
+    img_dyn_shapes = {"pixel_values": {2: Dim.DYNAMIC, 3: Dim.DYNAMIC}, "pos_embed": {1: Dim.DYNAMIC}}
+    img_dyn_axes = {"pixel_values": {2: "height", 3: "width"}, "pos_embed": {1: "tokens"},
+                    "dense_features": {1: "patches"}, "dense_keys": {1: "patches"}}
+    txt_dyn_shapes = {"input_ids": {0: Dim.DYNAMIC, 1: Dim.DYNAMIC}}
+    txt_dyn_axes = {"input_ids": {0: "batch", 1: "length"}, "text_embeds": {0: "batch"}}
+
+    routes = {}
+    graph_info = {}
+    for prec in (["fp32"] + ([] if args.no_fp16 else ["fp16"])):
+        dt = torch.float32 if prec == "fp32" else torch.float16
+        import copy
+        m = model if prec == "fp32" else copy.deepcopy(model).to(torch.float16)
+        vmp, tmp_ = vision_tower(m), text_tower(m)
+        key = "" if prec == "fp32" else "_fp16"
+        t0 = time.time()
+        p = os.path.join(out, files["image" + key])
+        routes["image" + key] = export_onnx(torch, DenseImage(vmp, dt), (ex_px, ex_pos), p,
+                                            ["pixel_values", "pos_embed"], ["dense_features", "dense_keys"],
+                                            img_dyn_shapes, img_dyn_axes, img_dims, args.route)
+        graph_info["image" + key] = check_graph(p)
+        log(f"exported {files['image' + key]} ({routes['image' + key]}, {time.time() - t0:.1f}s, "
+            f"{os.path.getsize(p) / 1e6:.1f} MB)")
+        t0 = time.time()
+        p = os.path.join(out, files["text" + key])
+        routes["text" + key] = export_onnx(torch, TextEmbeds(tmp_, m.text_projection, dt), (ex_ids,), p,
+                                           ["input_ids"], ["text_embeds"], txt_dyn_shapes, txt_dyn_axes,
+                                           txt_dims, args.route)
+        graph_info["text" + key] = check_graph(p)
+        log(f"exported {files['text' + key]} ({routes['text' + key]}, {time.time() - t0:.1f}s, "
+            f"{os.path.getsize(p) / 1e6:.1f} MB)")
+        if m is not model:
+            del m
+
+    np.save(os.path.join(out, "pos_embed.npy"), pos_table.astype(np.float32))
+    np.save(os.path.join(out, "head_weight.npy"), head.astype(np.float32))
+
+    check = None
+    if not args.no_check:
+        t0 = time.time()
+        log("self-check (ONNX Runtime vs torch):")
+        results, failures = self_check(torch, model, out, files, not args.no_fp16, pos_table, P)
+        check = {"fp32_tolerance": FP32_TOL, "fp16_relative_tolerance": FP16_REL_TOL,
+                 "results": results}
+        log(f"self-check took {time.time() - t0:.1f}s")
+        if failures:
+            log(f"error: self-check failed: {', '.join(failures)}")
+            return 1
+
+    def net(kind, inputs, outputs):
+        entry = {"file": files[kind], "sha256": sha256(os.path.join(out, files[kind])), "precision": "fp32",
+                 "inputs": inputs, "outputs": outputs}
+        if kind + "_fp16" in files:
+            entry["variants"] = {"fp16": {"file": files[kind + "_fp16"],
+                                          "sha256": sha256(os.path.join(out, files[kind + "_fp16"])),
+                                          "precision": "fp16",
+                                          "notes": "fp16 weights and compute; float32/int64 inputs and outputs"}}
+        return entry
+
+    import onnx
+    import onnxruntime
+    import transformers
+    manifest = {
+        "format_version": 1,
+        "pipeline": "maskclip",
+        "family": family(vcfg),
+        "networks": {
+            "image": net("image",
+                         [{"name": "pixel_values", "dtype": "float32", "shape": [1, 3, "height", "width"]},
+                          {"name": "pos_embed", "dtype": "float32", "shape": [1, "tokens", D]}],
+                         [{"name": "dense_features", "dtype": "float32", "shape": [1, "patches", D]},
+                          {"name": "dense_keys", "dtype": "float32", "shape": [1, "patches", D]}]),
+            "text": net("text",
+                        [{"name": "input_ids", "dtype": "int64", "shape": ["batch", "length"]}],
+                        [{"name": "text_embeds", "dtype": "float32", "shape": ["batch", E]}]),
+        },
+        "arrays": {
+            "pos_embed": {"file": "pos_embed.npy", "sha256": sha256(os.path.join(out, "pos_embed.npy")),
+                          "dtype": "float32", "shape": list(pos_table.shape)},
+            "head_weight": {"file": "head_weight.npy", "sha256": sha256(os.path.join(out, "head_weight.npy")),
+                            "dtype": "float32", "shape": list(head.shape)},
+        },
+        "preprocessing": {
+            "size_policy": "short-side", "size": 512, "max_long_side": 2048,
+            "mean": mean, "std": std, "patch_size": P, "position_grid": grid, "width": D,
+            "interpolation": "bilinear, align_corners=false",
+            "pos_embed_interpolation": "bicubic, align_corners=false",
+            "padding": "zero, bottom-right, to a multiple of patch_size",
+        },
+        "text": {"tokenizer": "clip-bpe", "context_length": int(tcfg.max_position_embeddings),
+                 "template_set": "imagenet80"},
+        "embed_dim": E,
+        "logit_scale": 1.0,
+        "defaults": {"key_smoothing": 0.0, "prompt_denoising": 0.0},
+        "source": {
+            "checkpoint": os.path.basename(ckpt.rstrip("/")),
+            "exporter": "tools/export/export_clip.py",
+            "torch": torch.__version__, "transformers": transformers.__version__,
+            "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__,
+            "opset": OPSET,
+            "export_routes": routes,
+            "normalization": norm_src,
+            "notes": ("mean/std from " + norm_src + "; official MaskCLIP configs normalise with ImageNet "
+                      "mean/std (0.485,0.456,0.406)/(0.229,0.224,0.225) instead of CLIP's "
+                      "(export with --imagenet-norm for that). Text graph pools at argmax(input_ids) "
+                      "(the end token 49407) and is causal, so trailing padding does not change "
+                      "text_embeds. The checkpoint's logit_scale is not used (raw cosines)."),
+        },
+    }
+    if check is not None:
+        manifest["source"]["self_check"] = check
+    with open(os.path.join(out, "bundle.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+    log(f"wrote bundle {out} ({family(vcfg)}, D={D}, E={E}, grid {grid}, opset "
+        f"{graph_info['image'][0]}) in {time.time() - t_start:.1f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

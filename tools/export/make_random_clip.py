@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Build a randomly initialised Hugging Face transformers CLIPModel and save it like a real checkpoint.
+
+The result (config.json + model.safetensors, from save_pretrained, plus a CLIP
+preprocessor_config.json) is what tools/export/export_clip.py and
+tools/reference/maskclip_reference.py read, so the parity pipeline can run without
+downloading weights.
+
+  python tools/export/make_random_clip.py --out /tmp/clip-b16            # ViT-B/16 shapes (~600 MB)
+  python tools/export/make_random_clip.py --out /tmp/clip-small --small  # 4 layers, quick tests
+
+Deterministic: the same --seed gives bit-identical weights (CPU, same torch version).
+
+Text config: eos_token_id = 49407 (<|endoftext|>), bos_token_id = 49406, pad_token_id = 1,
+as in openai/clip-vit-base-patch16. With eos_token_id != 2, transformers pools the text
+features at the FIRST occurrence of 49407; with CLIP tokenisation (ids < 49407 before the end
+token, zero padding after it) that is the same position as argmax(input_ids), which is how
+OpenAI CLIP and the exported text graph pool.
+"""
+import argparse
+import json
+import os
+import sys
+
+CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
+
+
+def configs(small):
+    if small:
+        # Different widths for vision (256), text (192) and the joint space (128), so a
+        # transposed or misplaced matrix fails loudly instead of passing by coincidence.
+        vision = dict(hidden_size=256, intermediate_size=1024, num_hidden_layers=4,
+                      num_attention_heads=4, patch_size=16, image_size=224)
+        # Heads = width / 64, as in OpenAI's CLIP (so OpenAI-format round trips are exact).
+        text = dict(hidden_size=192, intermediate_size=768, num_hidden_layers=4,
+                    num_attention_heads=3)
+        proj = 128
+    else:  # openai/clip-vit-base-patch16
+        vision = dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
+                      num_attention_heads=12, patch_size=16, image_size=224)
+        text = dict(hidden_size=512, intermediate_size=2048, num_hidden_layers=12,
+                    num_attention_heads=8)
+        proj = 512
+    vision.update(num_channels=3, hidden_act="quick_gelu", layer_norm_eps=1e-5,
+                  projection_dim=proj)
+    text.update(vocab_size=49408, max_position_embeddings=77, hidden_act="quick_gelu",
+                layer_norm_eps=1e-5, bos_token_id=49406, eos_token_id=49407, pad_token_id=1,
+                projection_dim=proj)
+    return vision, text, proj
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True, help="output directory (created)")
+    ap.add_argument("--small", action="store_true", help="small model (4 layers, widths 256/192/128, 4/3 heads)")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+
+    import torch
+    from transformers import CLIPConfig, CLIPModel
+    from transformers.utils import logging as hf_logging
+    hf_logging.disable_progress_bar()
+
+    vision, text, proj = configs(args.small)
+    config = CLIPConfig(text_config=text, vision_config=vision, projection_dim=proj,
+                        logit_scale_init_value=2.6592)
+    torch.manual_seed(args.seed)
+    with torch.no_grad():
+        model = CLIPModel(config).eval()
+        # Random init leaves the class embedding and LayerNorms trivial enough; perturb the
+        # LayerNorm affine parameters too, so the export is checked with non-identity norms.
+        g = torch.Generator().manual_seed(args.seed + 1)
+        for name, p in model.named_parameters():
+            if "layer_norm" in name or "layrnorm" in name or "layernorm" in name:
+                base = 1.0 if name.endswith("weight") else 0.0
+                p.copy_(base + 0.1 * torch.randn(p.shape, generator=g))
+    os.makedirs(args.out, exist_ok=True)
+    model.save_pretrained(args.out, safe_serialization=True)
+    pre = {
+        "image_processor_type": "CLIPImageProcessor",
+        "do_resize": True, "size": {"shortest_edge": vision["image_size"]}, "resample": 3,
+        "do_center_crop": True, "crop_size": {"height": vision["image_size"], "width": vision["image_size"]},
+        "do_rescale": True, "rescale_factor": 1 / 255, "do_normalize": True,
+        "image_mean": CLIP_MEAN, "image_std": CLIP_STD, "do_convert_rgb": True,
+    }
+    with open(os.path.join(args.out, "preprocessor_config.json"), "w") as f:
+        json.dump(pre, f, indent=2)
+    n = sum(p.numel() for p in model.parameters())
+    print(f"saved random CLIP ({'small' if args.small else 'ViT-B/16'}, seed {args.seed}, "
+          f"{n / 1e6:.1f} M parameters) to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
