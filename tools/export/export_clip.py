@@ -535,9 +535,7 @@ def main(argv=None):
                  "inputs": inputs, "outputs": outputs}
         if kind + "_fp16" in files:
             entry["variants"] = {"fp16": {"file": files[kind + "_fp16"],
-                                          "sha256": sha256(os.path.join(out, files[kind + "_fp16"])),
-                                          "precision": "fp16",
-                                          "notes": "fp16 weights and compute; float32/int64 inputs and outputs"}}
+                                          "sha256": sha256(os.path.join(out, files[kind + "_fp16"]))}}
         return entry
 
     import onnx

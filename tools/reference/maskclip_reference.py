@@ -16,9 +16,10 @@ the exported ONNX graphs:
   out:   [K, gh, gw] -> bilinear (align_corners=False) to the rescaled size (unpadded)
          -> bilinear to the original size; labels = argmax over K
 
-Writes OUT/logits.npy ([K,H,W] float32) and OUT/labels.npy ([H,W] int32), and prints timings.
+Writes OUT/logits.npy ([K,H,W] float32) and OUT/labels.npy ([H,W] int32), and prints timings;
+with several --image files, OUT/<file stem>/logits.npy etc. (the model and text run once).
 
-  python tools/reference/maskclip_reference.py --checkpoint DIR --image IMG \
+  python tools/reference/maskclip_reference.py --checkpoint DIR --image IMG [IMG ...] \
       --labels "cat,dog,person" [--templates imagenet80|maskclip85|single|FILE] [--bundle BUNDLE] --out DIR
 
 --engine onnx runs the text and image networks of --bundle (text.onnx, image.onnx, pos_embed.npy,
@@ -143,7 +144,9 @@ def text_classifier(torch, model, tok, labels, templates, batch=256):
 # ----------------------------------------------------------------------------- image
 def read_rgb(path):
     import cv2
-    img = cv2.imread(path, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    # IMREAD_COLOR applies the EXIF orientation (as ovseg's decoder does) and converts gray /
+    # palette / 16-bit images to 8-bit RGB (16-bit: value >> 8; ovseg may round differently).
+    img = cv2.imread(path, cv2.IMREAD_COLOR)
     if img is None:
         raise RuntimeError(f"cannot read image {path}")
     return np.ascontiguousarray(img[:, :, ::-1])  # BGR -> RGB, uint8 [H, W, 3]
@@ -254,7 +257,8 @@ def norm_from(args):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", required=True, help="transformers CLIP directory")
-    ap.add_argument("--image", required=True)
+    ap.add_argument("--image", required=True, nargs="+",
+                    help="image file(s); with several, outputs go to OUT/<file stem>/")
     ap.add_argument("--labels", required=True, help="comma-separated class names")
     ap.add_argument("--templates", default="imagenet80", help="imagenet80, maskclip85, single, or a file")
     ap.add_argument("--bundle", help="ovseg bundle directory: take mean/std from its bundle.json")
@@ -299,34 +303,38 @@ def main(argv=None):
     classes = text_classifier(torch, text_model, tok, labels, templates)  # [K, E]
     t_text = time.time() - t0
 
-    t0 = time.time()
-    rgb = read_rgb(args.image)
-    H, W = rgb.shape[:2]
-    x, (nh, nw) = preprocess(torch, rgb, mean, std, patch)
-    if args.engine == "onnx":
-        f, (gh, gw) = onnx_bundle.dense(torch, x)
-    else:
-        f, (gh, gw) = dense_features(torch, model, x)
-    with torch.no_grad():
-        z = f @ head_weight.T  # [P, E]
-        z = z / z.norm(dim=-1, keepdim=True)
-        logits = (z @ classes.T).T.reshape(1, len(labels), gh, gw)
-        F = torch.nn.functional
-        logits = F.interpolate(logits, size=(nh, nw), mode="bilinear", align_corners=False)
-        if (nh, nw) != (H, W):
-            logits = F.interpolate(logits, size=(H, W), mode="bilinear", align_corners=False)
-        logits = logits[0].contiguous().numpy().astype(np.float32)  # [K, H, W]
-    pred = logits.argmax(0).astype(np.int32)
-    t_image = time.time() - t0
+    t_image = 0.0
+    for path in args.image:
+        t0 = time.time()
+        out_dir = args.out if len(args.image) == 1 else \
+            os.path.join(args.out, os.path.splitext(os.path.basename(path))[0])
+        rgb = read_rgb(path)
+        H, W = rgb.shape[:2]
+        x, (nh, nw) = preprocess(torch, rgb, mean, std, patch)
+        if args.engine == "onnx":
+            f, (gh, gw) = onnx_bundle.dense(torch, x)
+        else:
+            f, (gh, gw) = dense_features(torch, model, x)
+        with torch.no_grad():
+            z = f @ head_weight.T  # [P, E]
+            z = z / z.norm(dim=-1, keepdim=True)
+            logits = (z @ classes.T).T.reshape(1, len(labels), gh, gw)
+            F = torch.nn.functional
+            logits = F.interpolate(logits, size=(nh, nw), mode="bilinear", align_corners=False)
+            if (nh, nw) != (H, W):  # (a same-size align_corners=False resize is the identity)
+                logits = F.interpolate(logits, size=(H, W), mode="bilinear", align_corners=False)
+            logits = logits[0].contiguous().numpy().astype(np.float32)  # [K, H, W]
+        pred = logits.argmax(0).astype(np.int32)
+        t_image += time.time() - t0
 
-    os.makedirs(args.out, exist_ok=True)
-    np.save(os.path.join(args.out, "logits.npy"), logits)
-    np.save(os.path.join(args.out, "labels.npy"), pred)
-    counts = np.bincount(pred.ravel(), minlength=len(labels))
-    log(f"image {W}x{H} -> rescaled {nw}x{nh}, padded {x.shape[3]}x{x.shape[2]}, grid {gw}x{gh}; "
-        f"{len(labels)} classes x {len(templates)} templates; mean/std from {norm_src}")
-    log("pixels per class: " + ", ".join(f"{l}={c}" for l, c in zip(labels, counts)))
-    log(f"logits [{len(labels)},{H},{W}] range [{logits.min():.4f}, {logits.max():.4f}] -> {args.out}")
+        os.makedirs(out_dir, exist_ok=True)
+        np.save(os.path.join(out_dir, "logits.npy"), logits)
+        np.save(os.path.join(out_dir, "labels.npy"), pred)
+        counts = np.bincount(pred.ravel(), minlength=len(labels))
+        log(f"{path}: {W}x{H} -> rescaled {nw}x{nh}, padded {x.shape[3]}x{x.shape[2]}, grid {gw}x{gh}; "
+            f"{len(labels)} classes x {len(templates)} templates; mean/std from {norm_src}")
+        log("  pixels per class: " + ", ".join(f"{l}={c}" for l, c in zip(labels, counts)))
+        log(f"  logits [{len(labels)},{H},{W}] range [{logits.min():.4f}, {logits.max():.4f}] -> {out_dir}")
     log(f"time: load {t_load:.1f}s, text {t_text:.1f}s, image {t_image:.1f}s, total {time.time() - t_all:.1f}s")
     return 0
 

@@ -31,6 +31,7 @@ public final class Main {
 
     /** Entry point of the {@code ovseg} launcher. */
     public static void main(String[] argv) {
+        configureLogging();
         int code = run(argv, System.out, System.err);
         System.out.flush();
         System.exit(code);
@@ -61,6 +62,25 @@ public final class Main {
             if (System.getenv("OVSEG_DEBUG") != null) e.printStackTrace(err);
             return 1;
         }
+    }
+
+    /**
+     * The CLI speaks through its own output: library log records show from WARNING up, or from
+     * the level in $OVSEG_LOG (e.g. OVSEG_LOG=info shows why a backend was chosen).
+     */
+    private static void configureLogging() {
+        java.util.logging.Level level = java.util.logging.Level.WARNING;
+        String env = System.getenv("OVSEG_LOG");
+        if (env != null && !env.isBlank()) {
+            try {
+                level = java.util.logging.Level.parse(env.trim().toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException ignored) {
+                // keep WARNING
+            }
+        }
+        java.util.logging.Logger root = java.util.logging.Logger.getLogger("");
+        root.setLevel(level);
+        for (java.util.logging.Handler h : root.getHandlers()) h.setLevel(level);
     }
 
     static String oneLine(String s) {

@@ -1,0 +1,32 @@
+package org.ovseg.api;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class LabelsTest {
+    @Test
+    void parsesAndTrims() {
+        Labels l = Labels.parse(" cat, sofa ,Bugatti,  sky ");
+        assertEquals(List.of("cat", "sofa", "Bugatti", "sky"), l.names());
+        assertEquals(List.of("猫", "café", "🚗 car"), Labels.parse("猫,café,🚗 car").names());
+    }
+
+    @Test
+    void rejectsUnusableLists() {
+        assertTrue(assertThrows(InvalidLabelsException.class, () -> Labels.parse("")).getMessage().contains("no labels"));
+        assertTrue(assertThrows(InvalidLabelsException.class, () -> Labels.parse("a,,b")).getMessage().contains("empty"));
+        assertTrue(assertThrows(InvalidLabelsException.class, () -> Labels.parse("Cat,dog, cat")).getMessage().contains("duplicate"));
+        assertTrue(assertThrows(InvalidLabelsException.class, () -> Labels.parse("a\tb,c")).getMessage().contains("control"));
+        List<String> many = new ArrayList<>();
+        for (int i = 0; i < 256; i++) many.add("w" + i);
+        assertTrue(assertThrows(InvalidLabelsException.class, () -> Labels.of(many)).getMessage().contains("too many"));
+        assertEquals(255, Labels.of(many.subList(0, 255)).size());
+        // NFC: a decomposed é equals the precomposed one.
+        assertThrows(InvalidLabelsException.class, () -> Labels.of(List.of("caf\u00e9", "cafe\u0301")));
+    }
+}

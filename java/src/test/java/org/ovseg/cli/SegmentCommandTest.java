@@ -1,0 +1,212 @@
+package org.ovseg.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * {@code ovseg segment} end to end with the built-in colour-world model: generated scenes of
+ * pure-colour rectangles and ellipses on a coloured background, odd image sizes, labels in random
+ * order including colours that are absent. The label map must reach mIoU >= 0.85 over the
+ * colours present and give at most 1% of the pixels to absent colours. Then each bad input.
+ */
+class SegmentCommandTest {
+    @TempDir
+    static Path cache;
+
+    record Run(int code, String out, String err) {}
+
+    static Run cli(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        int code = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    static String[] withCache(String... args) {
+        List<String> l = new ArrayList<>(List.of(args));
+        l.add("--cache-dir");
+        l.add(cache.toString());
+        return l.toArray(String[]::new);
+    }
+
+    @BeforeAll
+    static void warmBuiltinModel() {
+        // Generates builtin:colour-world once for the class (the first use writes it to the cache).
+        assertEquals(0, cli(withCache("segment", "--help")).code());
+    }
+
+    @ParameterizedTest
+    @CsvSource({"1, 333, 517, 6", "2, 517, 333, 5", "3, 640, 480, 8", "4, 257, 1031, 4", "5, 512, 512, 7"})
+    void segmentsGeneratedScenes(long seed, int width, int height, int shapes, @TempDir Path dir) throws Exception {
+        SplittableRandom r = new SplittableRandom(seed * 7919);
+        List<Integer> all = new ArrayList<>(List.of(0, 1, 2, 3, 4, 5, 6, 7));
+        Collections.shuffle(all, new java.util.Random(seed));
+        int[] colours = all.subList(0, 4).stream().mapToInt(Integer::intValue).toArray(); // background + 3 shape colours
+        Scenes.Scene scene = Scenes.generate(seed, width, height, colours, shapes);
+        Path img = dir.resolve("scene-" + seed + ".png");
+        scene.write(img);
+        // Labels: every present colour, two absent colours and a non-colour word, shuffled.
+        List<String> labels = new ArrayList<>();
+        for (int c : scene.present()) labels.add(Scenes.NAMES[c]);
+        int absentAdded = 0;
+        for (int c : all) if (!scene.present().contains(c) && absentAdded < 2) { labels.add(Scenes.NAMES[c]); absentAdded++; }
+        labels.add(r.nextBoolean() ? "bugatti" : "sofa");
+        Collections.shuffle(labels, new java.util.Random(seed + 1));
+        Path out = dir.resolve("out");
+        Run run = cli(withCache("segment", "--image", img.toString(), "--labels", String.join(",", labels), "--out", out.toString()));
+        assertEquals(0, run.code(), run.err());
+
+        BufferedImage map = ImageIO.read(out.resolve("scene-" + seed + ".labels.png").toFile());
+        assertEquals(width, map.getWidth());
+        assertEquals(height, map.getHeight());
+        assertEquals(BufferedImage.TYPE_BYTE_GRAY, map.getType());
+        int[] predicted = new int[width * height];
+        map.getRaster().getSamples(0, 0, width, height, 0, predicted);
+        double miou = 0;
+        long absent = 0;
+        for (int c : scene.present()) {
+            int label = labels.indexOf(Scenes.NAMES[c]);
+            long inter = 0, union = 0;
+            for (int i = 0; i < predicted.length; i++) {
+                boolean p = predicted[i] == label, t = scene.truth()[i] == c;
+                if (p && t) inter++;
+                if (p || t) union++;
+            }
+            miou += (double) inter / union;
+        }
+        miou /= scene.present().size();
+        for (int p : predicted) {
+            String name = labels.get(p);
+            int colour = List.of(Scenes.NAMES).indexOf(name);
+            if (colour < 0 || !scene.present().contains(colour)) absent++;
+        }
+        assertTrue(miou >= 0.85, "mIoU " + miou + " for labels " + labels);
+        assertTrue(absent <= 0.01 * predicted.length, absent + " pixels given absent labels");
+
+        JsonNode json = new ObjectMapper().readTree(out.resolve("scene-" + seed + ".json").toFile());
+        assertEquals(width, json.get("width").asInt());
+        assertEquals(labels.size(), json.get("labels").size());
+        double fractions = 0;
+        for (JsonNode l : json.get("labels")) fractions += l.get("pixel_fraction").asDouble();
+        assertEquals(1.0, fractions, 1e-9);
+        assertTrue(json.get("timings_ms").has("image encoder"));
+        assertTrue(Files.size(out.resolve("scene-" + seed + ".overlay.png")) > 0);
+    }
+
+    @Test
+    void savesLogitsAsNpy(@TempDir Path dir) throws Exception {
+        Scenes.Scene scene = Scenes.generate(9, 97, 61, new int[] {0, 1, 2}, 2);
+        Path img = dir.resolve("s.png");
+        scene.write(img);
+        Path npy = dir.resolve("logits.npy");
+        Run run = cli(withCache("segment", "--image", img.toString(), "--labels", "red,green,blue", "--out", dir.resolve("o").toString(),
+                "--save-logits", npy.toString()));
+        assertEquals(0, run.code(), run.err());
+        var arr = org.ovseg.bundle.Npy.readFloats(npy);
+        assertEquals(List.of(3L, 61L, 97L), List.of(arr.shape()[0], arr.shape()[1], arr.shape()[2]));
+        BufferedImage map = ImageIO.read(dir.resolve("o/s.labels.png").toFile());
+        // The label map is the argmax of the saved logits.
+        for (int y = 0; y < 61; y += 7) {
+            for (int x = 0; x < 97; x += 5) {
+                int best = 0;
+                for (int k = 1; k < 3; k++) if (arr.data()[(k * 61 + y) * 97 + x] > arr.data()[(best * 61 + y) * 97 + x]) best = k;
+                assertEquals(best, map.getRaster().getSample(x, y, 0));
+            }
+        }
+    }
+
+    private static void assertFails(Run run, String fragment) {
+        assertEquals(2, run.code(), "exit code; stderr: " + run.err());
+        assertTrue(run.err().startsWith("error: "), run.err());
+        assertEquals(1, run.err().strip().lines().count(), "one line: " + run.err());
+        assertTrue(run.err().contains(fragment), "expected '" + fragment + "' in: " + run.err());
+    }
+
+    private static List<Path> files(Path dir) throws Exception {
+        if (!Files.exists(dir)) return List.of();
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.toList();
+        }
+    }
+
+    @Test
+    void badInputsGiveOneLineErrorsAndNoFiles(@TempDir Path dir) throws Exception {
+        Path good = dir.resolve("good.png");
+        Scenes.generate(1, 40, 30, new int[] {0, 1}, 1).write(good);
+        Path out = dir.resolve("out");
+        assertFails(cli(withCache("segment", "--image", dir.resolve("missing.png").toString(), "--labels", "red", "--out", out.toString())), "image not found");
+        Path corrupt = Files.write(dir.resolve("corrupt.png"), java.util.Arrays.copyOf(Files.readAllBytes(good), 60));
+        assertFails(cli(withCache("segment", "--image", corrupt.toString(), "--labels", "red", "--out", out.toString())), "corrupt");
+        Path text = Files.writeString(dir.resolve("notes.jpg"), "not an image at all");
+        assertFails(cli(withCache("segment", "--image", text.toString(), "--labels", "red", "--out", out.toString())), "unsupported or corrupt");
+        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "", "--out", out.toString())), "no labels");
+        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red,,green", "--out", out.toString())), "empty");
+        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red,green,Red", "--out", out.toString())), "duplicate label");
+        String longLabel = String.join(" ", Collections.nCopies(80, "word"));
+        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red," + longLabel, "--out", out.toString())), "too long for the text context");
+        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--model", "builtin:nope")), "unknown model");
+        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--model", dir.resolve("no-bundle").toString())), "bundle directory does not exist");
+        Path blocker = Files.writeString(dir.resolve("blocker"), "x");
+        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", blocker.resolve("sub").toString())), "output");
+        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", blocker.toString())), "not a directory");
+        List<String> many = new ArrayList<>();
+        for (int i = 0; i < 10000; i++) many.add("label" + i);
+        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", String.join(",", many), "--out", out.toString())), "too many labels");
+        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--size", "abc")), "--size");
+        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--bogus", "1")), "unknown option --bogus");
+        assertFails(cli(withCache("segment", "--labels", "red", "--out", out.toString())), "--image");
+        assertTrue(files(out).stream().noneMatch(p -> p.getFileName().toString().startsWith("good")), "no outputs after failures: " + files(out));
+    }
+
+    @Test
+    void oneBadImageAmongSeveralLeavesNoFilesForIt(@TempDir Path dir) throws Exception {
+        Path good = dir.resolve("good.png");
+        Scenes.generate(2, 50, 40, new int[] {2, 3}, 1).write(good);
+        byte[] png = Files.readAllBytes(good);
+        Path bad = Files.write(dir.resolve("bad.png"), java.util.Arrays.copyOf(png, png.length - 30));
+        Path out = dir.resolve("out");
+        Run run = cli(withCache("segment", "--image", good.toString(), "--image", bad.toString(), "--labels", "blue,yellow", "--out", out.toString()));
+        assertEquals(2, run.code());
+        assertTrue(run.err().contains("bad.png"), run.err());
+        assertTrue(Files.exists(out.resolve("good.labels.png")));
+        assertFalse(files(out).stream().anyMatch(p -> p.getFileName().toString().startsWith("bad")), files(out).toString());
+        assertTrue(files(out).stream().noneMatch(p -> p.getFileName().toString().endsWith(".part")), files(out).toString());
+    }
+
+    @Test
+    void unicodeLabelsAreAccepted(@TempDir Path dir) throws Exception {
+        Path img = dir.resolve("u.png");
+        Scenes.generate(3, 64, 48, new int[] {0, 1}, 1).write(img);
+        Run run = cli(withCache("segment", "--image", img.toString(), "--labels", "red,green,猫,café,🚗", "--out", dir.resolve("o").toString()));
+        assertEquals(0, run.code(), run.err());
+        JsonNode json = new ObjectMapper().readTree(dir.resolve("o/u.json").toFile());
+        assertEquals("猫", json.get("labels").get(2).get("label").asText());
+    }
+
+    @Test
+    void tokenizePrintsIdsPerArgument() {
+        Run run = cli("tokenize", "a photo of a cat.", "red");
+        assertEquals(0, run.code(), run.err());
+        assertEquals(List.of("49406 320 1125 539 320 2368 269 49407", "49406 736 49407"), run.out().strip().lines().toList());
+    }
+}
