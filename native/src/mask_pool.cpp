@@ -38,12 +38,8 @@ void pool_soft(const float *F, const float *M, int64_t C, int64_t Q, int64_t HW,
     parallel_for(Q, [&](int64_t q, int) {
         const float *src = M + q * HW;
         float *dst = m.data() + q * HW;
-        double s = 0.0;
-        for (int64_t p = 0; p < HW; ++p) {
-            dst[p] = 1.0f / (1.0f + std::exp(-src[p]));
-            s += dst[p];
-        }
-        mass[static_cast<size_t>(q)] = s;
+        isa().sigmoid(src, dst, HW);
+        mass[static_cast<size_t>(q)] = isa().sum(dst, HW);
     });
     PackedB mt;
     if (!mt.pack(HW, Q, m.data(), 1, HW)) throw std::bad_alloc();  // (p, q) = m[q*HW + p]

@@ -51,9 +51,9 @@ OVSEG_API int ovseg_cpu_slot_attention(const float *q, const float *k, const flo
                             continue;
                         }
                         const float mx = row[best];
-                        float total = 0.0f;
-                        for (int64_t s = 0; s < S; ++s) total += (row[s] = std::exp(row[s] - mx));
-                        const float inv = 1.0f / total;
+                        for (int64_t s = 0; s < S; ++s) row[s] -= mx;
+                        isa().exp_inplace(row, S);
+                        const float inv = 1.0f / isa().sum(row, S);
                         for (int64_t s = 0; s < S; ++s) row[s] *= inv;
                     }
                 });

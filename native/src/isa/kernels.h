@@ -27,6 +27,10 @@ struct IsaKernels {
     void (*scale_row)(float *x, float s, int64_t n);                    // x *= s
     float (*dot)(const float *a, const float *b, int64_t n);
     float (*sum)(const float *a, int64_t n);
+    // x = exp(x) in place, |relative error| < 2e-7 for x in [-87, 88]; below that, ~0.
+    void (*exp_inplace)(float *x, int64_t n);
+    // dst = 1 / (1 + exp(-src))
+    void (*sigmoid)(const float *src, float *dst, int64_t n);
 };
 
 extern const IsaKernels kIsaGeneric;
