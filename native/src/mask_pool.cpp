@@ -30,15 +30,16 @@ void normalize_rows(float *out, int64_t Q, int64_t C) {
     }
 }
 
-void pool_soft(const float *F, const float *M, int64_t C, int64_t Q, int64_t HW, float *out) {
+// out = (m · Fᵀ) / mass with the weights m computed by `weights(src row, dst row)`.
+template <class Weights>
+void pool_dense(const float *F, const float *M, int64_t C, int64_t Q, int64_t HW, float *out, Weights weights) {
     using namespace ovseg;
     AlignedFloats m(static_cast<size_t>(Q * HW)), outT(static_cast<size_t>(C * Q));
     if (!m.data() || !outT.data()) throw std::bad_alloc();
     std::vector<double> mass(static_cast<size_t>(Q));
     parallel_for(Q, [&](int64_t q, int) {
-        const float *src = M + q * HW;
         float *dst = m.data() + q * HW;
-        isa().sigmoid(src, dst, HW);
+        weights(M + q * HW, dst);
         mass[static_cast<size_t>(q)] = isa().sum(dst, HW);
     });
     PackedB mt;
@@ -49,6 +50,13 @@ void pool_soft(const float *F, const float *M, int64_t C, int64_t Q, int64_t HW,
         for (int64_t c = 0; c < C; ++c) out[q * C + c] = outT.data()[c * Q + q] * inv;
     }
 }
+
+void pool_soft(const float *F, const float *M, int64_t C, int64_t Q, int64_t HW, float *out) {
+    pool_dense(F, M, C, Q, HW, out, [HW](const float *src, float *dst) { ovseg::isa().sigmoid(src, dst, HW); });
+}
+
+// Above this fraction of inside pixels the run sums lose to one dense matrix product.
+constexpr double kSparseDensity = 0.2;
 
 void pool_hard(const float *F, const float *M, int64_t C, int64_t Q, int64_t HW, float *out) {
     using namespace ovseg;
@@ -70,6 +78,14 @@ void pool_hard(const float *F, const float *M, int64_t C, int64_t Q, int64_t HW,
         }
         count[static_cast<size_t>(q)] = n;
     });
+    int64_t inside = 0;
+    for (int64_t n : count) inside += n;
+    if (static_cast<double>(inside) > kSparseDensity * static_cast<double>(Q) * static_cast<double>(HW)) {
+        pool_dense(F, M, C, Q, HW, out, [HW](const float *src, float *dst) {
+            for (int64_t p = 0; p < HW; ++p) dst[p] = src[p] > 0.0f ? 1.0f : 0.0f;
+        });
+        return;
+    }
     const IsaKernels &ops = isa();
     constexpr int64_t kChannelTile = 16;
     parallel_for((C + kChannelTile - 1) / kChannelTile, [&](int64_t t, int) {

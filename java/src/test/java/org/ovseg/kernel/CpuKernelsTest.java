@@ -155,6 +155,25 @@ class CpuKernelsTest {
     }
 
     @Test
+    void sparseAndDenseHardMasksTakeTheirOwnPathsAndAgree() {
+        // Bands covering ~5% (run sums) and ~60% (dense product) of the pixels.
+        int C = 33, Q = 9, HW = 997;
+        SplittableRandom rng = new SplittableRandom(11);
+        float[] F = Bufs.gaussian(rng, C * HW, 1);
+        for (double cover : new double[] {0.05, 0.6}) {
+            float[] M = new float[Q * HW];
+            int band = (int) (cover * HW);
+            for (int q = 0; q < Q; q++) {
+                int start = rng.nextInt(HW - band);
+                for (int p = 0; p < HW; p++) M[q * HW + p] = p >= start && p < start + band ? 1f : -1f;
+            }
+            FloatBuffer out = Bufs.floats(Q * C);
+            CpuKernels.maskPool(Bufs.direct(F), Bufs.direct(M), 1, C, Q, HW, MaskMode.HARD, false, out);
+            assertClose(Naive.maskPool(F, M, 1, C, Q, HW, true, false), out, 1e-4, "cover " + cover);
+        }
+    }
+
+    @Test
     void hardMaskEdgeCases() {
         int C = 3, HW = 5;
         float[] F = {1, 2, 3, 4, 5, /* */ 0, 0, 0, 0, 10, /* */ -1, -1, -1, -1, -1};
