@@ -104,6 +104,23 @@ int ovseg_cpu_slot_attention(const float *q, const float *k, const float *v,
                              float scale, float eps, int hard,
                              float *updates, float *assign);
 
+/* Fully connected CRF, mean-field inference (CLIP-as-RNN's post-processing; the semantics of
+ * pydensecrf's DenseCRF2D with addPairwiseGaussian, addPairwiseBilateral and inference).
+ *   unary[L,H,W] energies (-log prob, finite), rgb[H,W,3] uint8 interleaved (channel order as
+ *   given), q_out[L,H,W] the marginals. Pixel p = (x = column, y = row); features
+ *   Gaussian   f = (x, y) / gauss_sxy                                        weight gauss_compat
+ *   bilateral  f = (x/bilat_sxy, y/bilat_sxy, r/bilat_srgb, g/bilat_srgb, b/bilat_srgb)  bilat_compat
+ *   kernel K(i,j) ~ exp(-|f_i - f_j|^2 / 2), self term included, applied approximately with a
+ *   permutohedral lattice; normalised symmetrically: Kn = D^-1/2 K D^-1/2, D = diag(K 1).
+ *   Q = softmax_l(-unary); `iterations` times:
+ *     Q = softmax_l(-unary + gauss_compat * Kn_g Q + bilat_compat * Kn_b Q)   (Potts).
+ * iterations == 0 (or both compats 0) gives softmax(-unary) exactly. A kernel whose compat is 0
+ * is skipped and its std devs are not checked; otherwise they must be positive and finite.
+ * All pointers may be NULL only when L*H*W == 0. */
+int ovseg_cpu_dense_crf(const float *unary, const uint8_t *rgb, int64_t L, int64_t H, int64_t W,
+                        float gauss_sxy, float gauss_compat, float bilat_sxy, float bilat_srgb,
+                        float bilat_compat, int iterations, float *q_out);
+
 /* ------------------------------------------------------------------------------------------ */
 /* CUDA library (libovseg_cuda). Built as an error-returning stub when nvcc was not found.     */
 /* Device pointers are plain void*; streams are cudaStream_t passed as void* (NULL = legacy    */

@@ -1,5 +1,6 @@
 package org.ovseg.kernel;
 
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import org.bytedeco.javacpp.Loader;
@@ -48,4 +49,9 @@ final class NativeCpu {
             @Cast("int64_t") long S, @Cast("int64_t") long N, @Cast("int64_t") long d,
             @Cast("int64_t") long dv, float scale, float eps, int hard,
             FloatBuffer updates, FloatBuffer assign);
+
+    static native int ovseg_cpu_dense_crf(
+            FloatBuffer unary, @Cast("const uint8_t*") ByteBuffer rgb, @Cast("int64_t") long L,
+            @Cast("int64_t") long H, @Cast("int64_t") long W, float gaussSxy, float gaussCompat,
+            float bilatSxy, float bilatSrgb, float bilatCompat, int iterations, FloatBuffer q);
 }
