@@ -121,6 +121,29 @@ int ovseg_cpu_dense_crf(const float *unary, const uint8_t *rgb, int64_t L, int64
                         float gauss_sxy, float gauss_compat, float bilat_sxy, float bilat_srgb,
                         float bilat_compat, int iterations, float *q_out);
 
+/* CLIP-as-RNN visual prompts (clip_as_rnn utils.apply_visual_prompts), 8-bit RGB.
+ *   rgb[H,W,3], cam[H,W]; out[H,W,3] (out == rgb is allowed). flags: OVSEG_VP_* bits, applied
+ *   in the fixed order blur, gray, black, circle, rectangle, contour.
+ *   sum(cam) <= 1: out = rgb (no prompt). Otherwise mask = cam > mask_threshold, and
+ *   blur:  cv2.GaussianBlur 15x15, sigma 2.6, BORDER_REFLECT_101, OpenCV's 8-bit fixed-point
+ *          rounding; taken outside the mask only.
+ *   gray:  outside, R=G=B=(R*3735 + G*19235 + B*9798 + 16384) >> 15 (BGR2GRAY on RGB, QUIRK).
+ *   black: outside set to 0.
+ *   circle/rectangle: red (255,0,0), 1 px, centred on int(mean row/col) of the mask with
+ *          half-extents (bw/2, bh/2) of its bounding box; contour: red boundary of the
+ *          hole-filled mask. An empty mask makes every pixel "outside" and draws no shape.
+ * Unknown flag bits are OVSEG_ERR_INVALID_ARGUMENT. Details in src/visual_prompt.cpp. */
+enum {
+    OVSEG_VP_BLUR = 1,
+    OVSEG_VP_GRAY = 2,
+    OVSEG_VP_BLACK = 4,
+    OVSEG_VP_CIRCLE = 8,
+    OVSEG_VP_RECTANGLE = 16,
+    OVSEG_VP_CONTOUR = 32
+};
+int ovseg_cpu_visual_prompt(const uint8_t *rgb, const float *cam, int64_t H, int64_t W,
+                            float mask_threshold, int flags, uint8_t *out);
+
 /* ------------------------------------------------------------------------------------------ */
 /* CUDA library (libovseg_cuda). Built as an error-returning stub when nvcc was not found.     */
 /* Device pointers are plain void*; streams are cudaStream_t passed as void* (NULL = legacy    */

@@ -31,6 +31,14 @@ block); the script exits non-zero if fp32 max abs error > 1e-4, or if an fp16 gr
 more than 2e-2 relative to the output's max magnitude (|ort-torch|max / |torch|max).
 
   python tools/export/export_clip.py --checkpoint DIR --out BUNDLE [--imagenet-norm] [--no-fp16]
+
+ResNet towers (MaskCLIP RN50): --checkpoint an OpenAI CLIP RN .pt (e.g. RN50.pt) or a directory
+holding model.pt in the same key layout (tools/export/make_random_clip.py --arch rn50) exports
+image.onnx with input pixel_values only and output dense_features [1,patches,D] (the ModifiedResNet
+feature map before the attention pool, row-major over the (H/32)x(W/32) grid), text.onnx as above,
+and attnpool_v_weight [Dv,D] / attnpool_v_bias [Dv] / attnpool_c_weight [E,Dv] / attnpool_c_bias [E]
+(ovseg folds them into z = C(V f + b_v) + b_c); no pos_embed, position_grid 0, patch_size 32 (the
+encoder stride). See tools/export/resnet_clip.py and export_resnet() below.
 """
 import argparse
 import hashlib
@@ -406,6 +414,167 @@ def load_openai_vit(torch, path):
     return model
 
 
+# ----------------------------------------------------------------------------- ResNet (MaskCLIP RN50)
+def export_resnet(args, torch, rc, ckpt, t_start):
+    """Bundle for an OpenAI CLIP ResNet checkpoint: dense feature map graph + attention-pool v/c arrays."""
+    import copy
+    import onnx
+    import onnxruntime
+    import transformers
+    from torch.export import Dim
+    visual, text = rc.load_checkpoint(ckpt)
+    D = visual.conv3.weight.shape[0] * 32
+    E = visual.attnpool.c_proj.weight.shape[0]
+    P = 32
+    ap_ = visual.attnpool
+    arrays = {"attnpool_v_weight": ap_.v_proj.weight, "attnpool_v_bias": ap_.v_proj.bias,
+              "attnpool_c_weight": ap_.c_proj.weight, "attnpool_c_bias": ap_.c_proj.bias}
+    arrays = {k: v.detach().float().numpy().copy() for k, v in arrays.items()}
+    Dv = arrays["attnpool_v_weight"].shape[0]
+    assert arrays["attnpool_v_weight"].shape == (Dv, D) and arrays["attnpool_c_weight"].shape == (E, Dv)
+    mean, std, norm_src = read_norm(ckpt if os.path.isdir(ckpt) else os.path.dirname(ckpt), args.imagenet_norm)
+    if not args.imagenet_norm and not os.path.isdir(ckpt):
+        mean, std, norm_src = CLIP_MEAN, CLIP_STD, "clip default"
+    fam = rc.family(visual)
+
+    out = os.path.abspath(args.out)
+    os.makedirs(out, exist_ok=True)
+    _, TextEmbeds = build_modules(torch)
+    files = {"image": "image.onnx", "text": "text.onnx"}
+    if not args.no_fp16:
+        files.update(image_fp16="image.fp16.onnx", text_fp16="text.fp16.onnx")
+    img_dims = {"pixel_values": [1, 3, "height", "width"], "dense_features": [1, "patches", D]}
+    txt_dims = {"input_ids": ["batch", "length"], "text_embeds": ["batch", E]}
+    ex_px = torch.randn(1, 3, P * 10, P * 14)
+    ex_ids = torch.from_numpy(random_ids(np.random.default_rng(0), 2, 16))
+    img_dyn_shapes = {"pixel_values": {2: Dim.DYNAMIC, 3: Dim.DYNAMIC}}
+    img_dyn_axes = {"pixel_values": {2: "height", 3: "width"}, "dense_features": {1: "patches"}}
+    txt_dyn_shapes = {"input_ids": {0: Dim.DYNAMIC, 1: Dim.DYNAMIC}}
+    txt_dyn_axes = {"input_ids": {0: "batch", 1: "length"}, "text_embeds": {0: "batch"}}
+
+    routes, graph_info = {}, {}
+    for prec in (["fp32"] + ([] if args.no_fp16 else ["fp16"])):
+        dt = torch.float32 if prec == "fp32" else torch.float16
+        vis = visual if prec == "fp32" else copy.deepcopy(visual).to(dt)
+        txt = text if prec == "fp32" else copy.deepcopy(text).to(dt)
+        key = "" if prec == "fp32" else "_fp16"
+        t0 = time.time()
+        p = os.path.join(out, files["image" + key])
+        routes["image" + key] = export_onnx(torch, rc.DenseResNet(vis, dt), (ex_px,), p, ["pixel_values"],
+                                            ["dense_features"], img_dyn_shapes, img_dyn_axes, img_dims, args.route)
+        graph_info["image" + key] = check_graph(p)
+        log(f"exported {files['image' + key]} ({routes['image' + key]}, {time.time() - t0:.1f}s, "
+            f"{os.path.getsize(p) / 1e6:.1f} MB)")
+        t0 = time.time()
+        p = os.path.join(out, files["text" + key])
+        routes["text" + key] = export_onnx(torch, TextEmbeds(txt.text_model, txt.text_projection, dt), (ex_ids,), p,
+                                           ["input_ids"], ["text_embeds"], txt_dyn_shapes, txt_dyn_axes,
+                                           txt_dims, args.route)
+        graph_info["text" + key] = check_graph(p)
+        log(f"exported {files['text' + key]} ({routes['text' + key]}, {time.time() - t0:.1f}s, "
+            f"{os.path.getsize(p) / 1e6:.1f} MB)")
+    for k, a in arrays.items():
+        np.save(os.path.join(out, k + ".npy"), a.astype(np.float32))
+
+    check = None
+    if not args.no_check:
+        # fp32: max abs <= 1e-4 * max(1, max|torch|) (ResNet feature maps are not layer-normalised)
+        t0 = time.time()
+        log("self-check (ONNX Runtime vs torch):")
+        rng = np.random.default_rng(1234)
+        results, failures = {}, []
+
+        def record(name, o, ref, fp16_graph):
+            err, scale = float(np.max(np.abs(o - ref))), float(np.max(np.abs(ref)))
+            bound = FP16_REL_TOL * max(scale, 1e-6) if fp16_graph else FP32_TOL * max(1.0, scale)
+            ok = err <= bound
+            results[name] = {"max_abs_err": err, "max_abs_ref": scale, "ok": ok}
+            log(f"  {name:44s} max|ort-torch| = {err:.3e} (max|torch| {scale:.3g}) <= {bound:.3g} "
+                f"{'ok' if ok else 'FAIL'}")
+            if not ok:
+                failures.append(name)
+
+        sess = {k: ort_session(os.path.join(out, f)) for k, f in files.items()}
+        for (h, w) in [(224, 224), (512, 704)]:
+            px = rng.standard_normal((1, 3, h, w)).astype(np.float32)
+            with torch.no_grad():
+                ref = visual.features(torch.from_numpy(px)).flatten(2).transpose(1, 2).numpy()
+            for prec in ["fp32"] + ([] if args.no_fp16 else ["fp16"]):
+                t1 = time.time()
+                (f,) = sess["image" + ("" if prec == "fp32" else "_fp16")].run(["dense_features"], {"pixel_values": px})
+                assert f.shape == ref.shape, (f.shape, ref.shape)
+                record(f"image {prec} {h}x{w} dense_features ({time.time() - t1:.2f}s)", f, ref, prec == "fp16")
+        for (batch, length) in [(3, 77), (2, 9)]:
+            ids = random_ids(rng, batch, length)
+            with torch.no_grad():
+                ref = text.get_text_features(torch.from_numpy(ids)).numpy()
+            for prec in ["fp32"] + ([] if args.no_fp16 else ["fp16"]):
+                (o,) = sess["text" + ("" if prec == "fp32" else "_fp16")].run(["text_embeds"], {"input_ids": ids})
+                record(f"text {prec} batch {batch} length {length}", o, ref, prec == "fp16")
+        check = {"fp32_tolerance": f"{FP32_TOL:g} * max(1, max|torch|)", "fp16_relative_tolerance": FP16_REL_TOL,
+                 "results": results}
+        log(f"self-check took {time.time() - t0:.1f}s")
+        if failures:
+            log(f"error: self-check failed: {', '.join(failures)}")
+            return 1
+
+    def net(kind, inputs, outputs):
+        entry = {"file": files[kind], "sha256": sha256(os.path.join(out, files[kind])), "precision": "fp32",
+                 "inputs": inputs, "outputs": outputs}
+        if kind + "_fp16" in files:
+            entry["variants"] = {"fp16": {"file": files[kind + "_fp16"],
+                                          "sha256": sha256(os.path.join(out, files[kind + "_fp16"]))}}
+        return entry
+
+    manifest = {
+        "format_version": 1,
+        "pipeline": "maskclip",
+        "family": fam,
+        "networks": {
+            "image": net("image", [{"name": "pixel_values", "dtype": "float32", "shape": [1, 3, "height", "width"]}],
+                         [{"name": "dense_features", "dtype": "float32", "shape": [1, "patches", D]}]),
+            "text": net("text", [{"name": "input_ids", "dtype": "int64", "shape": ["batch", "length"]}],
+                        [{"name": "text_embeds", "dtype": "float32", "shape": ["batch", E]}]),
+        },
+        "arrays": {k: {"file": k + ".npy", "sha256": sha256(os.path.join(out, k + ".npy")), "dtype": "float32",
+                       "shape": list(a.shape)} for k, a in arrays.items()},
+        "preprocessing": {
+            "size_policy": "short-side", "size": 512, "max_long_side": 2048,
+            "mean": mean, "std": std, "patch_size": P, "position_grid": 0, "width": D,
+            "interpolation": "bilinear, align_corners=false",
+            "pos_embed_interpolation": "none",
+            "padding": "zero, bottom-right, to a multiple of patch_size",
+        },
+        "text": {"tokenizer": "clip-bpe", "context_length": int(text.config.max_position_embeddings),
+                 "template_set": "imagenet80"},
+        "embed_dim": E,
+        "logit_scale": 1.0,
+        "defaults": {"key_smoothing": 0.0, "prompt_denoising": 0.0},
+        "source": {
+            "checkpoint": os.path.basename(ckpt.rstrip("/")),
+            "exporter": "tools/export/export_clip.py",
+            "torch": torch.__version__, "transformers": transformers.__version__,
+            "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__,
+            "opset": OPSET,
+            "export_routes": routes,
+            "normalization": norm_src,
+            "notes": ("MaskCLIP ResNet: dense_features is the ModifiedResNet feature map before the attention "
+                      "pool (stride 32, row-major); the head is z = c_proj(v_proj(f)) per pixel with both "
+                      "biases (attnpool_* arrays; the attention-pool positional embedding is not used). "
+                      "mean/std from " + norm_src + ". Text graph pools at argmax(input_ids). The checkpoint's "
+                      "logit_scale is not used (raw cosines)."),
+        },
+    }
+    if check is not None:
+        manifest["source"]["self_check"] = check
+    with open(os.path.join(out, "bundle.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+    log(f"wrote bundle {out} ({fam}, D={D}, E={E}, stride {P}, opset {graph_info['image'][0]}) "
+        f"in {time.time() - t_start:.1f}s")
+    return 0
+
+
 # ----------------------------------------------------------------------------- main
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -436,6 +605,10 @@ def main(argv=None):
 
     t_start = time.time()
     ckpt = os.path.abspath(args.checkpoint)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import resnet_clip
+    if resnet_clip.is_resnet_checkpoint(ckpt):
+        return export_resnet(args, torch, resnet_clip, ckpt, t_start)
     if os.path.isfile(ckpt):
         model = load_openai_vit(torch, ckpt)
         if args.save_hf:

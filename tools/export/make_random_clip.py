@@ -8,6 +8,13 @@ downloading weights.
 
   python tools/export/make_random_clip.py --out /tmp/clip-b16            # ViT-B/16 shapes (~600 MB)
   python tools/export/make_random_clip.py --out /tmp/clip-small --small  # 4 layers, quick tests
+  python tools/export/make_random_clip.py --arch rn50 --out /tmp/rn50 [--small]  # OpenAI RN50 layout
+
+--arch rn50 writes DIR/model.pt, an OpenAI-format CLIP RN50 state dict (the key names of OpenAI's
+RN50.pt: visual.conv1.weight, ..., visual.attnpool.*, transformer.resblocks.*, text_projection;
+saved with torch.save), plus preprocessor_config.json (CLIP mean/std). --small: ResNet width 16,
+layers (1,1,2,1) (D = 512), E = 128, text width 192 with 4 layers. BN running statistics are
+calibrated on random images so activations keep a sane scale. See tools/export/resnet_clip.py.
 
 Deterministic: the same --seed gives bit-identical weights (CPU, same torch version).
 
@@ -55,7 +62,11 @@ def main(argv=None):
     ap.add_argument("--out", required=True, help="output directory (created)")
     ap.add_argument("--small", action="store_true", help="small model (4 layers, widths 256/192/128, 4/3 heads)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--arch", choices=["vit", "rn50"], default="vit",
+                    help="vit: transformers CLIPModel (ViT-B/16 shapes); rn50: OpenAI-format RN50 state dict")
     args = ap.parse_args(argv)
+    if args.arch == "rn50":
+        return main_rn50(args)
 
     import torch
     from transformers import CLIPConfig, CLIPModel
@@ -89,6 +100,22 @@ def main(argv=None):
     n = sum(p.numel() for p in model.parameters())
     print(f"saved random CLIP ({'small' if args.small else 'ViT-B/16'}, seed {args.seed}, "
           f"{n / 1e6:.1f} M parameters) to {args.out}")
+    return 0
+
+
+def main_rn50(args):
+    import torch
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import resnet_clip
+    sd = resnet_clip.build_random_state_dict(small=args.small, seed=args.seed)
+    os.makedirs(args.out, exist_ok=True)
+    torch.save(sd, os.path.join(args.out, "model.pt"))
+    with open(os.path.join(args.out, "preprocessor_config.json"), "w") as f:
+        json.dump({"image_processor_type": "CLIPImageProcessor", "image_mean": CLIP_MEAN, "image_std": CLIP_STD},
+                  f, indent=2)
+    n = sum(v.numel() for k, v in sd.items() if not k.endswith("num_batches_tracked"))
+    print(f"saved random CLIP RN50 ({'small' if args.small else 'RN50'}, seed {args.seed}, "
+          f"{n / 1e6:.1f} M parameters, OpenAI key layout) to {os.path.join(args.out, 'model.pt')}")
     return 0
 
 

@@ -16,6 +16,11 @@ the exported ONNX graphs:
   out:   [K, gh, gw] -> bilinear (align_corners=False) to the rescaled size (unpadded)
          -> bilinear to the original size; labels = argmax over K
 
+ResNet (MaskCLIP RN50): --checkpoint an OpenAI CLIP RN .pt or a make_random_clip.py --arch rn50
+directory (tools/export/resnet_clip.py's ModifiedResNet): dense features = the feature map before
+the attention pool (stride 32, input padded to a multiple of 32), head z = c_proj(v_proj(f)) per
+pixel with both biases (no attention, no attention-pool positional embedding); the rest as above.
+
 Writes OUT/logits.npy ([K,H,W] float32) and OUT/labels.npy ([H,W] int32), and prints timings;
 with several --image files, OUT/<file stem>/logits.npy etc. (the model and text run once).
 
@@ -219,16 +224,34 @@ class OnnxBundle:
 
         self.image, self.text = sess("image"), sess("text")
         arr = self.manifest["arrays"]
-        self.pos_table = np.load(os.path.join(bundle, arr["pos_embed"]["file"]))
-        self.head = np.load(os.path.join(bundle, arr["head_weight"]["file"]))
         self.patch = self.manifest["preprocessing"]["patch_size"]
+        self.resnet = "pos_embed" not in arr
+        if self.resnet:  # ResNet: head = c_proj(v_proj(f)), kept unfolded
+            a = {k: np.load(os.path.join(bundle, arr[k]["file"])) for k in
+                 ("attnpool_v_weight", "attnpool_v_bias", "attnpool_c_weight", "attnpool_c_bias")}
+            self.rn_head = a
+            self.head = None
+        else:
+            self.pos_table = np.load(os.path.join(bundle, arr["pos_embed"]["file"]))
+            self.head = np.load(os.path.join(bundle, arr["head_weight"]["file"]))
 
     def text_features(self, ids):
         return self.text.run(["text_embeds"], {"input_ids": ids})[0]
 
+    def head_fn(self, torch):
+        if not self.resnet:
+            w = torch.from_numpy(self.head)
+            return lambda f: f @ w.T
+        a = {k: torch.from_numpy(v) for k, v in self.rn_head.items()}
+        return lambda f: (f @ a["attnpool_v_weight"].T + a["attnpool_v_bias"]) @ a["attnpool_c_weight"].T \
+            + a["attnpool_c_bias"]
+
     def dense(self, torch, x):
         F = torch.nn.functional
         gh, gw = x.shape[2] // self.patch, x.shape[3] // self.patch
+        if self.resnet:
+            f = self.image.run(["dense_features"], {"pixel_values": x.numpy()})[0]
+            return torch.from_numpy(f[0]), (gh, gw)
         table = torch.from_numpy(self.pos_table)
         g = int(round((table.shape[0] - 1) ** 0.5))
         grid = F.interpolate(table[1:].reshape(1, g, g, -1).permute(0, 3, 1, 2), size=(gh, gw),
@@ -256,7 +279,8 @@ def norm_from(args):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoint", required=True, help="transformers CLIP directory")
+    ap.add_argument("--checkpoint", required=True,
+                    help="transformers CLIP directory, or an OpenAI CLIP ResNet .pt / make_random_clip --arch rn50 dir")
     ap.add_argument("--image", required=True, nargs="+",
                     help="image file(s); with several, outputs go to OUT/<file stem>/")
     ap.add_argument("--labels", required=True, help="comma-separated class names")
@@ -279,6 +303,9 @@ def main(argv=None):
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
 
+    sys.path.insert(0, os.path.join(ROOT, "tools", "export"))
+    import resnet_clip
+    visual = None
     labels = [l.strip() for l in args.labels.split(",") if l.strip()]
     templates = read_templates(args.templates)
     mean, std, norm_src = norm_from(args)
@@ -289,13 +316,20 @@ def main(argv=None):
             ap.error("--engine onnx needs --bundle")
         onnx_bundle = OnnxBundle(args.bundle, args.precision)
         patch = onnx_bundle.patch
-        head_weight = torch.from_numpy(onnx_bundle.head)
+        head = onnx_bundle.head_fn(torch)
         text_model = onnx_bundle
+    elif resnet_clip.is_resnet_checkpoint(os.path.abspath(args.checkpoint)):
+        visual, text_model = resnet_clip.load_checkpoint(os.path.abspath(args.checkpoint))
+        patch = 32  # encoder stride
+        ap_ = visual.attnpool
+        head = lambda f: ap_.c_proj(ap_.v_proj(f))  # noqa: E731 - MaskCLIP RN head, both biases
     else:
         model = CLIPModel.from_pretrained(args.checkpoint, attn_implementation="eager", dtype=torch.float32).eval()
         patch = model.config.vision_config.patch_size
         head_weight = model.visual_projection.weight
+        head = lambda f: f @ head_weight.T  # noqa: E731
         text_model = model
+        visual = None
     t_load = time.time() - t0
 
     t0 = time.time()
@@ -313,10 +347,15 @@ def main(argv=None):
         x, (nh, nw) = preprocess(torch, rgb, mean, std, patch)
         if args.engine == "onnx":
             f, (gh, gw) = onnx_bundle.dense(torch, x)
+        elif visual is not None:
+            with torch.no_grad():
+                fm = visual.features(x)[0]  # [D, gh, gw]
+            gh, gw = fm.shape[1], fm.shape[2]
+            f = fm.flatten(1).T  # [P, D], row-major over (h, w)
         else:
             f, (gh, gw) = dense_features(torch, model, x)
         with torch.no_grad():
-            z = f @ head_weight.T  # [P, E]
+            z = head(f)  # [P, E]
             z = z / z.norm(dim=-1, keepdim=True)
             logits = (z @ classes.T).T.reshape(1, len(labels), gh, gw)
             F = torch.nn.functional

@@ -54,4 +54,9 @@ final class NativeCpu {
             FloatBuffer unary, @Cast("const uint8_t*") ByteBuffer rgb, @Cast("int64_t") long L,
             @Cast("int64_t") long H, @Cast("int64_t") long W, float gaussSxy, float gaussCompat,
             float bilatSxy, float bilatSrgb, float bilatCompat, int iterations, FloatBuffer q);
+
+    static native int ovseg_cpu_visual_prompt(
+            @Cast("const uint8_t*") ByteBuffer rgb, FloatBuffer cam, @Cast("int64_t") long H,
+            @Cast("int64_t") long W, float maskThreshold, int flags,
+            @Cast("uint8_t*") ByteBuffer out);
 }

@@ -175,6 +175,9 @@ class SegmentCommandTest {
         assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--size", "abc")), "--size");
         assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--bogus", "1")), "unknown option --bogus");
         assertFails(cli(withCache("segment", "--labels", "red", "--out", out.toString())), "--image");
+        if (org.ovseg.kernel.Device.cuda().isEmpty()) {
+            assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--backend", "tensorrt")), "TensorRT");
+        }
         assertTrue(files(out).stream().noneMatch(p -> p.getFileName().toString().startsWith("good")), "no outputs after failures: " + files(out));
     }
 

@@ -71,7 +71,14 @@ public final class MaskClipPipeline {
         StageTimer timer = new StageTimer();
         timer.start("text");
         int K = labels.size();
-        FloatBuffer T = direct(TextEmbedder.flatten(model.text().embed(labels, options.templates())));
+        float[] textRows = TextEmbedder.flatten(model.text().embed(labels, options.templates()));
+        // Per-call native buffers are HostTensors, freed when the call ends rather than at a GC.
+        try (HostTensor text = HostTensor.of(textRows, Math.max(1, K), textRows.length / Math.max(1, K))) {
+            return segment(image, K, text.floatBuffer(), timer);
+        }
+    }
+
+    private MaskClipOutput segment(RgbImage image, int K, FloatBuffer T, StageTimer timer) {
 
         timer.start("preprocess");
         int[] size = options.size().apply(image.width(), image.height());
@@ -126,10 +133,11 @@ public final class MaskClipPipeline {
                         + (feats == null ? "missing" : feats.describe()) + ", expected [1, " + P + ", " + D + "]");
             }
             timer.start("dense head");
-            FloatBuffer out = ByteBuffer.allocateDirect(K * P * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
-            CpuKernels.denseProjection(feats.floatBuffer(), 1, P, D, headW, headBias, E, T, K, model.logitScale(), out, null, null);
             float[] logits = new float[K * P];
-            out.get(0, logits);
+            try (HostTensor out = HostTensor.zeros(org.ovseg.tensor.ElementType.FLOAT32, K, P)) {
+                CpuKernels.denseProjection(feats.floatBuffer(), 1, P, D, headW, headBias, E, T, K, model.logitScale(), out.floatBuffer(), null, null);
+                out.floatBuffer().get(0, logits);
+            }
             if (options.promptDenoising() > 0) promptDenoise(logits, K, P, options.promptDenoising());
             if (options.keySmoothing() > 0) {
                 HostTensor keys = model.keysOutput() == null ? null : outputs.get(model.keysOutput());
