@@ -40,5 +40,18 @@ for img in "${images[@]}"; do
     echo "parity $stem:"
     "$PY" tools/reference/compare_logits.py "$work/ovseg/$stem.logits.npy" "$work/ref/$stem/logits.npy" --labels "$labels" || status=1
 done
+
+# ResNet path (attention-pool value/output projections folded at load time): a small random
+# RN50-shaped model on the non-square crop.
+"$PY" tools/export/make_random_clip.py --arch rn50 --small --out "$work/rn50" >/dev/null
+"$PY" tools/export/export_clip.py --checkpoint "$work/rn50" --out "$work/rn50-bundle" >"$work/export-rn50.log" 2>&1 || { cat "$work/export-rn50.log"; exit 1; }
+"$PY" tools/reference/maskclip_reference.py --checkpoint "$work/rn50" --bundle "$work/rn50-bundle" --labels "$labels" \
+    --image "$work/crop.png" --out "$work/ref-rn50" >"$work/reference-rn50.log" 2>&1 || { cat "$work/reference-rn50.log"; exit 1; }
+java -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -cp "$root/java/target/ovseg.jar:$root/java/target/lib/*" org.ovseg.cli.Main \
+    segment --model "$work/rn50-bundle" --labels "$labels" --out "$work/ovseg-rn50" --save-logits "$work/ovseg-rn50/crop.logits.npy" \
+    --cache-dir "$work/cache" --image "$work/crop.png"
+echo "parity rn50 crop:"
+"$PY" tools/reference/compare_logits.py "$work/ovseg-rn50/crop.logits.npy" "$work/ref-rn50/logits.npy" --labels "$labels" || status=1
+
 echo "parity: $(( $(date +%s) - t0 )) s"
 exit $status

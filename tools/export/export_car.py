@@ -1,0 +1,373 @@
+#!/usr/bin/env python3
+"""Export the CaR / CLIP-ES Grad-CAM proposal network of a CLIP ViT checkpoint to ONNX (cam.onnx).
+
+Adds a `car_cam` network to an ovseg bundle written by export_clip.py (the bundle is created first
+with export_clip.py when --out holds no bundle.json). "pipeline" stays "maskclip"; only the network
+entry is added. See tools/export/README-car.md for the graph's interface.
+
+cam.onnx (opset 18, fp32, single file):
+  inputs  pixel_values [1,3,height,width] f32 (normalised; height, width multiples of the patch size)
+          pos_embed    [1,tokens,D] f32 (class row + patch rows resized BILINEARLY by the caller)
+          fg_embeds    [fg,E] f32  L2-normalised foreground text embeddings (fg >= 1)
+          bg_embeds    [bg,E] f32  L2-normalised background text embeddings (bg >= 0)
+  outputs activations [1,patches,D]      last block's layer_norm1 output, class token dropped
+          gradients   [fg,1,patches,D]   d p_f / d activations, p = softmax over [fg; bg] of
+                                         logit_scale * cos(proj(mean_patches(ln_post(block_out))), text)
+          attention   [n_attn,patches,patches]  head-averaged softmax(QK^T/sqrt(d)) of the last
+                                         min(8, layers) blocks, class row/column dropped (not renormalised)
+
+Foreground and background are separate inputs so that the number of gradients (fg) is a plain
+tensor dimension: no data-dependent shapes. All fg gradients come from ONE backward pass: the last
+block is run on fg copies of its input (batch = fg), copy f scores p_f, and the gradient of
+sum_f p_f(copy f) w.r.t. the copies is, row by row, d p_f / d activations.
+
+Trace route (the one that exported, see /work/shared/BUILD-FACTS.md): torch.fx make_fx (symbolic
+shapes) with the core ATen decompositions, attention written out as plain math, then
+torch.onnx.export(dynamo=True) of the traced GraphModule.
+
+  python tools/export/export_car.py --checkpoint DIR --out BUNDLE [--no-check] [--attn-blocks 8]
+"""
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import export_clip as ec  # noqa: E402  (reuse helpers: loading, sha256, dims, single-file, checks)
+
+OPSET = ec.OPSET
+ABS_TOL = 1e-4        # activations, attention: max abs error
+GRAD_REL_TOL = 1e-4   # gradients: max abs error / max |gradient| (per image size)
+CAM_FILE = "cam.onnx"
+log = ec.log
+
+
+# ----------------------------------------------------------------------------- the computation
+def attention_probs(torch, attn, h):
+    """softmax(Q K^T * d^-0.5) per head: [B, heads, T, T] (explicit math, no SDPA)."""
+    b, t, d = h.shape
+    nh = attn.num_heads
+    q = attn.q_proj(h).reshape(b, t, nh, d // nh).transpose(1, 2)
+    k = attn.k_proj(h).reshape(b, t, nh, d // nh).transpose(1, 2)
+    return torch.softmax(torch.matmul(q * attn.scale, k.transpose(-1, -2)), dim=-1)
+
+
+def block(torch, layer, x, h=None):
+    """One CLIP encoder layer, written out; h = layer_norm1(x) unless given. Returns (x, probs)."""
+    attn = layer.self_attn
+    if h is None:
+        h = layer.layer_norm1(x)
+    b, t, d = h.shape
+    w = attention_probs(torch, attn, h)
+    v = attn.v_proj(h).reshape(b, t, attn.num_heads, d // attn.num_heads).transpose(1, 2)
+    o = torch.matmul(w, v).transpose(1, 2).reshape(b, t, d)
+    x = x + attn.out_proj(o)
+    x = x + layer.mlp(layer.layer_norm2(x))
+    return x, w
+
+
+def make_cam_fn(torch, model, n_attn):
+    vm = ec.vision_tower(model)
+    proj = model.visual_projection
+    scale = float(model.logit_scale.detach().exp())
+    layers = list(vm.encoder.layers)
+    n_attn = min(n_attn, len(layers))
+    first = len(layers) - n_attn
+
+    def cam(pixel_values, pos_embed, fg_embeds, bg_embeds):
+        with torch.no_grad():
+            x = vm.embeddings.patch_embedding(pixel_values).flatten(2).transpose(1, 2)
+            cls = vm.embeddings.class_embedding.reshape(1, 1, -1)
+            x = torch.cat([cls, x], dim=1) + pos_embed
+            x = vm.pre_layrnorm(x)
+            attns = []
+            for i, layer in enumerate(layers[:-1]):
+                x, w = block(torch, layer, x)
+                if i >= first:
+                    attns.append(w.mean(dim=1)[:, 1:, 1:])
+            last = layers[-1]
+            act = last.layer_norm1(x)  # [1, T, D]
+            n_fg = fg_embeds.shape[0]
+            texts = torch.cat([fg_embeds, bg_embeds], dim=0)  # [Q, E]
+        with torch.enable_grad():
+            a = act.detach().expand(n_fg, -1, -1).contiguous().requires_grad_(True)  # [F, T, D]
+            y, w = block(torch, last, x.expand(n_fg, -1, -1), h=a)
+            # mean over the patch tokens as a matmul with [0, 1/P, ..., 1/P]: the backward of a
+            # [:, 1:] slice would be a ScatterND
+            t = y.shape[1]
+            wts = (torch.arange(t, device=y.device) > 0).to(y.dtype) / (t - 1)
+            y = torch.matmul(wts, vm.post_layernorm(y))  # [F, D]
+            z = proj(y)
+            z = z / z.norm(dim=-1, keepdim=True)
+            p = torch.softmax(scale * torch.matmul(z, texts.transpose(0, 1)), dim=-1)  # [F, Q]
+            # sum_f p[f, f] as a masked sum (its backward is a Mul; gather's is a ScatterElements)
+            rows = torch.arange(n_fg, device=p.device).unsqueeze(1)
+            cols = torch.arange(p.shape[1], device=p.device).unsqueeze(0)
+            s = (p * (rows == cols).to(p.dtype)).sum()
+            (g,) = torch.autograd.grad(s, a)
+        attns.append(w[:1].detach().mean(dim=1)[:, 1:, 1:])
+        return act[:, 1:], g[:, 1:].unsqueeze(1), torch.cat(attns, dim=0)
+
+    return cam, scale, n_attn
+
+
+def trace_and_export(torch, model, n_attn, path, example):
+    from torch._decomp import core_aten_decompositions
+    from torch.export import Dim
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    cam, scale, n_attn = make_cam_fn(torch, model, n_attn)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    try:  # no duck sizing: equal example sizes must not share a symbol (fg == 3 channels would specialise)
+        import torch.fx.experimental._config as fx_config
+        fx_config.use_duck_shape = False
+    except (ImportError, AttributeError):
+        pass
+    t0 = time.time()
+    gm = make_fx(cam, decomposition_table=core_aten_decompositions(), tracing_mode="symbolic",
+                 _allow_non_fake_inputs=True)(*example)
+    log(f"  make_fx (symbolic, core ATen decompositions): {len(gm.graph.nodes)} nodes, {time.time() - t0:.1f}s")
+
+    class Wrap(torch.nn.Module):
+        def __init__(self, g):
+            super().__init__()
+            self.g = g
+
+        def forward(self, pixel_values, pos_embed, fg_embeds, bg_embeds):
+            return tuple(self.g(pixel_values, pos_embed, fg_embeds, bg_embeds))
+
+    dyn = {"pixel_values": {2: Dim.DYNAMIC, 3: Dim.DYNAMIC}, "pos_embed": {1: Dim.DYNAMIC},
+           "fg_embeds": {0: Dim.DYNAMIC}, "bg_embeds": {0: Dim.DYNAMIC}}
+    t0 = time.time()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prog = torch.onnx.export(Wrap(gm).eval(), tuple(example), None, dynamo=True, opset_version=OPSET,
+                                 input_names=["pixel_values", "pos_embed", "fg_embeds", "bg_embeds"],
+                                 output_names=["activations", "gradients", "attention"],
+                                 dynamic_shapes=dyn, verbose=False)
+    prog.save(path, external_data=False)
+    ec._single_file(path)
+    D = example[1].shape[-1]
+    E = example[2].shape[-1]
+    ec._rename_dims(path, {"pixel_values": [1, 3, "height", "width"], "pos_embed": [1, "tokens", D],
+                           "fg_embeds": ["fg", E], "bg_embeds": ["bg", E],
+                           "activations": [1, "patches", D], "gradients": ["fg", 1, "patches", D],
+                           "attention": [n_attn, "patches", "patches"]})
+    opset, ops = ec.check_graph(path)
+    log(f"  torch.onnx.export(dynamo) of the traced graph: {time.time() - t0:.1f}s, opset {opset}, "
+        f"{os.path.getsize(path) / 1e6:.1f} MB, ops: {' '.join(ops)}")
+    return scale, n_attn, opset, ops
+
+
+# ----------------------------------------------------------------------------- reference + check
+def resize_pos_bilinear(torch, table, gh, gw):
+    """CaR's positional-embedding resize: class row kept, patch rows bilinear, align_corners=False."""
+    t = torch.as_tensor(table, dtype=torch.float32)
+    n, d = t.shape
+    g = int(round((n - 1) ** 0.5))
+    cls, grid = t[:1], t[1:].reshape(1, g, g, d).permute(0, 3, 1, 2)
+    if (gh, gw) != (g, g):
+        grid = torch.nn.functional.interpolate(grid, size=(gh, gw), mode="bilinear", align_corners=False)
+    return torch.cat([cls, grid.permute(0, 2, 3, 1).reshape(gh * gw, d)], 0).unsqueeze(0)
+
+
+def reference(torch, model, px, pos, fg, bg, n_attn):
+    """HF transformers modules (eager attention), a hook on the last layer_norm1, one
+    torch.autograd.grad per foreground query; attention weights from HF's CLIPAttention."""
+    vm = ec.vision_tower(model)
+    layers = vm.encoder.layers
+    first = len(layers) - n_attn
+    attns = []
+    with torch.no_grad():
+        x = vm.embeddings.patch_embedding(px).flatten(2).transpose(1, 2)
+        x = torch.cat([vm.embeddings.class_embedding.reshape(1, 1, -1), x], 1) + pos
+        x = vm.pre_layrnorm(x)
+        for i, layer in enumerate(layers):
+            if i >= first:
+                _, w = layer.self_attn(layer.layer_norm1(x))
+                attns.append(w.mean(1)[0, 1:, 1:])
+            if i < len(layers) - 1:
+                x = layer(x, None)
+    store = {}
+
+    def hook(_m, _i, out):
+        a = out.detach().requires_grad_(True)
+        store["a"] = a
+        return a
+
+    h = layers[-1].layer_norm1.register_forward_hook(hook)
+    try:
+        with torch.enable_grad():
+            y = layers[-1](x, None)
+            y = vm.post_layernorm(y)[:, 1:].mean(1)
+            z = model.visual_projection(y)
+            z = z / z.norm(dim=-1, keepdim=True)
+            texts = torch.cat([fg, bg], 0)
+            p = torch.softmax(model.logit_scale.exp() * z @ texts.t(), dim=-1)[0]
+            grads = [torch.autograd.grad(p[f], store["a"], retain_graph=True)[0][:, 1:] for f in range(fg.shape[0])]
+    finally:
+        h.remove()
+    return (store["a"].detach()[:, 1:].numpy(), torch.stack(grads).numpy(), torch.stack(attns).numpy(),
+            p.detach().numpy())
+
+
+def self_check(torch, model, path, pos_table, patch, n_attn, E):
+    rng = np.random.default_rng(4321)
+    sess = ec.ort_session(path)
+    results, failures = {}, []
+
+    def unit(n):
+        v = rng.standard_normal((n, E)).astype(np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    # the required cases (two sizes, 3 fg + 2 bg), then an empty background, a single foreground, more queries
+    cases = [((224, 224), 3, 2), ((320, 464), 3, 2), ((224, 224), 2, 0), ((320, 464), 1, 3), ((256, 192), 4, 5)]
+    for (hh, ww), nf, nb in cases:
+        px = rng.standard_normal((1, 3, hh, ww)).astype(np.float32)
+        pos = resize_pos_bilinear(torch, pos_table, hh // patch, ww // patch).numpy()
+        fg, bg = unit(nf), unit(nb)
+        ra, rg, rw, rp = reference(torch, model, *(torch.from_numpy(v) for v in (px, pos, fg, bg)), n_attn)
+        t0 = time.time()
+        oa, og, ow = sess.run(["activations", "gradients", "attention"],
+                              {"pixel_values": px, "pos_embed": pos, "fg_embeds": fg, "bg_embeds": bg})
+        dt = time.time() - t0
+        name = f"{hh}x{ww} fg={nf} bg={nb}"
+        assert oa.shape == ra.shape and og.shape == rg.shape and ow.shape == rw.shape, \
+            (name, oa.shape, ra.shape, og.shape, rg.shape, ow.shape, rw.shape)
+        ea, ew = float(np.abs(oa - ra).max()), float(np.abs(ow - rw).max())
+        eg, sg = float(np.abs(og - rg).max()), float(np.abs(rg).max())
+        rel = eg / max(sg, 1e-30)
+        ok = ea <= ABS_TOL and ew <= ABS_TOL and rel <= GRAD_REL_TOL
+        results[name] = {"activations_max_abs_err": ea, "attention_max_abs_err": ew,
+                         "gradients_max_abs_err": eg, "gradients_max_abs": sg, "gradients_rel_err": rel,
+                         "ort_seconds": round(dt, 3), "ok": ok}
+        log(f"  {name:24s} ort {dt:.2f}s | activations {ea:.2e} | attention {ew:.2e} | gradients {eg:.2e} "
+            f"(max|grad| {sg:.3g}, rel {rel:.2e}) | p_fg [{' '.join(f'{v:.3f}' for v in rp[:nf])}] "
+            f"{'ok' if ok else 'FAIL'}")
+        if not ok:
+            failures.append(name)
+    return results, failures
+
+
+# ----------------------------------------------------------------------------- main
+def load_model(torch, ckpt):
+    from transformers import CLIPModel
+    if os.path.isfile(ckpt):
+        return ec.load_openai_vit(torch, ckpt)
+    return CLIPModel.from_pretrained(ckpt, attn_implementation="eager", dtype=torch.float32).eval()
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--checkpoint", required=True,
+                    help="transformers CLIP directory (config.json + weights), or an OpenAI CLIP ViT .pt file")
+    ap.add_argument("--out", required=True,
+                    help="bundle directory; export_clip.py is run first when it holds no bundle.json")
+    ap.add_argument("--attn-blocks", type=int, default=8, help="CLIP-ES attention: last N blocks (default 8)")
+    ap.add_argument("--no-check", action="store_true", help="skip the ONNX Runtime vs autograd self-check")
+    ap.add_argument("--clip-args", default="--no-fp16",
+                    help="extra arguments for export_clip.py when the bundle is created (default --no-fp16)")
+    ap.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: default)")
+    args = ap.parse_args(argv)
+
+    import logging
+    logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
+    torch = ec._import_torch()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from transformers.utils import logging as hf_logging
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+    t_start = time.time()
+    ckpt = os.path.abspath(args.checkpoint)
+    out = os.path.abspath(args.out)
+    manifest_path = os.path.join(out, "bundle.json")
+    if not os.path.exists(manifest_path):
+        log(f"no bundle at {out}: running export_clip.py {args.clip_args}")
+        rc = ec.main(["--checkpoint", ckpt, "--out", out] + args.clip_args.split())
+        if rc:
+            return rc
+    with open(manifest_path) as f:
+        manifest = json.load(f)
+
+    model = load_model(torch, ckpt)
+    vcfg = model.config.vision_config
+    vm = ec.vision_tower(model)
+    D, E, P = vcfg.hidden_size, model.config.projection_dim, vcfg.patch_size
+    pos_table = vm.embeddings.position_embedding.weight.detach().float().numpy().copy()
+    grid = int(round((pos_table.shape[0] - 1) ** 0.5))
+    if manifest.get("preprocessing", {}).get("width") not in (None, D):
+        log(f"error: bundle width {manifest['preprocessing']['width']} != checkpoint width {D}")
+        return 2
+
+    # example: non-square grid, 5 foreground + 7 background queries (sizes unlike any other dim)
+    ex_h, ex_w = P * (grid + 3), P * (grid + 7)
+    g = torch.Generator().manual_seed(0)
+    fg = torch.nn.functional.normalize(torch.randn(5, E, generator=g), dim=-1)
+    bg = torch.nn.functional.normalize(torch.randn(7, E, generator=g), dim=-1)
+    example = [torch.randn(1, 3, ex_h, ex_w, generator=g), resize_pos_bilinear(torch, pos_table, ex_h // P, ex_w // P),
+               fg, bg]
+    path = os.path.join(out, CAM_FILE)
+    t0 = time.time()
+    log(f"exporting {CAM_FILE}:")
+    scale, n_attn, opset, ops = trace_and_export(torch, model, args.attn_blocks, path, example)
+    t_export = time.time() - t0
+    log(f"exported {CAM_FILE} in {t_export:.1f}s (logit_scale {scale:.4g}, attention blocks {n_attn})")
+
+    check = None
+    if not args.no_check:
+        t0 = time.time()
+        log("self-check (ONNX Runtime vs HF modules + per-query torch.autograd.grad):")
+        results, failures = self_check(torch, model, path, pos_table, P, n_attn, E)
+        check = {"abs_tolerance": ABS_TOL, "gradient_relative_tolerance": GRAD_REL_TOL, "results": results}
+        log(f"self-check took {time.time() - t0:.1f}s")
+        if failures:
+            log(f"error: self-check failed: {', '.join(failures)}")
+            return 1
+
+    import onnx
+    manifest.setdefault("networks", {})["car_cam"] = {
+        "file": CAM_FILE, "sha256": ec.sha256(path), "precision": "fp32",
+        "inputs": [{"name": "pixel_values", "dtype": "float32", "shape": [1, 3, "height", "width"]},
+                   {"name": "pos_embed", "dtype": "float32", "shape": [1, "tokens", D]},
+                   {"name": "fg_embeds", "dtype": "float32", "shape": ["fg", E]},
+                   {"name": "bg_embeds", "dtype": "float32", "shape": ["bg", E]}],
+        "outputs": [{"name": "activations", "dtype": "float32", "shape": [1, "patches", D]},
+                    {"name": "gradients", "dtype": "float32", "shape": ["fg", 1, "patches", D]},
+                    {"name": "attention", "dtype": "float32", "shape": [n_attn, "patches", "patches"]}],
+    }
+    # BundleLoader allows only file/sha256/precision/inputs/outputs/variants in a network entry;
+    # the rest goes under "source" (free-form) as source.car_cam.
+    manifest.setdefault("source", {})["car_cam"] = {
+        "logit_scale": scale,
+        "attention_blocks": n_attn,
+        "pos_embed_interpolation": "bilinear, align_corners=false",
+        "notes": ("CaR/CLIP-ES Grad-CAM: activations = last block's layer_norm1 output (class token "
+                  "dropped); gradients[f] = d p_f / d activations, p = softmax over [fg; bg] of "
+                  "logit_scale * cos(visual_projection(mean over patch tokens of post_layernorm(last "
+                  "block output))), text); fg/bg embeddings must be L2-normalised; bg may be empty; "
+                  "attention = head-averaged attention of the last blocks, class row/column dropped. "
+                  "pos_embed resized bilinearly by the caller."),
+        "exporter": "tools/export/export_car.py",
+        "route": "make_fx(symbolic, core ATen decompositions) + torch.onnx.export(dynamo)",
+        "torch": torch.__version__, "onnx": onnx.__version__, "opset": opset,
+        "export_seconds": round(t_export, 1),
+        **({"self_check": check} if check is not None else {}),
+    }
+    tmp = manifest_path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, manifest_path)
+    log(f"added network car_cam to {manifest_path} ({time.time() - t_start:.1f}s in all)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
