@@ -1,0 +1,170 @@
+package org.ovseg.pipeline.car;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.ovseg.image.RgbImage;
+import org.ovseg.kernel.DenseCrf;
+import org.ovseg.kernel.VisualPrompt;
+
+/**
+ * CLIP-as-RNN's recurrence (Sun et al., CVPR 2024), as the official inference runs it:
+ * <pre>
+ * queries ← all labels
+ * repeat
+ *     proposals ← Grad-CAM of each query against [queries; background]   (ProposalGenerator)
+ *     images    ← one visual-prompted copy of the image per proposal
+ *     S         ← classifier scores, S[i][j] = score of image i for query j
+ *     queries   ← { i : S[i][i] > confidence }   (the best one if none)
+ * until no query was dropped in this step
+ * labels ← dense CRF over [background = (1 − max CAM)^bg; proposals], painted by rising score
+ * </pre>
+ * The networks sit behind two small interfaces so the loop reads like the algorithm and can be
+ * tested with known answers. Not thread-safe per instance (stateless between calls).
+ */
+public final class CarLoop {
+    /** Grad-CAM proposals: one map per query, at image resolution, values in [0, 1]. */
+    public interface ProposalGenerator {
+        /**
+         * @param queries the CAM texts of the current queries
+         * @param background background texts competing in the softmax
+         * @return [queries.size()][H·W]
+         */
+        float[][] propose(RgbImage image, List<String> queries, List<String> background);
+    }
+
+    /** The mask classifier: S[i][j] for prompted image i and query j (rows sum to 1). */
+    public interface PromptClassifier {
+        float[][] score(List<RgbImage> promptedImages, List<String> queries);
+    }
+
+    /**
+     * One recurrence step, for the JSON report: which queries went in, their scores, which stayed.
+     *
+     * @param queries the step's input queries (label names)
+     * @param scores their diagonal classifier scores
+     * @param kept the names that survived
+     */
+    public record Step(List<String> queries, float[] scores, List<String> kept) {}
+
+    /**
+     * The outcome.
+     *
+     * @param labels per pixel: index into the input labels, or −1 (background)
+     * @param scores per input label: final classifier score, 0 when pruned
+     * @param steps the recurrence, step by step
+     */
+    public record Result(int[] labels, float[] scores, List<Step> steps) {}
+
+    private final ProposalGenerator proposals;
+    private final PromptClassifier classifier;
+    private final CarSettings settings;
+    private final DenseCrf.Params crf;
+
+    /** @param crf dense-CRF parameters (CaR's: {@link DenseCrf.Params#CAR}) */
+    public CarLoop(ProposalGenerator proposals, PromptClassifier classifier, CarSettings settings, DenseCrf.Params crf) {
+        this.proposals = proposals;
+        this.classifier = classifier;
+        this.settings = settings;
+        this.crf = crf;
+    }
+
+    /** Runs the recurrence to its fixed point, then the CRF. */
+    public Result segment(RgbImage image, List<String> labels) {
+        int H = image.height(), W = image.width();
+        List<Integer> alive = new ArrayList<>();
+        for (int i = 0; i < labels.size(); i++) alive.add(i);
+        List<Step> steps = new ArrayList<>();
+        float[][] maps = null, previous = null;
+        float[] finalScores = new float[labels.size()];
+        int lastPositive = 0;
+        for (int step = 0; ; step++) {
+            List<String> names = alive.stream().map(labels::get).toList();
+            // QUIRK kept from the official code: from the second step on the CAM text is the
+            // origami-prompted name, as the filtered CLIP texts are reused.
+            List<String> camTexts = step == 0 ? names : names.stream().map(n -> "a clean origami " + n + ".").toList();
+            maps = proposals.propose(image, camTexts, settings.backgroundQueries());
+            if (step > 0 && allZero(maps)) maps = previous;
+            List<RgbImage> prompted = new ArrayList<>();
+            for (float[] cam : maps) {
+                prompted.add(new RgbImage(W, H, VisualPrompt.apply(image.rgb(), cam, H, W, settings.maskThreshold(), settings.prompts())));
+            }
+            float[][] s = classifier.score(prompted, names);
+            float[] diag = new float[names.size()];
+            List<Integer> keep = new ArrayList<>();
+            for (int i = 0; i < names.size(); i++) {
+                diag[i] = s[i][i];
+                if (diag[i] > settings.confidenceThreshold()) keep.add(i);
+            }
+            if (keep.isEmpty()) {
+                int best = 0;
+                for (int i = 1; i < diag.length; i++) if (diag[i] > diag[best]) best = i;
+                keep.add(best);
+            }
+            java.util.Arrays.fill(finalScores, 0f);
+            for (int i : keep) finalScores[alive.get(i)] = diag[i];
+            steps.add(new Step(names, diag, keep.stream().map(names::get).toList()));
+            previous = maps;
+            boolean fixedPoint = keep.size() == lastPositive;
+            lastPositive = keep.size();
+            if (fixedPoint) break;
+            float[][] keptMaps = new float[keep.size()][];
+            List<Integer> next = new ArrayList<>();
+            for (int k = 0; k < keep.size(); k++) {
+                keptMaps[k] = maps[keep.get(k)];
+                next.add(alive.get(keep.get(k)));
+            }
+            alive = next;
+            previous = keptMaps;
+        }
+        return new Result(paint(image, maps, alive, finalScores, labels.size()), finalScores, steps);
+    }
+
+    private static boolean allZero(float[][] maps) {
+        for (float[] m : maps) for (float v : m) if (v != 0f) return false;
+        return true;
+    }
+
+    /** CRF over [background; proposals], then each query's mask painted in rising score order. */
+    private int[] paint(RgbImage image, float[][] maps, List<Integer> alive, float[] scores, int total) {
+        int H = image.height(), W = image.width(), N = H * W, L = maps.length + 1;
+        float[] unary = new float[L * N];
+        for (int p = 0; p < N; p++) {
+            float mx = 0f;
+            for (float[] m : maps) mx = Math.max(mx, m[p]);
+            unary[p] = energy((float) Math.pow(1f - mx, settings.backgroundFactor()));
+            for (int l = 1; l < L; l++) unary[l * N + p] = energy(maps[l - 1][p]);
+        }
+        int[] crfLabels = DenseCrf.labels(unary, crfImage(image), L, H, W, crf);
+        int[] out = new int[N];
+        java.util.Arrays.fill(out, -1);
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < maps.length; i++) order.add(i);
+        order.sort((a, b) -> Float.compare(scores[alive.get(a)], scores[alive.get(b)]));
+        for (int i : order) {
+            if (scores[alive.get(i)] <= 0) continue;
+            for (int p = 0; p < N; p++) if (crfLabels[p] == i + 1) out[p] = alive.get(i);
+        }
+        return out;
+    }
+
+    /** pydensecrf's unary_from_softmax: −log(clip(p, 1e-5, 1)). */
+    static float energy(float p) {
+        return (float) -Math.log(Math.min(1f, Math.max(1e-5f, p)));
+    }
+
+    /**
+     * The image CaR's CRF compares colours in: BGR minus (104.008, 116.669, 122.675), cast to
+     * uint8 so negative values wrap (QUIRK of the official code, kept).
+     */
+    static byte[] crfImage(RgbImage image) {
+        byte[] rgb = image.rgb(), out = new byte[rgb.length];
+        double[] mean = {104.008, 116.669, 122.675};
+        for (int p = 0; p < rgb.length; p += 3) {
+            for (int c = 0; c < 3; c++) {
+                double v = (rgb[p + 2 - c] & 0xff) - mean[c]; // BGR
+                out[p + c] = (byte) ((int) v); // truncation toward zero, then wrap
+            }
+        }
+        return out;
+    }
+}

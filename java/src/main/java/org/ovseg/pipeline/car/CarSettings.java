@@ -1,0 +1,43 @@
+package org.ovseg.pipeline.car;
+
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import org.ovseg.kernel.VisualPrompt.Effect;
+
+/**
+ * CaR's thresholds and prompt choices; the presets are the official configs' values.
+ *
+ * @param maskThreshold CAM > this is the mask a visual prompt is drawn from
+ * @param confidenceThreshold a query survives when its classifier score is above this (strict)
+ * @param clipEsThreshold CLIP-ES box threshold (fraction of the CAM maximum)
+ * @param prompts visual-prompt effects for the proposals
+ * @param backgroundFactor exponent of the CRF's background probability (1 − max CAM)
+ * @param backgroundQueries texts that compete with the queries in the Grad-CAM softmax
+ */
+public record CarSettings(float maskThreshold, float confidenceThreshold, float clipEsThreshold, Set<Effect> prompts,
+        float backgroundFactor, List<String> backgroundQueries) {
+    /** The official background list (each is prompted as "a clean origami {}."). */
+    public static final List<String> BACKGROUND = List.of("ground", "land", "grass", "tree", "building", "wall", "sky", "lake",
+            "water", "river", "sea", "railway", "railroad", "helmet", "cloud", "house", "mountain", "ocean", "road", "rock", "street",
+            "valley", "bridge");
+
+    /** Copies and validates. */
+    public CarSettings {
+        prompts = Set.copyOf(prompts);
+        backgroundQueries = List.copyOf(backgroundQueries);
+        if (!(backgroundFactor > 0)) throw new IllegalArgumentException("background factor must be > 0");
+    }
+
+    /** @return an official preset: voc, coco-object, context (things pass), ade */
+    public static CarSettings preset(String name) {
+        return switch (name.toLowerCase(Locale.ROOT)) {
+            case "voc" -> new CarSettings(0.4f, 0.6f, 0.4f, EnumSet.of(Effect.CIRCLE, Effect.BLUR), 1f, BACKGROUND);
+            case "coco-object" -> new CarSettings(0.5f, 0.3f, 0.5f, EnumSet.of(Effect.BLUR, Effect.GRAY), 1f, BACKGROUND);
+            case "context" -> new CarSettings(0.6f, 0.25f, 0.4f, EnumSet.of(Effect.BLUR, Effect.CIRCLE), 1f, BACKGROUND);
+            case "ade" -> new CarSettings(0.6f, 0.25f, 0.7f, EnumSet.of(Effect.GRAY, Effect.BLUR), 1f, BACKGROUND);
+            default -> throw new IllegalArgumentException("unknown CaR preset '" + name + "' (voc, coco-object, context, ade)");
+        };
+    }
+}

@@ -1,0 +1,100 @@
+package org.ovseg.pipeline.car;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.ovseg.image.RgbImage;
+import org.ovseg.kernel.DenseCrf;
+
+/**
+ * The recurrence with networks replaced by known answers: a red | blue image, a proposal
+ * generator that finds each colour's half (and a faint everywhere-map for anything else), and a
+ * classifier that is confident only for colours present in the scene. Absent queries must be
+ * pruned in the first step, the loop must stop at the next step (fixed point), and the CRF output
+ * must give each half its colour.
+ */
+class CarLoopTest {
+    static final int W = 40, H = 24;
+
+    static RgbImage scene() {
+        byte[] rgb = new byte[W * H * 3];
+        for (int y = 0; y < H; y++) for (int x = 0; x < W; x++) rgb[(y * W + x) * 3 + (x < W / 2 ? 0 : 2)] = (byte) 255;
+        return new RgbImage(W, H, rgb);
+    }
+
+    static String colourOf(String query) {
+        for (String c : List.of("red", "blue", "green", "yellow")) if (query.contains(c)) return c;
+        return "?";
+    }
+
+    final List<List<String>> camCalls = new ArrayList<>();
+
+    final CarLoop.ProposalGenerator proposals = (image, queries, background) -> {
+        camCalls.add(queries);
+        float[][] out = new float[queries.size()][W * H];
+        for (int q = 0; q < queries.size(); q++) {
+            String c = colourOf(queries.get(q));
+            for (int y = 0; y < H; y++) for (int x = 0; x < W; x++) {
+                boolean left = x < W / 2;
+                out[q][y * W + x] = c.equals("red") ? (left ? 0.95f : 0.02f) : c.equals("blue") ? (left ? 0.02f : 0.9f) : 0.3f;
+            }
+        }
+        return out;
+    };
+
+    final CarLoop.PromptClassifier classifier = (images, queries) -> {
+        float[][] s = new float[images.size()][queries.size()];
+        for (int i = 0; i < images.size(); i++) {
+            boolean present = List.of("red", "blue").contains(colourOf(queries.get(i)));
+            for (int j = 0; j < queries.size(); j++) s[i][j] = (1f - (present ? 0.9f : 0.1f)) / Math.max(1, queries.size() - 1);
+            s[i][i] = present ? 0.9f : 0.1f;
+        }
+        return s;
+    };
+
+    @Test
+    void prunesAbsentQueriesAndStopsAtTheFixedPoint() {
+        CarLoop loop = new CarLoop(proposals, classifier, CarSettings.preset("voc"), DenseCrf.Params.CAR);
+        List<String> labels = List.of("green", "red", "yellow", "blue");
+        CarLoop.Result r = loop.segment(scene(), labels);
+        assertEquals(2, r.steps().size(), "one pruning step, then the fixed point");
+        assertEquals(List.of("red", "blue"), r.steps().get(0).kept());
+        assertEquals(List.of("red", "blue"), r.steps().get(1).queries());
+        assertEquals(List.of("green", "red", "yellow", "blue"), camCalls.get(0));
+        assertEquals(List.of("a clean origami red.", "a clean origami blue."), camCalls.get(1), "official CAM text from step 2");
+        assertArrayEquals(new float[] {0f, 0.9f, 0f, 0.9f}, r.scores(), 1e-6f);
+        int correct = 0;
+        for (int y = 0; y < H; y++) for (int x = 0; x < W; x++) if (r.labels()[y * W + x] == (x < W / 2 ? 1 : 3)) correct++;
+        assertTrue(correct >= 0.97 * W * H, correct + " of " + W * H);
+    }
+
+    @Test
+    void keepsTheBestQueryWhenNoneIsConfident() {
+        CarLoop.PromptClassifier unsure = (images, queries) -> {
+            float[][] s = new float[images.size()][queries.size()];
+            for (int i = 0; i < images.size(); i++) s[i][i] = colourOf(queries.get(i)).equals("blue") ? 0.5f : 0.2f;
+            return s;
+        };
+        CarLoop.Result r = new CarLoop(proposals, unsure, CarSettings.preset("voc"), DenseCrf.Params.CAR)
+                .segment(scene(), List.of("red", "blue", "green"));
+        assertEquals(List.of("blue"), r.steps().get(0).kept());
+        assertEquals(0.5f, r.scores()[1], 1e-6f);
+        for (int x = W / 2 + 2; x < W; x++) assertEquals(1, r.labels()[5 * W + x]);
+        for (int x = 0; x < W / 2 - 2; x++) assertEquals(-1, r.labels()[5 * W + x], "no red query left: background");
+    }
+
+    @Test
+    void crfImageKeepsTheOfficialWrapAround() {
+        RgbImage px = new RgbImage(1, 1, new byte[] {(byte) 200, 100, 0});
+        byte[] out = CarLoop.crfImage(px);
+        assertEquals((byte) (int) (0 - 104.008), out[0]); // B − 104.008 wraps
+        assertEquals((byte) (int) (100 - 116.669), out[1]);
+        assertEquals((byte) (int) (200 - 122.675), out[2]);
+        assertEquals((float) -Math.log(1e-5), CarLoop.energy(0f), 1e-6f);
+        assertEquals(0f, CarLoop.energy(1f), 1e-7f);
+    }
+}
