@@ -207,6 +207,18 @@ class SegmentCommandTest {
     }
 
     @Test
+    void modelsListsAndDescribesBundles(@TempDir Path dir) throws Exception {
+        Run list = cli("models");
+        assertEquals(0, list.code(), list.err());
+        assertTrue(list.out().contains("builtin:colour-world"));
+        Run describe = cli("models", "--cache-dir", cache.toString(), "builtin:colour-world");
+        assertEquals(0, describe.code(), describe.err());
+        assertTrue(describe.out().contains("maskclip bundle") && describe.out().contains("network image"), describe.out());
+        Files.writeString(dir.resolve("bundle.json"), "{ not json");
+        assertFails(cli("models", dir.toString()), "malformed JSON");
+    }
+
+    @Test
     void tokenizePrintsIdsPerArgument() {
         Run run = cli("tokenize", "a photo of a cat.", "red");
         assertEquals(0, run.code(), run.err());

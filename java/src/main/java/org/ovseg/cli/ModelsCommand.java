@@ -1,0 +1,50 @@
+package org.ovseg.cli;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Set;
+import org.ovseg.bundle.BundleLoader;
+import org.ovseg.bundle.BundleManifest;
+import org.ovseg.bundle.ModelBundle;
+import org.ovseg.bundle.builtin.BuiltinBundles;
+
+/** {@code ovseg models [DIR|builtin:NAME ...]}: lists built-in models, or validates and describes bundles. */
+final class ModelsCommand implements Main.Command {
+    @Override
+    public String summary() {
+        return "list built-in models, or validate and describe model bundles";
+    }
+
+    @Override
+    public int run(String[] argv, PrintStream out, PrintStream err) {
+        if (Main.wantsHelp(argv)) {
+            out.println("usage: ovseg models [--cache-dir DIR] [BUNDLE_DIR|builtin:NAME ...]");
+            return 0;
+        }
+        Args a = Args.parse(argv, 1, Set.of("cache-dir"), Set.of());
+        Path cache = a.get("cache-dir", null) == null ? null : Path.of(a.get("cache-dir", null));
+        if (a.positional().isEmpty()) {
+            for (String n : BuiltinBundles.NAMES) {
+                out.println("builtin:" + n + "  (demonstration model: recognises colour words only; generated on first use)");
+            }
+            out.println("Real models: export a CLIP checkpoint with tools/export/export_clip.py and pass its directory.");
+            return 0;
+        }
+        for (String m : a.positional()) {
+            Path dir = m.startsWith("builtin:") ? BuiltinBundles.resolve(m, cache) : Path.of(m);
+            ModelBundle b = BundleLoader.load(dir);
+            BundleManifest man = b.manifest();
+            out.printf("%s: %s bundle, family %s, embed dim %d, bundle sha256 %s%n", m, man.pipeline(), man.family(), man.embedDim(),
+                    b.manifestSha256().substring(0, 16));
+            for (BundleManifest.Network n : man.networks().values()) {
+                out.printf("  network %-8s %s (%s%s)%n", n.role(), n.file(), n.precision(),
+                        n.variants().isEmpty() ? "" : ", variants " + String.join(", ", n.variants().keySet()));
+            }
+            for (String arr : b.arrays().keySet()) out.printf("  array   %s %s%n", arr, java.util.Arrays.toString(b.array(arr).shape()));
+            var p = man.preprocessing();
+            out.printf("  input: %s %d (long side <= %d), patch %d, mean %s, std %s%n", p.sizePolicy(), p.size(), p.maxLongSide(),
+                    p.patchSize(), p.mean(), p.std());
+        }
+        return 0;
+    }
+}
