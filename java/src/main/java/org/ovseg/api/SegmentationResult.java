@@ -23,11 +23,18 @@ public final class SegmentationResult {
     private final Map<String, Double> timingsMs;
     private final String backend;
     private final String pipeline;
+    private final List<Map<String, Object>> steps;
     private final long[] counts;
     private final double[] scoreSums;
 
     SegmentationResult(int width, int height, Labels labels, byte[] labelMap, float[] scores, float[] logits,
             Map<String, Double> timingsMs, String backend, String pipeline) {
+        this(width, height, labels, labelMap, scores, logits, timingsMs, backend, pipeline, List.of());
+    }
+
+    SegmentationResult(int width, int height, Labels labels, byte[] labelMap, float[] scores, float[] logits,
+            Map<String, Double> timingsMs, String backend, String pipeline, List<Map<String, Object>> steps) {
+        this.steps = List.copyOf(steps);
         this.width = width;
         this.height = height;
         this.labels = labels;
@@ -125,6 +132,14 @@ public final class SegmentationResult {
     /** @return the backend that ran the networks, e.g. "onnxruntime-cpu" */
     public String backend() {
         return backend;
+    }
+
+    /**
+     * @return for recurrent methods (CaR), one entry per step: the queries that went in, their
+     *     classifier scores and the ones kept; empty otherwise
+     */
+    public List<Map<String, Object>> steps() {
+        return steps;
     }
 
     /** @return the method, e.g. "maskclip" */

@@ -13,6 +13,9 @@ import org.ovseg.engine.Backend;
 import org.ovseg.engine.EngineOptions;
 import org.ovseg.image.ImageDecoder;
 import org.ovseg.image.RgbImage;
+import org.ovseg.pipeline.car.CarLoop;
+import org.ovseg.pipeline.car.CarPipeline;
+import org.ovseg.pipeline.car.CarSettings;
 import org.ovseg.pipeline.common.SizePolicy;
 import org.ovseg.pipeline.maskclip.MaskClipLoader;
 import org.ovseg.pipeline.maskclip.MaskClipModel;
@@ -45,6 +48,7 @@ public final class Segmenter implements AutoCloseable {
     private final ModelBundle bundle;
     private final MaskClipModel model;
     private final MaskClipPipeline pipeline;
+    private final CarPipeline car;
     private final ImageDecoder decoder;
     private final String backendName;
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
@@ -53,15 +57,24 @@ public final class Segmenter implements AutoCloseable {
     private Segmenter(Builder b) {
         Path dir = b.model.startsWith("builtin:") ? BuiltinBundles.resolve(b.model, b.cacheDir) : Path.of(b.model);
         this.bundle = BundleLoader.load(dir);
-        if (!bundle.manifest().pipeline().equals("maskclip")) {
-            throw new OvsegException("model " + b.model + " is a '" + bundle.manifest().pipeline()
-                    + "' bundle; this version of ovseg runs 'maskclip' bundles");
+        String kind = bundle.manifest().pipeline();
+        if (!kind.equals("maskclip") && !kind.equals("car")) {
+            throw new OvsegException("model " + b.model + " is a '" + kind + "' bundle; this version of ovseg runs 'maskclip' and 'car' bundles");
         }
         EngineOptions.Builder eo = EngineOptions.builder().backend(b.backend);
         if (b.threads > 0) eo.intraOpThreads(b.threads);
         if (b.cacheDir != null) eo.planCacheDir(b.cacheDir.resolve("tensorrt-plans"));
         TextEmbeddingCache cache = new TextEmbeddingCache(b.textCache ? (b.cacheDir == null ? TextEmbeddingCache.defaultDirectory()
                 : b.cacheDir.resolve("text-embeddings")) : null);
+        if (kind.equals("car")) {
+            this.car = CarPipeline.open(bundle, eo.build(), cache, CarSettings.preset(b.carPreset));
+            this.model = null;
+            this.pipeline = null;
+            this.decoder = new ImageDecoder(b.maxPixels);
+            this.backendName = "onnxruntime-cpu";
+            return;
+        }
+        this.car = null;
         this.model = MaskClipLoader.load(bundle, eo.build(), cache);
         try {
             var defaults = bundle.manifest().defaults();
@@ -98,6 +111,7 @@ public final class Segmenter implements AutoCloseable {
      */
     public void validate(Labels labels) {
         run(() -> {
+            if (pipeline == null) return null;
             try {
                 pipeline.validateLabels(labels.names());
             } catch (OvsegException e) {
@@ -128,6 +142,7 @@ public final class Segmenter implements AutoCloseable {
         Objects.requireNonNull(image, "image");
         Objects.requireNonNull(labels, "labels");
         validate(labels);
+        if (car != null) return run(() -> segmentCar(image, labels));
         return run(() -> {
             MaskClipOutput out = pipeline.segment(image, labels.names());
             byte[] map = new byte[out.labels().length];
@@ -135,6 +150,32 @@ public final class Segmenter implements AutoCloseable {
             return new SegmentationResult(out.width(), out.height(), labels, map, out.scores(), out.logits(),
                     new LinkedHashMap<>(out.timingsMs()), backendName, "maskclip");
         });
+    }
+
+    private SegmentationResult segmentCar(RgbImage image, Labels labels) {
+        long t0 = System.nanoTime();
+        CarLoop.Result r = car.segment(image, labels.names());
+        double ms = (System.nanoTime() - t0) / 1e6;
+        byte[] map = new byte[r.labels().length];
+        float[] scores = new float[map.length];
+        for (int i = 0; i < map.length; i++) {
+            int l = r.labels()[i];
+            map[i] = (byte) (l < 0 ? SegmentationResult.UNASSIGNED : l);
+            scores[i] = l < 0 ? 0f : r.scores()[l];
+        }
+        java.util.List<Map<String, Object>> steps = new java.util.ArrayList<>();
+        for (CarLoop.Step st : r.steps()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("queries", st.queries());
+            java.util.List<Double> sc = new java.util.ArrayList<>();
+            for (float f : st.scores()) sc.add((double) f);
+            m.put("scores", sc);
+            m.put("kept", st.kept());
+            steps.add(m);
+        }
+        Map<String, Double> timings = new LinkedHashMap<>();
+        timings.put("car", ms);
+        return new SegmentationResult(image.width(), image.height(), labels, map, scores, null, timings, backendName, "car", steps);
     }
 
     private <T> T run(java.util.function.Supplier<T> body) {
@@ -173,7 +214,8 @@ public final class Segmenter implements AutoCloseable {
         try {
             if (closed) return;
             closed = true;
-            model.close();
+            if (model != null) model.close();
+            if (car != null) car.close();
         } finally {
             lifecycle.writeLock().unlock();
         }
@@ -194,6 +236,7 @@ public final class Segmenter implements AutoCloseable {
         private Path cacheDir;
         private boolean textCache = true;
         private long maxPixels = ImageDecoder.DEFAULT_MAX_PIXELS;
+        private String carPreset = "voc";
 
         private Builder() {}
 
@@ -269,6 +312,13 @@ public final class Segmenter implements AutoCloseable {
         /** Whether text embeddings are cached on disk (default true). */
         public Builder diskTextCache(boolean enabled) {
             this.textCache = enabled;
+            return this;
+        }
+
+        /** CaR preset for "car" bundles: voc (default), coco-object, context, ade. */
+        public Builder carPreset(String preset) {
+            CarSettings.preset(preset);
+            this.carPreset = preset;
             return this;
         }
 

@@ -31,7 +31,7 @@ import org.ovseg.image.RgbImage;
  */
 final class SegmentCommand implements Main.Command {
     private static final Set<String> VALUED = Set.of("image", "labels", "model", "backend", "size", "out", "templates",
-            "window", "stride", "save-logits", "key-smoothing", "prompt-denoising", "threads", "cache-dir", "max-pixels");
+            "window", "stride", "save-logits", "key-smoothing", "prompt-denoising", "threads", "cache-dir", "max-pixels", "preset");
     private static final Set<String> FLAGS = Set.of("no-text-cache");
 
     @Override
@@ -45,6 +45,7 @@ final class SegmentCommand implements Main.Command {
                                  [--templates imagenet80|maskclip85|single|FILE] [--window N --stride M]
                                  [--key-smoothing T] [--prompt-denoising T] [--save-logits FILE.npy|DIR]
                                  [--threads N] [--cache-dir DIR] [--no-text-cache] [--max-pixels N]
+                                 [--preset voc|coco-object|context|ade]   (CaR bundles)
             Writes DIR/<stem>.labels.png (pixel = 0-based label index, 255 = unassigned),
             DIR/<stem>.overlay.png and DIR/<stem>.json for each image.""";
 
@@ -93,6 +94,7 @@ final class SegmentCommand implements Main.Command {
         if (a.get("prompt-denoising", null) != null) b.promptDenoising(floatValue(a, "prompt-denoising"));
         if (a.get("threads", null) != null) b.threads(a.intValue("threads", 0, 0, 1024));
         if (a.get("cache-dir", null) != null) b.cacheDir(Path.of(a.get("cache-dir", null)));
+        if (a.get("preset", null) != null) b.carPreset(a.get("preset", null));
         if (a.get("max-pixels", null) != null) b.maxPixels(Long.parseLong(a.get("max-pixels", null)));
 
         int failures = 0;
@@ -175,13 +177,14 @@ final class SegmentCommand implements Main.Command {
         json.put("labels", ls);
         json.put("unassigned_value", SegmentationResult.UNASSIGNED);
         json.put("timings_ms", r.timingsMs());
+        if (!r.steps().isEmpty()) json.put("steps", r.steps());
         byte[] jsonBytes = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(json);
         List<Path> written = new ArrayList<>();
         try {
             write(dir.resolve(stem + ".labels.png"), labelsPng, written);
             write(dir.resolve(stem + ".overlay.png"), overlayPng, written);
             if (logitsFile != null) {
-                float[] logits = r.logits().orElseThrow();
+                float[] logits = r.logits().orElseThrow(() -> new OvsegException("--save-logits: the " + r.pipeline() + " pipeline keeps no logits"));
                 AtomicFiles.write(logitsFile, p -> {
                     try (OutputStream os = new java.io.BufferedOutputStream(Files.newOutputStream(p), 1 << 20)) {
                         Npy.writeFloats(os, logits, r.labels().size(), r.height(), r.width());

@@ -1,0 +1,84 @@
+package org.ovseg.pipeline.car;
+
+import java.util.List;
+import org.ovseg.bundle.BundleException;
+import org.ovseg.bundle.BundleManifest;
+import org.ovseg.bundle.ModelBundle;
+import org.ovseg.engine.Engine;
+import org.ovseg.engine.EngineOptions;
+import org.ovseg.engine.Engines;
+import org.ovseg.image.RgbImage;
+import org.ovseg.kernel.DenseCrf;
+import org.ovseg.text.PromptTemplates;
+import org.ovseg.text.TextEmbedder;
+import org.ovseg.text.TextEmbeddingCache;
+
+/**
+ * CLIP-as-RNN from a "car" bundle: networks {@code text} (the CAM model's text tower),
+ * {@code car_cam} (Grad-CAM + attention, tools/export/export_car.py), {@code
+ * car_classifier_image} and {@code car_classifier_text} (the mask classifier's CLIP); array
+ * {@code pos_embed}. Owns its engines; close() releases them. Thread-safe if the engines are.
+ */
+public final class CarPipeline implements AutoCloseable {
+    private static final PromptTemplates AS_IS = new PromptTemplates("as-is", List.of("{}"));
+    private final Engine text, cam, classifierImage, classifierText;
+    private final CarLoop loop;
+    private final CarSettings settings;
+
+    private CarPipeline(Engine text, Engine cam, Engine classifierImage, Engine classifierText, CarLoop loop, CarSettings settings) {
+        this.text = text;
+        this.cam = cam;
+        this.classifierImage = classifierImage;
+        this.classifierText = classifierText;
+        this.loop = loop;
+        this.settings = settings;
+    }
+
+    /** Opens every network of the bundle. */
+    public static CarPipeline open(ModelBundle bundle, EngineOptions options, TextEmbeddingCache cache, CarSettings settings) {
+        BundleManifest m = bundle.manifest();
+        if (!m.pipeline().equals("car")) throw new BundleException(bundle.dir().resolve("bundle.json"), "pipeline", "is '" + m.pipeline() + "', not 'car'");
+        BundleManifest.Preprocessing pre = m.preprocessing();
+        float[] mean = floats(pre.mean()), std = floats(pre.std());
+        Engine text = null, cam = null, ci = null, ct = null;
+        try {
+            text = Engines.open(bundle.variantFiles("text"), options);
+            cam = Engines.open(bundle.variantFiles("car_cam"), options);
+            ci = Engines.open(bundle.variantFiles("car_classifier_image"), options);
+            ct = Engines.open(bundle.variantFiles("car_classifier_text"), options);
+            int E = m.embedDim();
+            int classifierDim = (int) bundle.network("car_classifier_text").outputs().get(0).shape()[1];
+            TextEmbedder camText = new TextEmbedder(text, "input_ids", "text_embeds", m.text().contextLength(), E, bundle.manifestSha256() + ":text", cache);
+            TextEmbedder clsText = new TextEmbedder(ct, "input_ids", "text_embeds", m.text().contextLength(), classifierDim,
+                    bundle.manifestSha256() + ":classifier", cache);
+            GradCamProposals proposals = new GradCamProposals(cam, texts -> camText.embed(texts, AS_IS), bundle.array("pos_embed").data(),
+                    pre.positionGrid(), pre.patchSize(), pre.width(), mean, std, settings.clipEsThreshold());
+            CarLoop.ProposalGenerator gen = (image, queries, background) -> proposals.propose(image, queries,
+                    background.stream().map(b -> "a clean origami " + b + ".").toList());
+            ClipPromptClassifier classifier = new ClipPromptClassifier(ci, clsText, mean, std, (float) m.logitScale());
+            return new CarPipeline(text, cam, ci, ct, new CarLoop(gen, classifier, settings, DenseCrf.Params.CAR), settings);
+        } catch (RuntimeException e) {
+            for (Engine x : new Engine[] {text, cam, ci, ct}) if (x != null) x.close();
+            throw e;
+        }
+    }
+
+    private static float[] floats(List<Double> l) {
+        return new float[] {l.get(0).floatValue(), l.get(1).floatValue(), l.get(2).floatValue()};
+    }
+
+    /** @return the settings this pipeline runs with */
+    public CarSettings settings() {
+        return settings;
+    }
+
+    /** Runs the recurrence on one image. */
+    public CarLoop.Result segment(RgbImage image, List<String> labels) {
+        return loop.segment(image, labels);
+    }
+
+    @Override
+    public void close() {
+        for (Engine x : new Engine[] {text, cam, classifierImage, classifierText}) x.close();
+    }
+}

@@ -1,0 +1,124 @@
+package org.ovseg.pipeline.car;
+
+import java.util.List;
+import java.util.Map;
+import org.ovseg.OvsegException;
+import org.ovseg.engine.Engine;
+import org.ovseg.image.RgbImage;
+import org.ovseg.pipeline.common.Bicubic;
+import org.ovseg.tensor.HostTensor;
+import org.ovseg.text.PromptTemplates;
+import org.ovseg.text.TextEmbedder;
+
+/**
+ * CaR's mask classifier: a second CLIP scores every visual-prompted image against the current
+ * queries. For each of the 15 official templates, P_t = softmax(100·cos(image_i, text_{t,j}))
+ * over the queries j; then S = softmax_j(Σ_t P_t). All prompted images of a step go through the
+ * image network as one batch. Preprocessing: short side to 224 (bicubic, PyTorch semantics —
+ * CLIP's own pipeline uses PIL's antialiased bicubic, a small deviation), centre crop 224, CLIP
+ * normalisation. Thread-safe if the engines are.
+ */
+public final class ClipPromptClassifier implements CarLoop.PromptClassifier {
+    /** The official 15 templates. */
+    public static final List<String> TEMPLATES = List.of("a clean origami {}.", "a photo of a {}.", "This is a photo of a {}",
+            "There is a {} in the scene", "There is the {} in the scene", "a photo of a {} in the scene", "a photo of a small {}.",
+            "a photo of a medium {}.", "a photo of a large {}.", "This is a photo of a small {}.", "This is a photo of a medium {}.",
+            "This is a photo of a large {}.", "There is a small {} in the scene.", "There is a medium {} in the scene.",
+            "There is a large {} in the scene.");
+    private static final int SIZE = 224;
+
+    private final Engine image;
+    private final TextEmbedder text;
+    private final float[] mean;
+    private final float[] std;
+    private final float logitScale;
+
+    /**
+     * @param image classifier image network: pixel_values [N,3,224,224] → image_embeds [N,E]
+     * @param text classifier text embedder (its own text tower)
+     */
+    public ClipPromptClassifier(Engine image, TextEmbedder text, float[] mean, float[] std, float logitScale) {
+        this.image = image;
+        this.text = text;
+        this.mean = mean.clone();
+        this.std = std.clone();
+        this.logitScale = logitScale;
+    }
+
+    @Override
+    public float[][] score(List<RgbImage> prompted, List<String> queries) {
+        int n = prompted.size(), q = queries.size();
+        float[][] img = embedImages(prompted);
+        double[][] sum = new double[n][q];
+        for (String t : TEMPLATES) {
+            float[][] txt = text.embed(queries, new PromptTemplates("car:" + t, List.of(t)));
+            for (int i = 0; i < n; i++) {
+                double[] logits = new double[q];
+                double mx = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < q; j++) {
+                    double s = 0;
+                    for (int e = 0; e < img[i].length; e++) s += img[i][e] * txt[j][e];
+                    logits[j] = logitScale * s;
+                    mx = Math.max(mx, logits[j]);
+                }
+                double z = 0;
+                for (int j = 0; j < q; j++) z += Math.exp(logits[j] - mx);
+                for (int j = 0; j < q; j++) sum[i][j] += Math.exp(logits[j] - mx) / z;
+            }
+        }
+        float[][] s = new float[n][q];
+        for (int i = 0; i < n; i++) {
+            double mx = Double.NEGATIVE_INFINITY, z = 0;
+            for (double v : sum[i]) mx = Math.max(mx, v);
+            for (double v : sum[i]) z += Math.exp(v - mx);
+            for (int j = 0; j < q; j++) s[i][j] = (float) (Math.exp(sum[i][j] - mx) / z);
+        }
+        return s;
+    }
+
+    private float[][] embedImages(List<RgbImage> images) {
+        int n = images.size();
+        float[] batch = new float[n * 3 * SIZE * SIZE];
+        for (int i = 0; i < n; i++) System.arraycopy(preprocess(images.get(i)), 0, batch, i * 3 * SIZE * SIZE, 3 * SIZE * SIZE);
+        float[] emb;
+        try (HostTensor in = HostTensor.of(batch, n, 3, SIZE, SIZE)) {
+            Map<String, HostTensor> out = image.run(Map.of("pixel_values", in));
+            try {
+                HostTensor e = out.get("image_embeds");
+                if (e == null) throw new OvsegException("classifier image network has no output 'image_embeds'");
+                emb = e.toFloatArray();
+            } finally {
+                out.values().forEach(HostTensor::close);
+            }
+        }
+        int E = emb.length / n;
+        float[][] rows = new float[n][E];
+        for (int i = 0; i < n; i++) {
+            double norm = 0;
+            for (int e = 0; e < E; e++) norm += (double) emb[i * E + e] * emb[i * E + e];
+            float inv = (float) (1 / Math.max(Math.sqrt(norm), 1e-12));
+            for (int e = 0; e < E; e++) rows[i][e] = emb[i * E + e] * inv;
+        }
+        return rows;
+    }
+
+    /** Short side to 224 (bicubic), centre crop 224², CLIP-normalised, planar. */
+    float[] preprocess(RgbImage img) {
+        int w = img.width(), h = img.height();
+        double s = (double) SIZE / Math.min(w, h);
+        int rw = Math.max(SIZE, (int) Math.round(w * s)), rh = Math.max(SIZE, (int) Math.round(h * s));
+        float[] src = new float[w * h * 3];
+        byte[] rgb = img.rgb();
+        for (int i = 0; i < src.length; i++) src[i] = (rgb[i] & 0xff) / 255f;
+        float[] r = Bicubic.resizeChannelsLast(src, h, w, 3, rh, rw);
+        int x0 = (int) Math.round((rw - SIZE) / 2.0), y0 = (int) Math.round((rh - SIZE) / 2.0);
+        float[] out = new float[3 * SIZE * SIZE];
+        for (int y = 0; y < SIZE; y++) {
+            for (int x = 0; x < SIZE; x++) {
+                int p = ((y + y0) * rw + x + x0) * 3;
+                for (int c = 0; c < 3; c++) out[(c * SIZE + y) * SIZE + x] = (Math.min(1f, Math.max(0f, r[p + c])) - mean[c]) / std[c];
+            }
+        }
+        return out;
+    }
+}
