@@ -53,5 +53,19 @@ java -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -cp "$root/java/target/ovseg.jar:
 echo "parity rn50 crop:"
 "$PY" tools/reference/compare_logits.py "$work/ovseg-rn50/crop.logits.npy" "$work/ref-rn50/logits.npy" --labels "$labels" || status=1
 
+# CaR smoke run (not a parity check yet): a small random car bundle (Grad-CAM graph + classifier)
+# through `ovseg segment`; the recurrence must run, report its steps and write its outputs.
+car_bundle="$(OVSEG_CAR_SMOKE_DIR="$work/car-bundle" bash tools/ci/car_smoke.sh | tail -1)"
+java -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -cp "$root/java/target/ovseg.jar:$root/java/target/lib/*" org.ovseg.cli.Main \
+    segment --model "$car_bundle" --labels "cat,dog,sofa,airplane" --out "$work/car" --cache-dir "$work/cache" --preset voc \
+    --image "$samples/0_image.png"
+"$PY" - "$work/car/0_image.json" <<'PYEOF' || status=1
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["pipeline"] == "car" and len(d["steps"]) >= 2, d
+assert d["steps"][-1]["queries"] == d["steps"][-1]["kept"], "last step must be a fixed point"
+print("car smoke: steps", [s["kept"] for s in d["steps"]])
+PYEOF
+
 echo "parity: $(( $(date +%s) - t0 )) s"
 exit $status

@@ -26,6 +26,18 @@ shapes) with the core ATen decompositions, attention written out as plain math, 
 torch.onnx.export(dynamo=True) of the traced GraphModule.
 
   python tools/export/export_car.py --checkpoint DIR --out BUNDLE [--no-check] [--attn-blocks 8]
+      [--classifier-checkpoint DIR_OR_PT [--no-as-car-bundle]]
+
+With --classifier-checkpoint (a second CLIP ViT: ViT-L/14 officially; any transformers CLIP directory or
+OpenAI ViT .pt) the CaR classifier is exported into the same bundle as two more networks:
+  car_classifier_image (classifier_image.onnx): pixel_values [batch,3,S,S] f32 (S = the checkpoint's image
+          size, 224; CLIP preprocessing) -> image_embeds [batch,E'] = visual_projection(post_layernorm(CLS
+          token of the output of block L-1)); the QUIRK of CaR's CLIPWrapper: only layers-1 blocks run.
+          Not normalised.
+  car_classifier_text (classifier_text.onnx): input_ids [batch,length] int64 -> text_embeds [batch,E']
+          (export_clip's text graph on the classifier: projected, pooled at argmax(ids), not normalised).
+Preprocessing and the logit scale (100) are recorded under source.car_classifier. With both car_cam and
+the classifier in the bundle, "pipeline" becomes "car" (--as-car-bundle, the default with a classifier).
 """
 import argparse
 import json
@@ -254,6 +266,101 @@ def self_check(torch, model, path, pos_table, patch, n_attn, E):
     return results, failures
 
 
+# ----------------------------------------------------------------------------- CaR classifier
+CLS_IMAGE_FILE = "classifier_image.onnx"
+CLS_TEXT_FILE = "classifier_text.onnx"
+CLS_REL_TOL = 1e-4    # image embeds: max abs error / max |embed|
+CLS_TEXT_TOL = 1e-4   # text embeds: max abs error (as export_clip.py)
+
+
+def classifier_image_module(torch, model):
+    """CaR CLIPWrapper image path: blocks 1..L-1 only, CLS token -> ln_post -> proj (not normalised)."""
+    vm = ec.vision_tower(model)
+
+    class ClassifierImage(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.vm, self.proj = vm, model.visual_projection
+
+        def forward(self, pixel_values):
+            v = self.vm
+            x = v.embeddings.patch_embedding(pixel_values).flatten(2).transpose(1, 2)
+            cls = v.embeddings.class_embedding.reshape(1, 1, -1).expand(x.shape[0], 1, -1)
+            x = torch.cat([cls, x], dim=1) + v.embeddings.position_embedding.weight.unsqueeze(0)
+            x = v.pre_layrnorm(x)
+            for layer in v.encoder.layers[:-1]:  # QUIRK: layers - 1 blocks
+                x = layer(x, None)
+            return self.proj(v.post_layernorm(x[:, 0]))
+
+    return ClassifierImage().eval()
+
+
+def export_classifier(torch, model, out):
+    from torch.export import Dim
+    _, TextEmbeds = ec.build_modules(torch)
+    vcfg = model.config.vision_config
+    S, E = vcfg.image_size, model.config.projection_dim
+    info = {}
+    t0 = time.time()
+    p = os.path.join(out, CLS_IMAGE_FILE)
+    info["image_route"] = ec.export_onnx(
+        torch, classifier_image_module(torch, model), (torch.randn(2, 3, S, S),), p, ["pixel_values"],
+        ["image_embeds"], {"pixel_values": {0: Dim.DYNAMIC}}, {"pixel_values": {0: "batch"}, "image_embeds": {0: "batch"}},
+        {"pixel_values": ["batch", 3, S, S], "image_embeds": ["batch", E]}, "auto")
+    opset, ops = ec.check_graph(p)
+    log(f"exported {CLS_IMAGE_FILE} ({info['image_route']}, {time.time() - t0:.1f}s, "
+        f"{os.path.getsize(p) / 1e6:.1f} MB, opset {opset})")
+    t0 = time.time()
+    p = os.path.join(out, CLS_TEXT_FILE)
+    ex_ids = torch.from_numpy(ec.random_ids(np.random.default_rng(0), 2, 16))
+    info["text_route"] = ec.export_onnx(
+        torch, TextEmbeds(ec.text_tower(model), model.text_projection, torch.float32), (ex_ids,), p,
+        ["input_ids"], ["text_embeds"], {"input_ids": {0: Dim.DYNAMIC, 1: Dim.DYNAMIC}},
+        {"input_ids": {0: "batch", 1: "length"}, "text_embeds": {0: "batch"}},
+        {"input_ids": ["batch", "length"], "text_embeds": ["batch", E]}, "auto")
+    ec.check_graph(p)
+    log(f"exported {CLS_TEXT_FILE} ({info['text_route']}, {time.time() - t0:.1f}s, "
+        f"{os.path.getsize(p) / 1e6:.1f} MB)")
+    return info
+
+
+def classifier_check(torch, model, out):
+    """ORT vs torch, batch 3: image reference from HF's own vision forward (hidden_states[-2] = output
+    of block L-1), text reference from CLIPModel.get_text_features."""
+    rng = np.random.default_rng(2468)
+    S = model.config.vision_config.image_size
+    results, failures = {}, []
+    px = rng.standard_normal((3, 3, S, S)).astype(np.float32)
+    with torch.no_grad():
+        hs = ec.vision_tower(model)(pixel_values=torch.from_numpy(px), output_hidden_states=True).hidden_states
+        ref = model.visual_projection(ec.vision_tower(model).post_layernorm(hs[-2][:, 0])).numpy()
+    (o,) = ec.ort_session(os.path.join(out, CLS_IMAGE_FILE)).run(["image_embeds"], {"pixel_values": px})
+    assert o.shape == ref.shape, (o.shape, ref.shape)
+    err, mag = float(np.abs(o - ref).max()), float(np.abs(ref).max())
+    ok = err <= CLS_REL_TOL * max(mag, 1e-30)
+    results[f"image batch 3 {S}x{S}"] = {"max_abs_err": err, "max_abs_ref": mag, "rel_err": err / max(mag, 1e-30), "ok": ok}
+    log(f"  classifier image batch 3 {S}x{S}: max|ort-torch| {err:.3e} (max|torch| {mag:.3g}, rel "
+        f"{err / max(mag, 1e-30):.2e}) {'ok' if ok else 'FAIL'}")
+    if not ok:
+        failures.append("classifier image")
+    sess = ec.ort_session(os.path.join(out, CLS_TEXT_FILE))
+    for length in (77, 9):
+        ids = ec.random_ids(rng, 3, length)
+        with torch.no_grad():
+            r = model.get_text_features(input_ids=torch.from_numpy(ids))
+            r = getattr(r, "pooler_output", r).numpy()
+        (o,) = sess.run(["text_embeds"], {"input_ids": ids})
+        assert o.shape == r.shape, (o.shape, r.shape)
+        err, mag = float(np.abs(o - r).max()), float(np.abs(r).max())
+        ok = err <= CLS_TEXT_TOL
+        results[f"text batch 3 length {length}"] = {"max_abs_err": err, "max_abs_ref": mag, "ok": ok}
+        log(f"  classifier text batch 3 length {length}: max|ort-torch| {err:.3e} (max|torch| {mag:.3g}) "
+            f"{'ok' if ok else 'FAIL'}")
+        if not ok:
+            failures.append(f"classifier text length {length}")
+    return results, failures
+
+
 # ----------------------------------------------------------------------------- main
 def load_model(torch, ckpt):
     from transformers import CLIPModel
@@ -273,7 +380,14 @@ def main(argv=None):
     ap.add_argument("--clip-args", default="--no-fp16",
                     help="extra arguments for export_clip.py when the bundle is created (default --no-fp16)")
     ap.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: default)")
+    ap.add_argument("--classifier-checkpoint", metavar="DIR_OR_PT",
+                    help="CaR classifier CLIP (ViT-L/14 officially): adds car_classifier_image/_text")
+    ap.add_argument("--as-car-bundle", action=argparse.BooleanOptionalAction, default=None,
+                    help='set "pipeline": "car" when car_cam and the classifier are both present '
+                         "(default: on with --classifier-checkpoint)")
     args = ap.parse_args(argv)
+    if args.as_car_bundle is None:
+        args.as_car_bundle = args.classifier_checkpoint is not None
 
     import logging
     logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
@@ -360,12 +474,92 @@ def main(argv=None):
         "export_seconds": round(t_export, 1),
         **({"self_check": check} if check is not None else {}),
     }
+    if args.classifier_checkpoint:
+        rc = add_classifier(torch, args, manifest, out)
+        if rc:
+            return rc
+    nets = manifest.get("networks", {})
+    if args.as_car_bundle:
+        if all(k in nets for k in ("car_cam", "car_classifier_image", "car_classifier_text")):
+            manifest["pipeline"] = "car"
+        else:
+            log("warning: --as-car-bundle without car_cam + car_classifier_*: pipeline left as "
+                f"{manifest.get('pipeline')!r}")
     tmp = manifest_path + ".tmp"
     with open(tmp, "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
     os.replace(tmp, manifest_path)
-    log(f"added network car_cam to {manifest_path} ({time.time() - t_start:.1f}s in all)")
+    log(f"added networks "
+        f"{', '.join(k for k in nets if k.startswith('car_'))} to {manifest_path} "
+        f"(pipeline {manifest.get('pipeline')}, {time.time() - t_start:.1f}s in all)")
+    return 0
+
+
+def add_classifier(torch, args, manifest, out):
+    """Export the CaR classifier (image + text graphs), self-check them, add them to manifest."""
+    import onnx
+    ckpt = os.path.abspath(args.classifier_checkpoint)
+    if not (os.path.isfile(ckpt) or os.path.exists(os.path.join(ckpt, "config.json"))):
+        log(f"error: {ckpt} is neither a transformers CLIP directory (config.json) nor an OpenAI .pt file")
+        return 2
+    model = load_model(torch, ckpt)
+    if getattr(model.visual_projection, "bias", None) is not None:
+        log("error: classifier visual_projection has a bias")
+        return 2
+    vcfg = model.config.vision_config
+    S, E = vcfg.image_size, model.config.projection_dim
+    mean, std, norm_src = ec.read_norm(ckpt if os.path.isdir(ckpt) else os.path.dirname(ckpt), False)
+    t0 = time.time()
+    log(f"exporting the CaR classifier ({ec.family(vcfg)}, {vcfg.num_hidden_layers - 1} of "
+        f"{vcfg.num_hidden_layers} image blocks, E' = {E}):")
+    routes = export_classifier(torch, model, out)
+    t_export = time.time() - t0
+    check = None
+    if not args.no_check:
+        t0 = time.time()
+        log("classifier self-check (ONNX Runtime vs HF transformers, batch 3):")
+        results, failures = classifier_check(torch, model, out)
+        check = {"image_relative_tolerance": CLS_REL_TOL, "text_abs_tolerance": CLS_TEXT_TOL, "results": results}
+        log(f"classifier self-check took {time.time() - t0:.1f}s")
+        if failures:
+            log(f"error: classifier self-check failed: {', '.join(failures)}")
+            return 1
+    nets = manifest.setdefault("networks", {})
+    nets["car_classifier_image"] = {
+        "file": CLS_IMAGE_FILE, "sha256": ec.sha256(os.path.join(out, CLS_IMAGE_FILE)), "precision": "fp32",
+        "inputs": [{"name": "pixel_values", "dtype": "float32", "shape": ["batch", 3, S, S]}],  # fixed: pos table not resized
+        "outputs": [{"name": "image_embeds", "dtype": "float32", "shape": ["batch", E]}],
+    }
+    nets["car_classifier_text"] = {
+        "file": CLS_TEXT_FILE, "sha256": ec.sha256(os.path.join(out, CLS_TEXT_FILE)), "precision": "fp32",
+        "inputs": [{"name": "input_ids", "dtype": "int64", "shape": ["batch", "length"]}],
+        "outputs": [{"name": "text_embeds", "dtype": "float32", "shape": ["batch", E]}],
+    }
+    manifest.setdefault("source", {})["car_classifier"] = {
+        "checkpoint": os.path.basename(ckpt.rstrip("/")),
+        "family": ec.family(vcfg),
+        "image_size": S,
+        "height": S, "width": S,
+        "resize": "resize short side to image_size, bicubic, then center crop image_size x image_size",
+        "mean": mean, "std": std, "normalization": norm_src,
+        "embed_dim": E,
+        "image_blocks": vcfg.num_hidden_layers - 1, "layers": vcfg.num_hidden_layers,
+        "context_length": int(model.config.text_config.max_position_embeddings),
+        "logit_scale": 100.0,
+        "checkpoint_logit_scale": float(model.logit_scale.detach().exp()),
+        "notes": ("CaR classifier (CLIPWrapper). car_classifier_image: the image graph is fixed at "
+                  f"{S}x{S} (the position table is not resized; only batch is dynamic); image_embeds = "
+                  "visual_projection(post_layernorm(CLS token of the output of block L-1)) - QUIRK: only "
+                  "layers-1 blocks run - NOT normalised. car_classifier_text: projected text embeddings "
+                  "pooled at argmax(input_ids), NOT normalised. Normalise both, then "
+                  "P_t = softmax(logit_scale * cos) with logit_scale 100 (CaR's constant, not the "
+                  "checkpoint's), S = softmax(sum over the 15 templates of P_t)."),
+        "exporter": "tools/export/export_car.py --classifier-checkpoint",
+        "export_routes": routes, "torch": torch.__version__, "onnx": onnx.__version__, "opset": OPSET,
+        "export_seconds": round(t_export, 1),
+        **({"self_check": check} if check is not None else {}),
+    }
     return 0
 
 
