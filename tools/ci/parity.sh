@@ -66,6 +66,11 @@ assert d["pipeline"] == "car" and len(d["steps"]) >= 2, d
 assert d["steps"][-1]["queries"] == d["steps"][-1]["kept"], "last step must be a fixed point"
 print("car smoke: steps", [s["kept"] for s in d["steps"]])
 PYEOF
+java -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -cp "$root/java/target/ovseg.jar:$root/java/target/lib/*" org.ovseg.cli.Main \
+    segment --model "$car_bundle" --labels "the cat on the sofa,a sleeping cat" --refer --out "$work/car-refer" \
+    --cache-dir "$work/cache" --image "$samples/0_image.png"
+"$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['pipeline']=='car-refer' and len(d['labels'])==1, d; print('car refer smoke: ok')" \
+    "$work/car-refer/0_image.json" || status=1
 
 echo "parity: $(( $(date +%s) - t0 )) s"
 exit $status

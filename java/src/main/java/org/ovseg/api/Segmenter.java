@@ -152,6 +152,31 @@ public final class Segmenter implements AutoCloseable {
         });
     }
 
+    /**
+     * Referring segmentation (CaR bundles): the sentences all describe one object; returns a
+     * result with a single label (the first sentence) whose mask is the merged object mask.
+     *
+     * @throws OvsegException when the model is not a CaR bundle
+     */
+    public SegmentationResult refer(RgbImage image, Labels sentences) {
+        Objects.requireNonNull(image, "image");
+        if (car == null) throw new OvsegException("referring segmentation needs a 'car' bundle; this model is '" + bundle.manifest().pipeline() + "'");
+        return run(() -> {
+            long t0 = System.nanoTime();
+            boolean[] mask = car.refer(image, sentences.names());
+            byte[] map = new byte[mask.length];
+            float[] scores = new float[mask.length];
+            for (int i = 0; i < map.length; i++) {
+                map[i] = (byte) (mask[i] ? 0 : SegmentationResult.UNASSIGNED);
+                scores[i] = mask[i] ? 1f : 0f;
+            }
+            Map<String, Double> timings = new LinkedHashMap<>();
+            timings.put("car-refer", (System.nanoTime() - t0) / 1e6);
+            return new SegmentationResult(image.width(), image.height(), Labels.of(java.util.List.of(sentences.get(0))), map, scores, null,
+                    timings, backendName, "car-refer");
+        });
+    }
+
     private SegmentationResult segmentCar(RgbImage image, Labels labels) {
         long t0 = System.nanoTime();
         CarLoop.Result r = car.segment(image, labels.names());

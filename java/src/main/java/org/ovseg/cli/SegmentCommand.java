@@ -32,7 +32,7 @@ import org.ovseg.image.RgbImage;
 final class SegmentCommand implements Main.Command {
     private static final Set<String> VALUED = Set.of("image", "labels", "model", "backend", "size", "out", "templates",
             "window", "stride", "save-logits", "key-smoothing", "prompt-denoising", "threads", "cache-dir", "max-pixels", "preset");
-    private static final Set<String> FLAGS = Set.of("no-text-cache");
+    private static final Set<String> FLAGS = Set.of("no-text-cache", "refer");
 
     @Override
     public String summary() {
@@ -45,7 +45,8 @@ final class SegmentCommand implements Main.Command {
                                  [--templates imagenet80|maskclip85|single|FILE] [--window N --stride M]
                                  [--key-smoothing T] [--prompt-denoising T] [--save-logits FILE.npy|DIR]
                                  [--threads N] [--cache-dir DIR] [--no-text-cache] [--max-pixels N]
-                                 [--preset voc|coco-object|context|ade]   (CaR bundles)
+                                 [--preset voc|coco-object|context|ade] [--refer]   (CaR bundles;
+                                 --refer: the labels are sentences describing one object -> one mask)
             Writes DIR/<stem>.labels.png (pixel = 0-based label index, 255 = unassigned),
             DIR/<stem>.overlay.png and DIR/<stem>.json for each image.""";
 
@@ -103,7 +104,7 @@ final class SegmentCommand implements Main.Command {
             for (Path img : images) {
                 try {
                     RgbImage image = seg.readImage(img);
-                    SegmentationResult r = seg.segment(image, labels);
+                    SegmentationResult r = a.flag("refer") ? seg.refer(image, labels) : seg.segment(image, labels);
                     String stem = stem(img);
                     Path logits = logitsTarget == null ? null : images.size() > 1 ? logitsTarget.resolve(stem + ".logits.npy") : logitsTarget;
                     writeOutputs(outDir, stem, img, image, r, seg, logits);

@@ -175,6 +175,7 @@ class SegmentCommandTest {
         assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--size", "abc")), "--size");
         assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--bogus", "1")), "unknown option --bogus");
         assertFails(cli(withCache("segment", "--labels", "red", "--out", out.toString())), "--image");
+        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--refer")), "needs a 'car' bundle");
         if (org.ovseg.kernel.Device.cuda().isEmpty()) {
             assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--backend", "tensorrt")), "TensorRT");
         }

@@ -119,6 +119,41 @@ public final class CarLoop {
         return new Result(paint(image, maps, alive, finalScores, labels.size()), finalScores, steps);
     }
 
+    /**
+     * Referring segmentation: each sentence describing one object runs its own recurrence (with a
+     * single query the classifier's softmax is 1, so it stops at the second step) and its own
+     * two-label CRF; the masks are merged as CaR does — Σ score·mask / Σ score ≥ 0.5, or, when
+     * that covers at most 5% of the image, the union of the masks.
+     *
+     * @return the object's mask, row-major
+     */
+    public boolean[] refer(RgbImage image, List<String> sentences) {
+        if (sentences.isEmpty()) throw new IllegalArgumentException("no referring expression given");
+        int N = image.width() * image.height();
+        double[] weighted = new double[N];
+        boolean[] union = new boolean[N];
+        double total = 0;
+        for (String sentence : sentences) {
+            Result r = segment(image, List.of(sentence));
+            float score = r.scores()[0];
+            total += score;
+            for (int p = 0; p < N; p++) {
+                boolean on = r.labels()[p] == 0;
+                if (on) {
+                    weighted[p] += score;
+                    union[p] = true;
+                }
+            }
+        }
+        boolean[] mask = new boolean[N];
+        int area = 0;
+        for (int p = 0; p < N; p++) {
+            mask[p] = total > 0 && weighted[p] / total >= 0.5;
+            if (mask[p]) area++;
+        }
+        return area <= 0.05 * N ? union : mask;
+    }
+
     private static boolean allZero(float[][] maps) {
         for (float[] m : maps) for (float v : m) if (v != 0f) return false;
         return true;

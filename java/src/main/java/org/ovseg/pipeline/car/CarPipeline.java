@@ -77,6 +77,11 @@ public final class CarPipeline implements AutoCloseable {
         return loop.segment(image, labels);
     }
 
+    /** Referring segmentation: one object described by one or more sentences. */
+    public boolean[] refer(RgbImage image, List<String> sentences) {
+        return loop.refer(image, sentences);
+    }
+
     @Override
     public void close() {
         for (Engine x : new Engine[] {text, cam, classifierImage, classifierText}) x.close();

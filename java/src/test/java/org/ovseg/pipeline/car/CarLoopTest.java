@@ -88,6 +88,20 @@ class CarLoopTest {
     }
 
     @Test
+    void referringMergesTheSentencesOfOneObject() {
+        CarLoop loop = new CarLoop(proposals, classifier, CarSettings.preset("voc"), DenseCrf.Params.CAR);
+        boolean[] mask = loop.refer(scene(), List.of("the red half", "red thing on the left"));
+        int inside = 0, outside = 0;
+        for (int y = 0; y < H; y++) for (int x = 0; x < W; x++) {
+            if (mask[y * W + x]) {
+                if (x < W / 2) inside++;
+                else outside++;
+            }
+        }
+        assertTrue(inside >= 0.95 * (W / 2) * H && outside <= 0.05 * (W / 2) * H, inside + " inside, " + outside + " outside");
+    }
+
+    @Test
     void crfImageKeepsTheOfficialWrapAround() {
         RgbImage px = new RgbImage(1, 1, new byte[] {(byte) 200, 100, 0});
         byte[] out = CarLoop.crfImage(px);
