@@ -71,6 +71,11 @@ java -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -cp "$root/java/target/ovseg.jar:
     --cache-dir "$work/cache" --image "$samples/0_image.png"
 "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['pipeline']=='car-refer' and len(d['labels'])==1, d; print('car refer smoke: ok')" \
     "$work/car-refer/0_image.json" || status=1
+java -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -cp "$root/java/target/ovseg.jar:$root/java/target/lib/*" org.ovseg.cli.Main \
+    segment --model "$car_bundle" --labels "cat,dog" --stuff "sky,wall,floor" --preset context --out "$work/car-stuff" \
+    --cache-dir "$work/cache" --image "$samples/0_image.png"
+"$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); assert [l['label'] for l in d['labels']]==['cat','dog','sky','wall','floor'], d; print('car stuff smoke: ok')" \
+    "$work/car-stuff/0_image.json" || status=1
 
 echo "parity: $(( $(date +%s) - t0 )) s"
 exit $status

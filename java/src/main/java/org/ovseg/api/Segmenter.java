@@ -49,6 +49,7 @@ public final class Segmenter implements AutoCloseable {
     private final MaskClipModel model;
     private final MaskClipPipeline pipeline;
     private final CarPipeline car;
+    private final String carPreset;
     private final ImageDecoder decoder;
     private final String backendName;
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
@@ -68,6 +69,7 @@ public final class Segmenter implements AutoCloseable {
                 : b.cacheDir.resolve("text-embeddings")) : null);
         if (kind.equals("car")) {
             this.car = CarPipeline.open(bundle, eo.build(), cache, CarSettings.preset(b.carPreset));
+            this.carPreset = b.carPreset;
             this.model = null;
             this.pipeline = null;
             this.decoder = new ImageDecoder(b.maxPixels);
@@ -75,6 +77,7 @@ public final class Segmenter implements AutoCloseable {
             return;
         }
         this.car = null;
+        this.carPreset = null;
         this.model = MaskClipLoader.load(bundle, eo.build(), cache);
         try {
             var defaults = bundle.manifest().defaults();
@@ -177,9 +180,30 @@ public final class Segmenter implements AutoCloseable {
         });
     }
 
+    /**
+     * CaR's two-pass labelling (PASCAL Context / ADE20K style): {@code things} first, then
+     * {@code stuff} with the thing names as Grad-CAM background; the result's labels are things
+     * followed by stuff.
+     *
+     * @throws OvsegException when the model is not a CaR bundle
+     * @throws InvalidLabelsException when a word appears in both lists
+     */
+    public SegmentationResult segmentWithStuff(RgbImage image, Labels things, Labels stuff) {
+        Objects.requireNonNull(image, "image");
+        if (car == null) throw new OvsegException("a stuff pass needs a 'car' bundle; this model is '" + bundle.manifest().pipeline() + "'");
+        java.util.List<String> all = new java.util.ArrayList<>(things.names());
+        all.addAll(stuff.names());
+        Labels combined = Labels.of(all);
+        return run(() -> segmentCar(image, combined, car.segmentWithStuff(image, things.names(), stuff.names(), carPreset)));
+    }
+
     private SegmentationResult segmentCar(RgbImage image, Labels labels) {
+        return segmentCar(image, labels, null);
+    }
+
+    private SegmentationResult segmentCar(RgbImage image, Labels labels, CarLoop.Result precomputed) {
         long t0 = System.nanoTime();
-        CarLoop.Result r = car.segment(image, labels.names());
+        CarLoop.Result r = precomputed != null ? precomputed : car.segment(image, labels.names());
         double ms = (System.nanoTime() - t0) / 1e6;
         byte[] map = new byte[r.labels().length];
         float[] scores = new float[map.length];

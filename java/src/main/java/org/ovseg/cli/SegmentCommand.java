@@ -31,7 +31,7 @@ import org.ovseg.image.RgbImage;
  */
 final class SegmentCommand implements Main.Command {
     private static final Set<String> VALUED = Set.of("image", "labels", "model", "backend", "size", "out", "templates",
-            "window", "stride", "save-logits", "key-smoothing", "prompt-denoising", "threads", "cache-dir", "max-pixels", "preset");
+            "window", "stride", "save-logits", "key-smoothing", "prompt-denoising", "threads", "cache-dir", "max-pixels", "preset", "stuff");
     private static final Set<String> FLAGS = Set.of("no-text-cache", "refer");
 
     @Override
@@ -45,8 +45,9 @@ final class SegmentCommand implements Main.Command {
                                  [--templates imagenet80|maskclip85|single|FILE] [--window N --stride M]
                                  [--key-smoothing T] [--prompt-denoising T] [--save-logits FILE.npy|DIR]
                                  [--threads N] [--cache-dir DIR] [--no-text-cache] [--max-pixels N]
-                                 [--preset voc|coco-object|context|ade] [--refer]   (CaR bundles;
-                                 --refer: the labels are sentences describing one object -> one mask)
+                                 [--preset voc|coco-object|context|ade] [--refer] [--stuff "x,y"]   (CaR bundles;
+                                 --refer: the labels are sentences describing one object -> one mask;
+                                 --stuff: a second pass for stuff classes, indices after --labels)
             Writes DIR/<stem>.labels.png (pixel = 0-based label index, 255 = unassigned),
             DIR/<stem>.overlay.png and DIR/<stem>.json for each image.""";
 
@@ -62,6 +63,8 @@ final class SegmentCommand implements Main.Command {
         for (String s : a.all("image")) images.add(Path.of(s));
         if (images.isEmpty()) throw new UsageException("missing required option --image");
         Labels labels = Labels.parse(a.require("labels"));
+        Labels stuff = a.get("stuff", null) == null ? null : Labels.parse(a.get("stuff", null));
+        if (stuff != null && a.flag("refer")) throw new UsageException("--stuff and --refer do not combine");
         Path outDir = Path.of(a.require("out"));
         Backend backend = switch (a.get("backend", "auto").toLowerCase(Locale.ROOT)) {
             case "auto" -> Backend.AUTO;
@@ -104,7 +107,8 @@ final class SegmentCommand implements Main.Command {
             for (Path img : images) {
                 try {
                     RgbImage image = seg.readImage(img);
-                    SegmentationResult r = a.flag("refer") ? seg.refer(image, labels) : seg.segment(image, labels);
+                    SegmentationResult r = a.flag("refer") ? seg.refer(image, labels)
+                            : stuff != null ? seg.segmentWithStuff(image, labels, stuff) : seg.segment(image, labels);
                     String stem = stem(img);
                     Path logits = logitsTarget == null ? null : images.size() > 1 ? logitsTarget.resolve(stem + ".logits.npy") : logitsTarget;
                     writeOutputs(outDir, stem, img, image, r, seg, logits);

@@ -176,6 +176,7 @@ class SegmentCommandTest {
         assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--bogus", "1")), "unknown option --bogus");
         assertFails(cli(withCache("segment", "--labels", "red", "--out", out.toString())), "--image");
         assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--refer")), "needs a 'car' bundle");
+        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--stuff", "sky")), "needs a 'car' bundle");
         if (org.ovseg.kernel.Device.cuda().isEmpty()) {
             assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--backend", "tensorrt")), "TensorRT");
         }

@@ -120,6 +120,30 @@ public final class CarLoop {
     }
 
     /**
+     * The official two-pass labelling for datasets with "stuff" (PASCAL Context, ADE20K): the
+     * things run first; then the stuff classes run a recurrence of their own in which the thing
+     * names are the Grad-CAM background texts and the visual prompts are the stuff ones; the
+     * label map is painted stuff first, things on top.
+     *
+     * @return labels indexing things (0..T−1) then stuff (T..T+S−1), −1 = none
+     */
+    public Result segmentWithStuff(RgbImage image, List<String> things, List<String> stuff, java.util.Set<VisualPrompt.Effect> stuffPrompts) {
+        Result t = segment(image, things);
+        CarLoop stuffLoop = new CarLoop(proposals, classifier, settings.withPrompts(stuffPrompts).withBackground(things), crf);
+        Result s = stuffLoop.segment(image, stuff);
+        int[] labels = new int[t.labels().length];
+        for (int p = 0; p < labels.length; p++) {
+            labels[p] = t.labels()[p] >= 0 ? t.labels()[p] : s.labels()[p] >= 0 ? things.size() + s.labels()[p] : -1;
+        }
+        float[] scores = new float[things.size() + stuff.size()];
+        System.arraycopy(t.scores(), 0, scores, 0, things.size());
+        System.arraycopy(s.scores(), 0, scores, things.size(), stuff.size());
+        List<Step> steps = new ArrayList<>(t.steps());
+        steps.addAll(s.steps());
+        return new Result(labels, scores, steps);
+    }
+
+    /**
      * Referring segmentation: each sentence describing one object runs its own recurrence (with a
      * single query the classifier's softmax is 1, so it stops at the second step) and its own
      * two-label CRF; the masks are merged as CaR does — Σ score·mask / Σ score ≥ 0.5, or, when

@@ -77,6 +77,11 @@ public final class CarPipeline implements AutoCloseable {
         return loop.segment(image, labels);
     }
 
+    /** The two-pass (things, then stuff) labelling of the context/ade presets. */
+    public CarLoop.Result segmentWithStuff(RgbImage image, List<String> things, List<String> stuff, String preset) {
+        return loop.segmentWithStuff(image, things, stuff, CarSettings.stuffPrompts(preset));
+    }
+
     /** Referring segmentation: one object described by one or more sentences. */
     public boolean[] refer(RgbImage image, List<String> sentences) {
         return loop.refer(image, sentences);

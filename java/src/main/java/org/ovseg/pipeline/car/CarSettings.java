@@ -30,6 +30,27 @@ public record CarSettings(float maskThreshold, float confidenceThreshold, float 
         if (!(backgroundFactor > 0)) throw new IllegalArgumentException("background factor must be > 0");
     }
 
+    /** @return a copy with other visual prompts */
+    public CarSettings withPrompts(Set<Effect> p) {
+        return new CarSettings(maskThreshold, confidenceThreshold, clipEsThreshold, p, backgroundFactor, backgroundQueries);
+    }
+
+    /** @return a copy with other background queries */
+    public CarSettings withBackground(List<String> b) {
+        return new CarSettings(maskThreshold, confidenceThreshold, clipEsThreshold, prompts, backgroundFactor, b);
+    }
+
+    /**
+     * @return the prompts of the official second ("stuff") pass for a preset: context uses
+     *     blur + gray, ade gray + blur, others keep their own
+     */
+    public static Set<Effect> stuffPrompts(String preset) {
+        return switch (preset.toLowerCase(Locale.ROOT)) {
+            case "context", "ade" -> EnumSet.of(Effect.BLUR, Effect.GRAY);
+            default -> preset(preset).prompts();
+        };
+    }
+
     /** @return an official preset: voc, coco-object, context (things pass), ade */
     public static CarSettings preset(String name) {
         return switch (name.toLowerCase(Locale.ROOT)) {

@@ -88,6 +88,29 @@ class CarLoopTest {
     }
 
     @Test
+    void stuffPassUsesThingsAsBackgroundAndThingsWinWhereBothClaim() {
+        List<List<String>> backgrounds = new ArrayList<>();
+        CarLoop.ProposalGenerator recording = (image, queries, background) -> {
+            backgrounds.add(background);
+            return proposals.propose(image, queries, background);
+        };
+        CarLoop loop = new CarLoop(recording, classifier, CarSettings.preset("context"), DenseCrf.Params.CAR);
+        CarLoop.Result r = loop.segmentWithStuff(scene(), List.of("red", "green"), List.of("blue", "yellow"),
+                CarSettings.stuffPrompts("context"));
+        assertEquals(CarSettings.BACKGROUND, backgrounds.get(0));
+        assertEquals(List.of("red", "green"), backgrounds.get(backgrounds.size() - 1), "thing names are the stuff pass's background");
+        assertEquals(0.9f, r.scores()[0], 1e-6f);
+        assertEquals(0.9f, r.scores()[2], 1e-6f); // blue, index 2 = first stuff label
+        int left = 0, right = 0;
+        for (int y = 0; y < H; y++) for (int x = 0; x < W; x++) {
+            int l = r.labels()[y * W + x];
+            if (x < W / 2 && l == 0) left++;
+            if (x >= W / 2 && l == 2) right++;
+        }
+        assertTrue(left >= 0.95 * (W / 2) * H && right >= 0.95 * (W / 2) * H, left + " / " + right);
+    }
+
+    @Test
     void referringMergesTheSentencesOfOneObject() {
         CarLoop loop = new CarLoop(proposals, classifier, CarSettings.preset("voc"), DenseCrf.Params.CAR);
         boolean[] mask = loop.refer(scene(), List.of("the red half", "red thing on the left"));
