@@ -222,8 +222,8 @@ public final class Segmenter implements AutoCloseable {
             m.put("kept", st.kept());
             steps.add(m);
         }
-        Map<String, Double> timings = new LinkedHashMap<>();
-        timings.put("car", ms);
+        Map<String, Double> timings = new LinkedHashMap<>(r.timingsMs());
+        timings.put("total", ms);
         return new SegmentationResult(image.width(), image.height(), labels, map, scores, null, timings, backendName, "car", steps);
     }
 

@@ -52,8 +52,9 @@ public final class CarLoop {
      * @param labels per pixel: index into the input labels, or −1 (background)
      * @param scores per input label: final classifier score, 0 when pruned
      * @param steps the recurrence, step by step
+     * @param timingsMs stage (proposals, visual prompts, classifier, crf) → milliseconds, summed over steps
      */
-    public record Result(int[] labels, float[] scores, List<Step> steps) {}
+    public record Result(int[] labels, float[] scores, List<Step> steps, java.util.Map<String, Double> timingsMs) {}
 
     private final ProposalGenerator proposals;
     private final PromptClassifier classifier;
@@ -77,18 +78,23 @@ public final class CarLoop {
         float[][] maps = null, previous = null;
         float[] finalScores = new float[labels.size()];
         int lastPositive = 0;
+        org.ovseg.pipeline.common.StageTimer timer = new org.ovseg.pipeline.common.StageTimer();
         for (int step = 0; ; step++) {
             List<String> names = alive.stream().map(labels::get).toList();
             // QUIRK kept from the official code: from the second step on the CAM text is the
             // origami-prompted name, as the filtered CLIP texts are reused.
             List<String> camTexts = step == 0 ? names : names.stream().map(n -> "a clean origami " + n + ".").toList();
+            timer.start("proposals");
             maps = proposals.propose(image, camTexts, settings.backgroundQueries());
             if (step > 0 && allZero(maps)) maps = previous;
+            timer.start("visual prompts");
             List<RgbImage> prompted = new ArrayList<>();
             for (float[] cam : maps) {
                 prompted.add(new RgbImage(W, H, VisualPrompt.apply(image.rgb(), cam, H, W, settings.maskThreshold(), settings.prompts())));
             }
+            timer.start("classifier");
             float[][] s = classifier.score(prompted, names);
+            timer.stop();
             float[] diag = new float[names.size()];
             List<Integer> keep = new ArrayList<>();
             for (int i = 0; i < names.size(); i++) {
@@ -116,7 +122,9 @@ public final class CarLoop {
             alive = next;
             previous = keptMaps;
         }
-        return new Result(paint(image, maps, alive, finalScores, labels.size()), finalScores, steps);
+        timer.start("crf");
+        int[] painted = paint(image, maps, alive, finalScores, labels.size());
+        return new Result(painted, finalScores, steps, timer.millis());
     }
 
     /**
@@ -140,7 +148,10 @@ public final class CarLoop {
         System.arraycopy(s.scores(), 0, scores, things.size(), stuff.size());
         List<Step> steps = new ArrayList<>(t.steps());
         steps.addAll(s.steps());
-        return new Result(labels, scores, steps);
+        java.util.Map<String, Double> timings = new java.util.LinkedHashMap<>();
+        t.timingsMs().forEach((k, v) -> timings.put("things " + k, v));
+        s.timingsMs().forEach((k, v) -> timings.put("stuff " + k, v));
+        return new Result(labels, scores, steps, timings);
     }
 
     /**
