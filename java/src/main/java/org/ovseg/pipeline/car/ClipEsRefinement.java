@@ -31,8 +31,14 @@ public final class ClipEsRefinement {
      * @return the refined map, min-max normalised to [0, 1]
      */
     public static float[] refine(float[] cam, int gh, int gw, List<float[]> attention, float threshold) {
-        int P = gh * gw;
-        if (cam.length != P) throw new IllegalArgumentException("cam has " + cam.length + " values for a " + gh + "x" + gw + " grid");
+        return refine(cam, gh, gw, affinity(attention, gh * gw), threshold);
+    }
+
+    /**
+     * The symmetric, normalised patch affinity S = (T + Tᵀ)/2 of steps 1–2. It depends only on the
+     * image, so one computation serves every query's CAM.
+     */
+    public static double[] affinity(List<float[]> attention, int P) {
         if (attention.isEmpty()) throw new IllegalArgumentException("no attention maps");
         double[] t = new double[P * P];
         for (float[] a : attention) {
@@ -46,6 +52,14 @@ public final class ClipEsRefinement {
         }
         double[] sym = new double[P * P];
         for (int i = 0; i < P; i++) for (int j = 0; j < P; j++) sym[i * P + j] = (t[i * P + j] + t[j * P + i]) / 2;
+        return sym;
+    }
+
+    /** Steps 3–4 with a precomputed {@link #affinity}. */
+    public static float[] refine(float[] cam, int gh, int gw, double[] sym, float threshold) {
+        int P = gh * gw;
+        if (cam.length != P) throw new IllegalArgumentException("cam has " + cam.length + " values for a " + gh + "x" + gw + " grid");
+        if (sym.length != P * P) throw new IllegalArgumentException("affinity is not [P, P] with P = " + P);
         boolean[] keep = boxMask(cam, gh, gw, threshold);
         // cam' = ((S·S) with columns outside the boxes zeroed) · cam = S·(S·(keep ⊙ cam)): two
         // matrix-vector products instead of forming S·S (P³ → 2P²).

@@ -79,8 +79,9 @@ public final class GradCamProposals {
             for (int f : empty) maps[f] = gradCam(again, f, gh * gw);
         }
         float[][] out = new float[queries.size()][];
+        double[] affinity = ClipEsRefinement.affinity(o.attention, gh * gw);
         for (int f = 0; f < queries.size(); f++) {
-            float[] refined = ClipEsRefinement.refine(maps[f], gh, gw, o.attention, clipEsThreshold);
+            float[] refined = ClipEsRefinement.refine(maps[f], gh, gw, affinity, clipEsThreshold);
             // Normalised on the grid, then resized (CaR's scale_cam_image order).
             out[f] = Resampling.resizePlanes(refined, 1, gw, gh, image.width(), image.height());
         }
