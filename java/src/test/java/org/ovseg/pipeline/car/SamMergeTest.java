@@ -1,0 +1,44 @@
+package org.ovseg.pipeline.car;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The merge rule on hand-made 1-D masks (20 pixels), with the numbers worked out in comments. */
+class SamMergeTest {
+    static boolean[] range(int from, int to) {
+        boolean[] m = new boolean[20];
+        for (int i = from; i < to; i++) m[i] = true;
+        return m;
+    }
+
+    @Test
+    void unionOfOverlappingSamMasksReplacesACloseMask() {
+        boolean[] car = range(0, 10);                 // 10 px
+        boolean[] a = range(0, 6), b = range(6, 11);  // iom a = max(0.6, 1.0), b = max(0.4, 0.8); union 0..10, IoU 10/11
+        boolean[] far = range(15, 20);                // no overlap: iom 0
+        List<boolean[]> out = SamMerge.merge(List.of(car), List.of(a, b, far), 0.5, 0.05, 0.9);
+        assertArrayEquals(range(0, 11), out.get(0));
+    }
+
+    @Test
+    void keepsTheMaskWhenTheUnionDisagrees() {
+        boolean[] car = range(0, 10);
+        boolean[] big = range(0, 20); // iom_pred 1.0; union = everything, IoU 0.5 < 0.9
+        assertSame(car, SamMerge.merge(List.of(car), List.of(big), 0.5, 0.05, 0.9).get(0));
+    }
+
+    @Test
+    void smallOverlapsDoNotCountThroughTheSamSide() {
+        // A tiny SAM mask inside the CaR mask has iom_sam = 1, but its iom_pred 0.1 is below
+        // minPred 0.2, so only iom_pred counts for it.
+        boolean[] car = range(0, 10), tiny = range(0, 1), half = range(0, 5);
+        List<boolean[]> out = SamMerge.merge(List.of(car), List.of(tiny, half), 0.6, 0.2, 0.45);
+        // half: iom_pred 0.5, iom_sam 1.0 -> 1.0 passes; tiny: iom_pred 0.1 < 0.2 -> iom 0.1. Union = half, IoU 0.5 > 0.45.
+        assertArrayEquals(half, out.get(0));
+        boolean[] empty = new boolean[20];
+        assertSame(empty, SamMerge.merge(List.of(empty), List.of(half), 0.5, 0.05, 0.9).get(0));
+    }
+}
