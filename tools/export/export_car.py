@@ -179,13 +179,7 @@ def trace_and_export(torch, model, n_attn, path, example):
 # ----------------------------------------------------------------------------- reference + check
 def resize_pos_bilinear(torch, table, gh, gw):
     """CaR's positional-embedding resize: class row kept, patch rows bilinear, align_corners=False."""
-    t = torch.as_tensor(table, dtype=torch.float32)
-    n, d = t.shape
-    g = int(round((n - 1) ** 0.5))
-    cls, grid = t[:1], t[1:].reshape(1, g, g, d).permute(0, 3, 1, 2)
-    if (gh, gw) != (g, g):
-        grid = torch.nn.functional.interpolate(grid, size=(gh, gw), mode="bilinear", align_corners=False)
-    return torch.cat([cls, grid.permute(0, 2, 3, 1).reshape(gh * gw, d)], 0).unsqueeze(0)
+    return ec.resize_pos_embed(torch, table, gh, gw, mode="bilinear")
 
 
 def reference(torch, model, px, pos, fg, bg, n_attn):

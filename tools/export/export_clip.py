@@ -140,14 +140,25 @@ def text_tower(model):
     return getattr(tm, "text_model", tm)
 
 
-def resize_pos_embed(torch, table, gh, gw):
-    """MaskCLIP/mmseg resize_pos_embed: class row kept, patch rows bicubic, align_corners=False."""
+def network_entry(out, files, kind, inputs, outputs):
+    """A bundle.json network entry for files[kind], with its fp16 variant when one was written."""
+    entry = {"file": files[kind], "sha256": sha256(os.path.join(out, files[kind])), "precision": "fp32",
+             "inputs": inputs, "outputs": outputs}
+    if kind + "_fp16" in files:
+        entry["variants"] = {"fp16": {"file": files[kind + "_fp16"],
+                                      "sha256": sha256(os.path.join(out, files[kind + "_fp16"]))}}
+    return entry
+
+
+def resize_pos_embed(torch, table, gh, gw, mode="bicubic"):
+    """Class row kept, patch rows resized with align_corners=False: bicubic as MaskCLIP/mmseg's
+    resize_pos_embed, bilinear as CaR's CLIP wrapper."""
     t = torch.as_tensor(table, dtype=torch.float32)
     n, d = t.shape
     g = int(round((n - 1) ** 0.5))
     cls, grid = t[:1], t[1:].reshape(1, g, g, d).permute(0, 3, 1, 2)
     if (gh, gw) != (g, g):
-        grid = torch.nn.functional.interpolate(grid, size=(gh, gw), mode="bicubic", align_corners=False)
+        grid = torch.nn.functional.interpolate(grid, size=(gh, gw), mode=mode, align_corners=False)
     grid = grid.permute(0, 2, 3, 1).reshape(gh * gw, d)
     return torch.cat([cls, grid], 0).unsqueeze(0)
 
@@ -519,12 +530,7 @@ def export_resnet(args, torch, rc, ckpt, t_start):
             return 1
 
     def net(kind, inputs, outputs):
-        entry = {"file": files[kind], "sha256": sha256(os.path.join(out, files[kind])), "precision": "fp32",
-                 "inputs": inputs, "outputs": outputs}
-        if kind + "_fp16" in files:
-            entry["variants"] = {"fp16": {"file": files[kind + "_fp16"],
-                                          "sha256": sha256(os.path.join(out, files[kind + "_fp16"]))}}
-        return entry
+        return network_entry(out, files, kind, inputs, outputs)
 
     manifest = {
         "format_version": 1,
@@ -704,12 +710,7 @@ def main(argv=None):
             return 1
 
     def net(kind, inputs, outputs):
-        entry = {"file": files[kind], "sha256": sha256(os.path.join(out, files[kind])), "precision": "fp32",
-                 "inputs": inputs, "outputs": outputs}
-        if kind + "_fp16" in files:
-            entry["variants"] = {"fp16": {"file": files[kind + "_fp16"],
-                                          "sha256": sha256(os.path.join(out, files[kind + "_fp16"]))}}
-        return entry
+        return network_entry(out, files, kind, inputs, outputs)
 
     import onnx
     import onnxruntime

@@ -20,7 +20,7 @@ import org.ovseg.api.SegmentationResult;
 import org.ovseg.api.Segmenter;
 import org.ovseg.bundle.Npy;
 import org.ovseg.engine.Backend;
-import org.ovseg.image.AtomicFiles;
+import org.ovseg.io.AtomicFiles;
 import org.ovseg.image.ImageWriters;
 import org.ovseg.image.RgbImage;
 

@@ -75,7 +75,6 @@ public final class TextEmbedder {
 
     /** @return [labels.size()][dim] unit-norm class embeddings */
     public float[][] embed(List<String> labels, PromptTemplates templates) {
-        checkFits(labels, templates);
         String tkey = templates.fingerprint();
         float[][] out = new float[labels.size()][];
         List<Integer> missing = new ArrayList<>();
@@ -85,6 +84,7 @@ public final class TextEmbedder {
             else missing.add(i);
         }
         if (missing.isEmpty()) return out;
+        checkFits(missing.stream().map(labels::get).toList(), templates); // cached labels passed it when stored
 
         record Prompt(int label, int[] ids) {}
         List<Prompt> prompts = new ArrayList<>();

@@ -12,6 +12,8 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import org.ovseg.io.AtomicFiles;
+import org.ovseg.io.CacheRoot;
 
 /**
  * Class text embeddings keyed by (model fingerprint, template-set fingerprint, label): in memory
@@ -38,13 +40,9 @@ public final class TextEmbeddingCache {
         this.dir = dir;
     }
 
-    /** The default directory: $OVSEG_CACHE_DIR, else $XDG_CACHE_HOME/ovseg, else ~/.cache/ovseg. */
+    /** The default directory: text-embeddings under {@link CacheRoot#defaultRoot()}. */
     public static Path defaultDirectory() {
-        String env = System.getenv("OVSEG_CACHE_DIR");
-        if (env != null && !env.isBlank()) return Path.of(env).resolve("text-embeddings");
-        String xdg = System.getenv("XDG_CACHE_HOME");
-        Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
-        return base.resolve("ovseg").resolve("text-embeddings");
+        return CacheRoot.defaultRoot().resolve("text-embeddings");
     }
 
     static String key(String model, String templates, String label) {
@@ -94,13 +92,7 @@ public final class TextEmbeddingCache {
         Path f = file(k);
         try {
             Files.createDirectories(f.getParent());
-            Path tmp = Files.createTempFile(f.getParent(), ".te", ".part");
-            try {
-                Files.write(tmp, b.array());
-                Files.move(tmp, f, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            AtomicFiles.write(f, b.array());
         } catch (IOException | RuntimeException e) {
             System.getLogger(TextEmbeddingCache.class.getName()).log(System.Logger.Level.DEBUG, "text cache write failed: " + e);
         }

@@ -123,7 +123,7 @@ public final class CarLoop {
             previous = keptMaps;
         }
         timer.start("crf");
-        int[] painted = paint(image, maps, alive, finalScores, labels.size());
+        int[] painted = paint(image, maps, alive, finalScores);
         return new Result(painted, finalScores, steps, timer.millis());
     }
 
@@ -195,7 +195,7 @@ public final class CarLoop {
     }
 
     /** CRF over [background; proposals], then each query's mask painted in rising score order. */
-    private int[] paint(RgbImage image, float[][] maps, List<Integer> alive, float[] scores, int total) {
+    private int[] paint(RgbImage image, float[][] maps, List<Integer> alive, float[] scores) {
         int H = image.height(), W = image.width(), N = H * W, L = maps.length + 1;
         float[] unary = new float[L * N];
         for (int p = 0; p < N; p++) {

@@ -183,15 +183,9 @@ public final class MaskClipPipeline {
      * threshold at any position is taken as absent and its logit set to −100 everywhere.
      */
     private void promptDenoise(float[] logits, int K, int P, float threshold) {
-        float toCos = 100f / model.logitScale();
+        float[] prob = probabilities(logits, K, P);
         float[] maxProb = new float[K];
-        for (int p = 0; p < P; p++) {
-            float mx = Float.NEGATIVE_INFINITY;
-            for (int k = 0; k < K; k++) mx = Math.max(mx, logits[k * P + p]);
-            double sum = 0;
-            for (int k = 0; k < K; k++) sum += Math.exp((logits[k * P + p] - mx) * toCos);
-            for (int k = 0; k < K; k++) maxProb[k] = Math.max(maxProb[k], (float) (Math.exp((logits[k * P + p] - mx) * toCos) / sum));
-        }
+        for (int k = 0; k < K; k++) for (int p = 0; p < P; p++) maxProb[k] = Math.max(maxProb[k], prob[k * P + p]);
         for (int k = 0; k < K; k++) if (maxProb[k] < threshold) Arrays.fill(logits, k * P, (k + 1) * P, -100f);
     }
 
@@ -202,15 +196,7 @@ public final class MaskClipPipeline {
      * L2-normalised along the token axis (F.normalize's default dim=1 on an [N, HW, C] tensor).
      */
     private void keySmooth(float[] logits, int K, int P, float[] keys, int D, float threshold) {
-        float toCos = 100f / model.logitScale();
-        float[] prob = new float[K * P];
-        for (int p = 0; p < P; p++) {
-            float mx = Float.NEGATIVE_INFINITY;
-            for (int k = 0; k < K; k++) mx = Math.max(mx, logits[k * P + p]);
-            double sum = 0;
-            for (int k = 0; k < K; k++) sum += Math.exp((logits[k * P + p] - mx) * toCos);
-            for (int k = 0; k < K; k++) prob[k * P + p] = (float) (Math.exp((logits[k * P + p] - mx) * toCos) / sum);
-        }
+        float[] prob = probabilities(logits, K, P);
         float[] kn = keys.clone();
         for (int c = 0; c < D; c++) {
             double n = 0;
@@ -231,6 +217,20 @@ public final class MaskClipPipeline {
             }
         }
         System.arraycopy(out, 0, logits, 0, logits.length);
+    }
+
+    /** softmax over classes of 100·cos at every position, as both refinements use it: [K, P]. */
+    private float[] probabilities(float[] logits, int K, int P) {
+        float toCos = 100f / model.logitScale();
+        float[] prob = new float[K * P];
+        for (int p = 0; p < P; p++) {
+            float mx = Float.NEGATIVE_INFINITY;
+            for (int k = 0; k < K; k++) mx = Math.max(mx, logits[k * P + p]);
+            double sum = 0;
+            for (int k = 0; k < K; k++) sum += Math.exp((logits[k * P + p] - mx) * toCos);
+            for (int k = 0; k < K; k++) prob[k * P + p] = (float) (Math.exp((logits[k * P + p] - mx) * toCos) / sum);
+        }
+        return prob;
     }
 
     private static FloatBuffer direct(float[] a) {

@@ -1,4 +1,4 @@
-package org.ovseg.image;
+package org.ovseg.io;
 
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
