@@ -50,6 +50,7 @@ public final class Segmenter implements AutoCloseable {
     private final MaskClipPipeline pipeline;
     private final CarPipeline car;
     private final String carPreset;
+    private final boolean keepLogits;
     private final ImageDecoder decoder;
     private final String backendName;
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
@@ -59,6 +60,7 @@ public final class Segmenter implements AutoCloseable {
         Path dir = b.model.startsWith("builtin:") ? BuiltinBundles.resolve(b.model, b.cacheDir) : Path.of(b.model);
         this.bundle = BundleLoader.load(dir);
         String kind = bundle.manifest().pipeline();
+        this.keepLogits = b.keepLogits;
         if (!kind.equals("maskclip") && !kind.equals("car")) {
             throw new OvsegException("model " + b.model + " is a '" + kind + "' bundle; this version of ovseg runs 'maskclip' and 'car' bundles");
         }
@@ -68,8 +70,11 @@ public final class Segmenter implements AutoCloseable {
         TextEmbeddingCache cache = new TextEmbeddingCache(b.textCache ? (b.cacheDir == null ? TextEmbeddingCache.defaultDirectory()
                 : b.cacheDir.resolve("text-embeddings")) : null);
         if (kind.equals("car")) {
-            this.car = CarPipeline.open(bundle, eo.build(), cache, CarSettings.preset(b.carPreset));
-            this.carPreset = b.carPreset;
+            // The bundle may name its own default preset (the built-in demo does; see its notes).
+            Object bundlePreset = bundle.manifest().defaults().get("car_preset");
+            String preset = b.carPreset != null ? b.carPreset : bundlePreset instanceof String s ? s : "voc";
+            this.car = CarPipeline.open(bundle, eo.build(), cache, CarSettings.preset(preset));
+            this.carPreset = preset;
             this.model = null;
             this.pipeline = null;
             this.decoder = new ImageDecoder(b.maxPixels);
@@ -224,7 +229,13 @@ public final class Segmenter implements AutoCloseable {
         }
         Map<String, Double> timings = new LinkedHashMap<>(r.timingsMs());
         timings.put("total", ms);
-        return new SegmentationResult(image.width(), image.height(), labels, map, scores, null, timings, backendName, "car", steps);
+        float[] logits = null;
+        if (keepLogits) { // the final proposal maps (before the CRF), [Q, H, W] in the order of the last step
+            int n = map.length;
+            logits = new float[r.proposals().length * n];
+            for (int q = 0; q < r.proposals().length; q++) System.arraycopy(r.proposals()[q], 0, logits, q * n, n);
+        }
+        return new SegmentationResult(image.width(), image.height(), labels, map, scores, logits, timings, backendName, "car", steps);
     }
 
     private <T> T run(java.util.function.Supplier<T> body) {
@@ -285,7 +296,7 @@ public final class Segmenter implements AutoCloseable {
         private Path cacheDir;
         private boolean textCache = true;
         private long maxPixels = ImageDecoder.DEFAULT_MAX_PIXELS;
-        private String carPreset = "voc";
+        private String carPreset;
 
         private Builder() {}
 
@@ -364,7 +375,10 @@ public final class Segmenter implements AutoCloseable {
             return this;
         }
 
-        /** CaR preset for "car" bundles: voc (default), coco-object, context, ade. */
+        /**
+         * CaR preset for "car" bundles: voc, coco-object, context, ade (default: the bundle's
+         * {@code defaults.car_preset}, else voc).
+         */
         public Builder carPreset(String preset) {
             CarSettings.preset(preset);
             this.carPreset = preset;

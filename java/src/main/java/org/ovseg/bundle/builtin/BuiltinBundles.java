@@ -28,7 +28,7 @@ import org.ovseg.io.CacheRoot;
  */
 public final class BuiltinBundles {
     /** Names accepted after "builtin:". */
-    public static final Set<String> NAMES = Set.of("colour-world");
+    public static final Set<String> NAMES = Set.of("colour-world", "colour-world-car");
     private static final String VERSION = "v1";
 
     private BuiltinBundles() {}
@@ -47,7 +47,7 @@ public final class BuiltinBundles {
         }
         Path root = cacheRoot == null ? CacheRoot.defaultRoot() : cacheRoot;
         Path dir = root.resolve("builtin").resolve(name + "-" + VERSION);
-        Map<String, byte[]> files = colourWorldFiles();
+        Map<String, byte[]> files = name.equals("colour-world-car") ? colourWorldCarFiles() : colourWorldFiles();
         try {
             if (sameContent(dir, files)) return dir;
             Files.createDirectories(dir.getParent());
@@ -87,6 +87,88 @@ public final class BuiltinBundles {
     }
 
     private static Map<String, byte[]> cached;
+    private static Map<String, byte[]> cachedCar;
+
+    /** The files of builtin:colour-world-car (computed once per process). */
+    static synchronized Map<String, byte[]> colourWorldCarFiles() {
+        if (cachedCar != null) return cachedCar;
+        try {
+            Map<String, byte[]> f = new LinkedHashMap<>();
+            f.put("cam.onnx", ColourWorldCarNetworks.camGraph());
+            f.put("classifier_image.onnx", ColourWorldCarNetworks.classifierImageGraph());
+            f.put("text.onnx", ColourWorldCarNetworks.textGraph());
+            int g = ColourWorldCarNetworks.GRID, D = ColourWorldCarNetworks.WIDTH;
+            f.put("pos_embed.npy", npy(ColourWorldCarNetworks.positionalEmbedding(g), 1 + g * g, D));
+            f.put("bundle.json", carManifest(f));
+            cachedCar = java.util.Collections.unmodifiableMap(f);
+            return cachedCar;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static Map<String, Object> network(String file, Map<String, byte[]> files, List<Map<String, Object>> inputs,
+            List<Map<String, Object>> outputs) {
+        Map<String, Object> n = new LinkedHashMap<>();
+        n.put("file", file);
+        n.put("sha256", sha256(files.get(file)));
+        n.put("precision", "fp32");
+        n.put("inputs", inputs);
+        n.put("outputs", outputs);
+        return n;
+    }
+
+    private static byte[] carManifest(Map<String, byte[]> files) throws IOException {
+        int D = ColourWorldCarNetworks.WIDTH, E = ColourWorldCarNetworks.EMBED_DIM, g = ColourWorldCarNetworks.GRID;
+        int S = ColourWorldCarNetworks.CLASSIFIER_SIZE;
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("format_version", 1);
+        m.put("pipeline", "car");
+        m.put("family", "colour-world-car-demo");
+        Map<String, Object> nets = new LinkedHashMap<>();
+        List<Map<String, Object>> textIn = List.of(io("input_ids", "int64", "batch", "length"));
+        List<Map<String, Object>> textOut = List.of(io("text_embeds", "float32", "batch", E));
+        nets.put("text", network("text.onnx", files, textIn, textOut));
+        nets.put("car_cam", network("cam.onnx", files,
+                List.of(io("pixel_values", "float32", 1, 3, "height", "width"), io("pos_embed", "float32", 1, "tokens", D),
+                        io("fg_embeds", "float32", "fg", E), io("bg_embeds", "float32", "bg", E)),
+                List.of(io("activations", "float32", 1, "patches", D), io("gradients", "float32", "fg", 1, "patches", D),
+                        io("attention", "float32", 2, "patches", "patches"))));
+        nets.put("car_classifier_image", network("classifier_image.onnx", files,
+                List.of(io("pixel_values", "float32", "batch", 3, "height", "width")), List.of(io("image_embeds", "float32", "batch", E))));
+        nets.put("car_classifier_text", network("text.onnx", files, textIn, textOut));
+        m.put("networks", nets);
+        m.put("arrays", Map.of("pos_embed", array("pos_embed.npy", files, List.of(1 + g * g, D))));
+        Map<String, Object> pre = new LinkedHashMap<>();
+        pre.put("size_policy", "short-side");
+        pre.put("size", 512);
+        pre.put("max_long_side", 2048);
+        pre.put("mean", floats(ColourWorldNetworks.MEAN));
+        pre.put("std", floats(ColourWorldNetworks.STD));
+        pre.put("patch_size", ColourWorldCarNetworks.PATCH);
+        pre.put("position_grid", g);
+        pre.put("width", D);
+        pre.put("interpolation", "bicubic (CaR proposals: image resized to a multiple of the patch size; classifier: short side "
+                + S + ", centre crop)");
+        pre.put("pos_embed_interpolation", "bilinear, align_corners=false");
+        pre.put("padding", "none (resized to a multiple of patch_size)");
+        m.put("preprocessing", pre);
+        Map<String, Object> t = new LinkedHashMap<>();
+        t.put("tokenizer", "clip-bpe");
+        t.put("context_length", ColourWorldNetworks.CONTEXT);
+        t.put("template_set", "single");
+        m.put("text", t);
+        m.put("embed_dim", E);
+        m.put("logit_scale", (double) ColourWorldCarNetworks.LOGIT_SCALE);
+        // The demo's classifier finds the proposal only through the gray prompt (see ColourWorldCarNetworks).
+        m.put("defaults", Map.of("car_preset", "coco-object"));
+        Map<String, Object> source = new LinkedHashMap<>();
+        source.put("generator", "org.ovseg.bundle.builtin.ColourWorldCarNetworks " + VERSION);
+        source.put("notes", "CLIP-as-RNN demonstration model: CLIP ViT-shaped proposal and classifier networks and a CLIP text "
+                + "transformer with hand-set weights recognising red, green, blue, yellow, cyan and magenta. Not trained.");
+        m.put("source", source);
+        return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(m);
+    }
 
     /** The files of builtin:colour-world, file name → bytes (computed once per process). */
     static synchronized Map<String, byte[]> colourWorldFiles() {

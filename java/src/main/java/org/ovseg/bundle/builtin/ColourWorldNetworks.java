@@ -128,25 +128,38 @@ final class ColourWorldNetworks {
 
     static byte[] textGraph() {
         int D = TEXT_WIDTH;
-        GraphBuilder g = GraphBuilder.create("colour_world_clip_text").opset(17);
+        float[] proj = new float[D * EMBED_DIM];
+        for (int d = 0; d < 3; d++) proj[d * EMBED_DIM + d] = 1f;
+        for (int d = 8; d < D; d++) proj[d * EMBED_DIM + d] = 0.2f;
+        return textGraph("colour_world_clip_text", D, EMBED_DIM, tokenEmbedding(), 6, 6, proj);
+    }
+
+    /**
+     * A causal CLIP text transformer with one block whose single head lets every position average
+     * the "colour" tokens before it: the query is constant, the key is the flag dim {@code flagDim}
+     * (score 20 on flagged tokens), the value and output copy dims [0, valueDims). Token
+     * embeddings must be zero-mean rows of squared norm 8 (the first LayerNorm is then the
+     * identity); end-token pooling; projection [D, E].
+     */
+    static byte[] textGraph(String name, int D, int E, float[] tokenEmbedding, int flagDim, int valueDims, float[] proj) {
+        GraphBuilder g = GraphBuilder.create(name).opset(17);
         String ids = g.input("input_ids", ElementType.INT64, "batch", "length");
-        String x = g.gather(g.initializer("token_embedding.weight", tokenEmbedding(), ClipTokenizer.VOCAB_SIZE, D), ids, 0);
+        String x = g.gather(g.initializer("token_embedding.weight", tokenEmbedding, ClipTokenizer.VOCAB_SIZE, D), ids, 0);
         String len = g.slice(g.shape(ids), new long[] {1}, new long[] {2}, new long[] {0}, new long[] {1});
         String zero = g.initializer("zero_1", new long[] {0}, 1);
         String pos = g.node("Slice", List.of(g.initializer("position_embedding.weight", new float[CONTEXT * D], CONTEXT, D), zero, len, zero), 1).get(0);
         x = g.add(x, pos);
 
-        // One causal pre-norm block: a single head whose query is constant and whose key is the
-        // colour flag, so each position averages the colour patterns before it.
         float gamma = (float) Math.sqrt(8.0 / D); // token embeddings all have |x|² = 8, mean 0
         String h = layerNorm(g, "layers.0.layer_norm1", x, D, gamma);
         float[] qb = new float[D];
         qb[0] = (float) (20 * Math.sqrt(D));
         float[] kW = new float[D * D];
-        kW[6 * D] = 1f; // key dim 0 ← flag dim 6
+        kW[flagDim * D] = 1f; // key dim 0 ← the flag
         String q = linear(g, h, g.initializer("layers.0.q_proj.weight", new float[D * D], D, D), g.initializer("layers.0.q_proj.bias", qb, D));
         String k = linear(g, h, g.initializer("layers.0.k_proj.weight", kW, D, D), g.initializer("layers.0.k_proj.bias", new float[D], D));
-        String v = linear(g, h, g.initializer("layers.0.v_proj.weight", identityOnDims(D, D, 0, 6, 0), D, D), g.initializer("layers.0.v_proj.bias", new float[D], D));
+        String v = linear(g, h, g.initializer("layers.0.v_proj.weight", identityOnDims(D, D, 0, valueDims, 0), D, D),
+                g.initializer("layers.0.v_proj.bias", new float[D], D));
         String scores = g.mul(g.matMul(q, g.transpose(k, 0, 2, 1)), g.scalar((float) (1 / Math.sqrt(D))));
         float[] mask = new float[CONTEXT * CONTEXT];
         for (int i = 0; i < CONTEXT; i++) for (int j = i + 1; j < CONTEXT; j++) mask[i * CONTEXT + j] = Float.NEGATIVE_INFINITY;
@@ -154,7 +167,7 @@ final class ColourWorldNetworks {
         String zeros2 = g.initializer("zero_2", new long[] {0, 0}, 2);
         String m = g.node("Slice", List.of(g.initializer("causal_mask", mask, CONTEXT, CONTEXT), zeros2, lens), 1).get(0);
         String attn = g.matMul(g.softmax(g.add(scores, m), -1), v);
-        x = g.add(x, linear(g, attn, g.initializer("layers.0.out_proj.weight", identityOnDims(D, D, 0, 6, 0), D, D),
+        x = g.add(x, linear(g, attn, g.initializer("layers.0.out_proj.weight", identityOnDims(D, D, 0, valueDims, 0), D, D),
                 g.initializer("layers.0.out_proj.bias", new float[D], D)));
         x = g.add(x, mlp(g, "layers.0", layerNorm(g, "layers.0.layer_norm2", x, D, 1f), D));
         x = layerNorm(g, "final_layer_norm", x, D, 1f);
@@ -162,11 +175,8 @@ final class ColourWorldNetworks {
         // End-token pooling: the end token has the largest id (CLIP pools at argmax of the ids).
         String eot = g.argMax(g.cast(ids, ElementType.INT32), -1, true);
         String pooled = g.node("GatherND", List.of(x, eot), 1, Attribute.of("batch_dims", 1L)).get(0);
-        float[] proj = new float[D * EMBED_DIM];
-        for (int d = 0; d < 3; d++) proj[d * EMBED_DIM + d] = 1f;
-        for (int d = 8; d < D; d++) proj[d * EMBED_DIM + d] = 0.2f;
-        g.named("text_embeds").matMul(pooled, g.initializer("text_projection.weight", proj, D, EMBED_DIM));
-        g.output("text_embeds", ElementType.FLOAT32, "batch", EMBED_DIM);
+        g.named("text_embeds").matMul(pooled, g.initializer("text_projection.weight", proj, D, E));
+        g.output("text_embeds", ElementType.FLOAT32, "batch", E);
         return g.toBytes();
     }
 
@@ -246,7 +256,7 @@ final class ColourWorldNetworks {
     }
 
     /** An [in, out] matrix copying input dims [from, from+n) to output dims [to, to+n). */
-    private static float[] identityOnDims(int in, int out, int from, int n, int to) {
+    static float[] identityOnDims(int in, int out, int from, int n, int to) {
         float[] w = new float[in * out];
         for (int i = 0; i < n; i++) w[(from + i) * out + to + i] = 1f;
         return w;
