@@ -25,9 +25,8 @@ import org.ovseg.text.ClipTokenizer;
  *       last block's value path adds each patch's colour-group average back into the code dims:
  *       Grad-CAM's gradient flows through it.
  *   <li>Proposal head: mean over patches of the codes, projected onto embedding dims 0–5, plus a
- *       constant on dim 15 that every text embedding shares (as real CLIP embeddings share a
- *       large common component): a matching colour wins by a cosine of ~0.14, not ~0.9, so the
- *       softmax at logit scale 100 keeps usable gradients; logit scale 100.
+ *       constant on dim 15 that no text has: it compresses the cosines (a pure colour matches its
+ *       word by ~0.16, not ~0.97), so the softmax at logit scale 100 keeps usable gradients.
  *   <li>Classifier: the class token attends to coloured patches (score 12 on the sum of codes), so
  *       its embedding is the histogram of the coloured patches only. Grey pixels carry no code:
  *       with the "gray" visual prompt the classifier sees just the proposal's region. The red
@@ -55,19 +54,28 @@ final class ColourWorldCarNetworks {
     static final List<String> COLOURS = List.of("red", "green", "blue", "yellow", "cyan", "magenta");
     static final int[][] CORNERS = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {1, 1, 0}, {0, 1, 1}, {1, 0, 1}};
 
-    /** A patch's score s·(colour − ½) must exceed this (1.5 at its own corner, ≤ 0.5 elsewhere). */
-    private static final float CODE_THRESHOLD = 1.3f;
+    /**
+     * A patch's score s·(colour − ½) must exceed this: 1.5 at its own corner, 0.5 at a neighbouring
+     * corner, at most 0.5 for any grey; a patch half one colour, half a neighbouring one scores 1
+     * and gets a third of each code, so colour boundaries keep some of both.
+     */
+    private static final float CODE_THRESHOLD = 0.75f;
     private static final float CODE_SLOPE = 50f;
 
     private ColourWorldCarNetworks() {}
 
     static byte[] camGraph() {
-        return ClipVitGraphs.camGraph(vit(lastBlockForProposals(), 6f), "colour_world_car_cam");
+        return ClipVitGraphs.camGraph(proposalVit(), "colour_world_car_cam");
+    }
+
+    /** The proposal ViT's weights. */
+    static ClipVitGraphs.Vit proposalVit() {
+        return vit(lastBlockForProposals(), 12f);
     }
 
     static byte[] classifierImageGraph() {
         int grid = CLASSIFIER_SIZE / PATCH;
-        return ClipVitGraphs.classifierGraph(vit(poolingBlock(), 3f), positionalEmbedding(grid), 1 + grid * grid, "colour_world_car_classifier");
+        return ClipVitGraphs.classifierGraph(vit(poolingBlock(), 6f), positionalEmbedding(grid), 1 + grid * grid, "colour_world_car_classifier");
     }
 
     /** [1 + grid², WIDTH]: the class row is the constant pair; each grid row turns the patch's
@@ -90,9 +98,10 @@ final class ColourWorldCarNetworks {
     // ------------------------------------------------------------------------------ image side
 
     /**
-     * @param shared the embedding's component along dim 15, which every text shares too: with
-     *     it, a matching colour beats the others by a cosine of ~0.14 rather than ~0.9, so the
-     *     Grad-CAM softmax (logit scale 100) does not saturate to gradients that underflow
+     * @param shared the embedding's constant component along dim 15, which no text has: it
+     *     dilutes every cosine, so that a matching colour beats the others by ~0.15 rather than
+     *     ~0.9 and the Grad-CAM softmax (logit scale 100) does not saturate into gradients that
+     *     underflow (real CLIP's image–text cosines are similarly compressed)
      */
     private static ClipVitGraphs.Vit vit(ClipVitGraphs.Block last, float shared) {
         int D = WIDTH;
@@ -196,8 +205,7 @@ final class ColourWorldCarNetworks {
         int D = TEXT_WIDTH;
         float[] proj = new float[D * EMBED_DIM];
         for (int k = 0; k < COLOURS.size(); k++) proj[k * EMBED_DIM + k] = 1f;
-        proj[14 * EMBED_DIM + 15] = 2.45f; // the component every text shares with every image
-        for (int i = 0; i < 8; i++) proj[(16 + 2 * i) * EMBED_DIM + 7 + i] = 0.2f; // a little of the words themselves
+        for (int i = 0; i < 9; i++) proj[(14 + 2 * i) * EMBED_DIM + 6 + i] = 0.2f; // every text gets a direction
         return ColourWorldNetworks.textGraph("colour_world_car_text", D, EMBED_DIM, tokenEmbedding(), 12, 12, proj);
     }
 

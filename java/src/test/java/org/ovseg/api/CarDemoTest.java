@@ -1,0 +1,159 @@
+package org.ovseg.api;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeSet;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.ovseg.image.RgbImage;
+
+/**
+ * CLIP-as-RNN end to end on the built-in demonstration model: generated scenes holding 2 of the
+ * 6 requested colours. The 4 absent colours must be pruned by the recurrence within a few steps
+ * and never painted; after the CRF the two present colours (and the grey background, where there
+ * is one) must reach mIoU ≥ 0.9 against the scene's truth.
+ */
+class CarDemoTest {
+    private static final List<String> COLOURS = List.of("red", "green", "blue", "yellow", "cyan", "magenta");
+    private static final int[] RGB = {0xFF0000, 0x00FF00, 0x0000FF, 0xFFFF00, 0x00FFFF, 0xFF00FF};
+    private static final int GREY = 6;
+
+    @TempDir
+    static Path cache;
+
+    private static Segmenter segmenter;
+
+    @BeforeAll
+    static void open() {
+        segmenter = Segmenter.builder().model("builtin:colour-world-car").cacheDir(cache).build();
+    }
+
+    @AfterAll
+    static void close() {
+        segmenter.close();
+    }
+
+    /**
+     * Seeds choose the two colours, the layout (one colour as background with one or two shapes
+     * of the other, or both as shapes on grey) and odd image sizes, so that patch grids, resizes
+     * and the classifier's crop all have remainders.
+     */
+    @ParameterizedTest
+    @ValueSource(longs = {1, 2, 3, 4, 5, 6})
+    void absentColoursArePrunedAndPresentOnesSegmented(long seed) {
+        Scene s = scene(seed);
+        List<String> labels = new ArrayList<>(COLOURS);
+        Collections.shuffle(labels, new java.util.Random(seed));
+        SegmentationResult r = segmenter.segment(s.image(), Labels.of(labels));
+        assertEquals("car", r.pipeline());
+
+        Set<String> present = new TreeSet<>();
+        for (int c : s.colours()) present.add(COLOURS.get(c));
+        List<Map<String, Object>> steps = r.steps();
+        assertTrue(steps.size() <= 4, "recurrence took " + steps.size() + " steps");
+        @SuppressWarnings("unchecked")
+        List<String> finalKept = (List<String>) steps.get(steps.size() - 1).get("kept");
+        assertEquals(present, new TreeSet<>(finalKept), "surviving queries; steps " + steps);
+        assertEquals(steps.get(steps.size() - 1).get("queries"), finalKept, "the last step must be a fixed point");
+
+        // Absent colours: no pixel.
+        for (int i = 0; i < labels.size(); i++) {
+            if (!present.contains(labels.get(i))) assertEquals(0.0, r.pixelFraction(i), labels.get(i) + " painted");
+        }
+        // mIoU over the truth's classes: the two colours, and the grey background if any.
+        double sum = 0;
+        int classes = 0;
+        StringBuilder report = new StringBuilder();
+        for (int truthClass : s.classes()) {
+            int label = truthClass == GREY ? SegmentationResult.UNASSIGNED : labels.indexOf(COLOURS.get(truthClass));
+            long inter = 0, union = 0;
+            for (int y = 0; y < s.height(); y++) {
+                for (int x = 0; x < s.width(); x++) {
+                    boolean t = s.truth()[y * s.width() + x] == truthClass, p = r.labelAt(x, y) == label;
+                    if (t && p) inter++;
+                    if (t || p) union++;
+                }
+            }
+            double iou = (double) inter / union;
+            report.append(truthClass == GREY ? "grey" : COLOURS.get(truthClass)).append(String.format(" %.3f ", iou));
+            sum += iou;
+            classes++;
+        }
+        double miou = sum / classes;
+        assertTrue(miou >= 0.9, "mIoU " + miou + " (" + report + ") on " + s.width() + "x" + s.height());
+    }
+
+    // ---------------------------------------------------------------------------------- scenes
+
+    /** @param classes truth classes present: colour indices, and GREY for a grey background */
+    record Scene(RgbImage image, int[] truth, int[] colours, Set<Integer> classes) {
+        int width() {
+            return image.width();
+        }
+
+        int height() {
+            return image.height();
+        }
+    }
+
+    /**
+     * Shapes keep to the middle 60% of the long side: the classifier sees the short-side-224
+     * centre crop (as CLIP's preprocessing does), and a region it cannot see cannot be confirmed.
+     */
+    static Scene scene(long seed) {
+        SplittableRandom r = new SplittableRandom(seed * 7919);
+        int[][] sizes = {{320, 288}, {333, 301}, {257, 389}, {401, 263}, {300, 300}, {359, 347}};
+        int W = sizes[(int) ((seed - 1) % sizes.length)][0], H = sizes[(int) ((seed - 1) % sizes.length)][1];
+        int a = r.nextInt(6), b = (a + 1 + r.nextInt(5)) % 6;
+        boolean onGrey = seed % 2 == 0;
+        int[] truth = new int[W * H];
+        java.util.Arrays.fill(truth, onGrey ? GREY : a);
+        int x0 = W > H ? (int) (0.2 * W) : 0, x1 = W > H ? (int) (0.8 * W) : W;
+        int y0 = H > W ? (int) (0.2 * H) : 0, y1 = H > W ? (int) (0.8 * H) : H;
+        if (onGrey) {
+            // One shape of each colour, side by side along the long axis.
+            boolean horizontal = x1 - x0 >= y1 - y0;
+            int mid = horizontal ? (x0 + x1) / 2 : (y0 + y1) / 2;
+            shape(truth, W, r, a, horizontal ? x0 : x0, horizontal ? mid : x1, horizontal ? y0 : y0, horizontal ? y1 : mid);
+            shape(truth, W, r, b, horizontal ? mid : x0, horizontal ? x1 : x1, horizontal ? y0 : mid, horizontal ? y1 : y1);
+        } else {
+            int n = 1 + r.nextInt(2);
+            for (int i = 0; i < n; i++) shape(truth, W, r, b, x0, x1, y0, y1);
+        }
+        byte[] rgb = new byte[W * H * 3];
+        Set<Integer> classes = new TreeSet<>();
+        for (int p = 0; p < W * H; p++) {
+            int c = truth[p] == GREY ? 0x808080 : RGB[truth[p]];
+            rgb[3 * p] = (byte) (c >> 16);
+            rgb[3 * p + 1] = (byte) (c >> 8);
+            rgb[3 * p + 2] = (byte) c;
+            classes.add(truth[p]);
+        }
+        return new Scene(new RgbImage(W, H, rgb), truth, new int[] {a, b}, classes);
+    }
+
+    /** A rectangle or ellipse of colour c, 35–80% of the box's sides, inside [x0,x1)×[y0,y1). */
+    private static void shape(int[] truth, int W, SplittableRandom r, int c, int x0, int x1, int y0, int y1) {
+        int bw = x1 - x0, bh = y1 - y0;
+        int w = (int) (bw * (0.35 + 0.45 * r.nextDouble())), h = (int) (bh * (0.35 + 0.45 * r.nextDouble()));
+        int sx = x0 + r.nextInt(bw - w + 1), sy = y0 + r.nextInt(bh - h + 1);
+        boolean ellipse = r.nextBoolean();
+        for (int y = sy; y < sy + h; y++) {
+            for (int x = sx; x < sx + w; x++) {
+                double dx = (x + 0.5 - sx - w / 2.0) / (w / 2.0), dy = (y + 0.5 - sy - h / 2.0) / (h / 2.0);
+                if (!ellipse || dx * dx + dy * dy <= 1) truth[y * W + x] = c;
+            }
+        }
+    }
+}
