@@ -3,6 +3,8 @@
 # its path: car_cam from a small random CLIP (seed 1) + the CaR classifier from a second one (seed 2),
 # "pipeline": "car". Only the bundle is built (the checkpoints live in a temporary directory).
 # Idempotent: the directory is rebuilt from scratch on every run. Override with OVSEG_CAR_SMOKE_DIR.
+# OVSEG_CAR_SMOKE_CKPT=DIR keeps the two checkpoints as DIR/ck-cam and DIR/ck-classifier (for the
+# PyTorch reference, tools/reference/car_reference.py).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -13,9 +15,12 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 rm -rf "$out"
 mkdir -p "$(dirname "$out")"
-"$PY" tools/export/make_random_clip.py --small --seed 1 --out "$tmp/ck-cam" >&2
-"$PY" tools/export/make_random_clip.py --small --seed 2 --out "$tmp/ck-classifier" >&2
-if ! "$PY" tools/export/export_car.py --checkpoint "$tmp/ck-cam" --classifier-checkpoint "$tmp/ck-classifier" \
+ck="${OVSEG_CAR_SMOKE_CKPT:-$tmp}"
+mkdir -p "$ck"
+rm -rf "$ck/ck-cam" "$ck/ck-classifier"
+"$PY" tools/export/make_random_clip.py --small --seed 1 --out "$ck/ck-cam" >&2
+"$PY" tools/export/make_random_clip.py --small --seed 2 --out "$ck/ck-classifier" >&2
+if ! "$PY" tools/export/export_car.py --checkpoint "$ck/ck-cam" --classifier-checkpoint "$ck/ck-classifier" \
         --out "$tmp/bundle" >"$tmp/export.log" 2>&1; then
     cat "$tmp/export.log" >&2
     exit 1

@@ -36,8 +36,11 @@ OpenAI ViT .pt) the CaR classifier is exported into the same bundle as two more 
           Not normalised.
   car_classifier_text (classifier_text.onnx): input_ids [batch,length] int64 -> text_embeds [batch,E']
           (export_clip's text graph on the classifier: projected, pooled at argmax(ids), not normalised).
-Preprocessing and the logit scale (100) are recorded under source.car_classifier. With both car_cam and
-the classifier in the bundle, "pipeline" becomes "car" (--as-car-bundle, the default with a classifier).
+Preprocessing and the classifier's logit scale are recorded under source.car_classifier. With both car_cam
+and the classifier in the bundle, "pipeline" becomes "car" (--as-car-bundle, the default with a classifier)
+and the bundle's top-level "logit_scale" becomes the classifier's exp(logit_scale) (CLIPWrapper's
+forward_last_layer multiplies the classifier's cosines by its own logit_scale.exp(): 100 for OpenAI
+CLIP; ovseg's CaR classifier reads the top-level value). A maskclip bundle keeps 1.0 (raw cosines).
 """
 import argparse
 import json
@@ -54,6 +57,13 @@ import export_clip as ec  # noqa: E402  (reuse helpers: loading, sha256, dims, s
 OPSET = ec.OPSET
 ABS_TOL = 1e-4        # activations, attention: max abs error
 GRAD_REL_TOL = 1e-4   # gradients: max abs error / max |gradient| (per image size)
+# Finite-difference check of `gradients`: at each probed (patch, channel) coordinate, the graph's
+# d p_f / d a against the float64 central difference (p_f(a + h e) - p_f(a - h e)) / 2h; fails when
+# max |graph - fd| over the probes > FD_REL_TOL * max |gradient of query f| (whole map, from the graph).
+# Expected: the graph's float32 error (~1e-6 relative); the float64 difference itself is good to
+# ~1e-9 at this step (truncation ~h^2, rounding ~1e-16/h).
+FD_REL_TOL = 1e-4
+FD_STEP = 1e-5
 CAM_FILE = "cam.onnx"
 log = ec.log
 
@@ -260,6 +270,89 @@ def self_check(torch, model, path, pos_table, patch, n_attn, E):
     return results, failures
 
 
+def fd_check(torch, model, path, pos_table, patch, E):
+    """Central finite differences in float64 PyTorch against the graph's `gradients` output.
+
+    The perturbed quantity is the hooked activation itself, a = layer_norm1(x) of the last block
+    (float64 copies of the HF modules): a + h*e_(patch, channel) with the block's residual input x
+    fixed, exactly the dependence the Grad-CAM gradient describes. From there the last block is
+    written out here in float64 (HF's eager attention computes its softmax in float32, whose
+    rounding, ~1e-7 of p, divided by 2h would swamp the difference), then
+    p = softmax(logit_scale * cos(visual_projection(mean over patch tokens of
+    post_layernorm(block output))), [fg; bg])). All probes of a case run as one batch (2 rows per
+    probe). x itself comes from the HF layers (its float32 softmax only moves the base point)."""
+    import copy
+    vm = copy.deepcopy(ec.vision_tower(model)).double().eval()
+    proj = copy.deepcopy(model.visual_projection).double().eval()
+    scale = float(model.logit_scale.detach().exp())  # the value baked into the graph
+    layers = vm.encoder.layers
+    last = layers[-1]
+    rng = np.random.default_rng(97531)
+    sess = ec.ort_session(path)
+    results, failures = {}, []
+
+    def unit(n):
+        v = rng.standard_normal((n, E)).astype(np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    for (hh, ww), nf, nb, n_random in [((224, 288), 3, 2, 6), ((160, 192), 2, 0, 6)]:
+        t0 = time.time()
+        px = rng.standard_normal((1, 3, hh, ww)).astype(np.float32)
+        pos = resize_pos_bilinear(torch, pos_table, hh // patch, ww // patch).numpy()
+        fg, bg = unit(nf), unit(nb)
+        (og,) = sess.run(["gradients"], {"pixel_values": px, "pos_embed": pos, "fg_embeds": fg, "bg_embeds": bg})
+        og = og[:, 0].astype(np.float64)  # [F, P, D]
+        P, D = og.shape[1], og.shape[2]
+        texts = torch.from_numpy(np.concatenate([fg, bg], 0)).double()
+        with torch.no_grad():
+            x = vm.embeddings.patch_embedding(torch.from_numpy(px).double()).flatten(2).transpose(1, 2)
+            x = torch.cat([vm.embeddings.class_embedding.reshape(1, 1, -1), x], 1) + torch.from_numpy(pos).double()
+            x = vm.pre_layrnorm(x)
+            for layer in layers[:-1]:
+                x = layer(x, None)
+                x = x[0] if isinstance(x, tuple) else x
+            a0 = last.layer_norm1(x)  # [1, T, D], T = 1 + P
+        # probes: each query's largest |gradient|, then random coordinates (patch index p, channel c)
+        probes = [tuple(int(v) for v in np.unravel_index(np.abs(og[f]).argmax(), og[f].shape)) for f in range(nf)]
+        probes += [(int(rng.integers(P)), int(rng.integers(D))) for _ in range(n_random)]
+        a = a0.expand(2 * len(probes), -1, -1).clone()
+        for k, (p_, c_) in enumerate(probes):
+            a[2 * k, 1 + p_, c_] += FD_STEP
+            a[2 * k + 1, 1 + p_, c_] -= FD_STEP
+        with torch.no_grad():
+            at = last.self_attn
+            B, T, _ = a.shape
+            nh = at.num_heads
+            dh = D // nh
+
+            def heads(t):
+                return t.reshape(B, T, nh, dh).transpose(1, 2)
+
+            q, k, v = heads(at.q_proj(a)) * dh ** -0.5, heads(at.k_proj(a)), heads(at.v_proj(a))
+            o = torch.softmax(q @ k.transpose(-1, -2), dim=-1) @ v
+            y = x + at.out_proj(o.transpose(1, 2).reshape(B, T, D))
+            y = y + last.mlp.fc2(last.mlp.activation_fn(last.mlp.fc1(last.layer_norm2(y))))
+            z = proj(vm.post_layernorm(y)[:, 1:].mean(1))
+            z = z / z.norm(dim=-1, keepdim=True)
+            prob = torch.softmax(scale * z @ texts.t(), dim=-1).numpy()  # [2 * probes, Q]
+        fd = (prob[0::2, :nf] - prob[1::2, :nf]) / (2 * FD_STEP)  # [probes, F]
+        graph = np.array([[og[f, p_, c_] for f in range(nf)] for p_, c_ in probes])
+        err = np.abs(graph - fd).max(0)  # per query
+        mag = np.abs(og).reshape(nf, -1).max(1)
+        rel = err / np.maximum(mag, 1e-30)
+        ok = bool((rel <= FD_REL_TOL).all())
+        name = f"{hh}x{ww} fg={nf} bg={nb}"
+        results[name] = {"probes": len(probes), "step": FD_STEP, "max_abs_err": float(err.max()),
+                         "max_abs_gradient": [float(v) for v in mag], "rel_err": [float(v) for v in rel],
+                         "seconds": round(time.time() - t0, 2), "ok": ok}
+        log(f"  fd {name:22s} {len(probes)} probes x {nf} queries, h {FD_STEP:g} | max|graph - fd| "
+            f"{err.max():.2e} | rel (per query) [{' '.join(f'{v:.1e}' for v in rel)}] "
+            f"(tol {FD_REL_TOL:g}) {time.time() - t0:.2f}s {'ok' if ok else 'FAIL'}")
+        if not ok:
+            failures.append("fd " + name)
+    return results, failures
+
+
 # ----------------------------------------------------------------------------- CaR classifier
 CLS_IMAGE_FILE = "classifier_image.onnx"
 CLS_TEXT_FILE = "classifier_text.onnx"
@@ -435,6 +528,12 @@ def main(argv=None):
         results, failures = self_check(torch, model, path, pos_table, P, n_attn, E)
         check = {"abs_tolerance": ABS_TOL, "gradient_relative_tolerance": GRAD_REL_TOL, "results": results}
         log(f"self-check took {time.time() - t0:.1f}s")
+        t0 = time.time()
+        log("finite-difference check of `gradients` (float64 central differences at the hooked activation):")
+        fd_results, fd_failures = fd_check(torch, model, path, pos_table, P, E)
+        check["finite_differences"] = {"relative_tolerance": FD_REL_TOL, "step": FD_STEP, "results": fd_results}
+        log(f"finite-difference check took {time.time() - t0:.1f}s")
+        failures += fd_failures
         if failures:
             log(f"error: self-check failed: {', '.join(failures)}")
             return 1
@@ -476,6 +575,8 @@ def main(argv=None):
     if args.as_car_bundle:
         if all(k in nets for k in ("car_cam", "car_classifier_image", "car_classifier_text")):
             manifest["pipeline"] = "car"
+            # ovseg's CaR classifier multiplies its cosines by the top-level logit_scale
+            manifest["logit_scale"] = manifest["source"]["car_classifier"].get("logit_scale", manifest.get("logit_scale"))
         else:
             log("warning: --as-car-bundle without car_cam + car_classifier_*: pipeline left as "
                 f"{manifest.get('pipeline')!r}")
@@ -540,15 +641,15 @@ def add_classifier(torch, args, manifest, out):
         "embed_dim": E,
         "image_blocks": vcfg.num_hidden_layers - 1, "layers": vcfg.num_hidden_layers,
         "context_length": int(model.config.text_config.max_position_embeddings),
-        "logit_scale": 100.0,
-        "checkpoint_logit_scale": float(model.logit_scale.detach().exp()),
+        "logit_scale": float(model.logit_scale.detach().exp()),
         "notes": ("CaR classifier (CLIPWrapper). car_classifier_image: the image graph is fixed at "
                   f"{S}x{S} (the position table is not resized; only batch is dynamic); image_embeds = "
                   "visual_projection(post_layernorm(CLS token of the output of block L-1)) - QUIRK: only "
                   "layers-1 blocks run - NOT normalised. car_classifier_text: projected text embeddings "
                   "pooled at argmax(input_ids), NOT normalised. Normalise both, then "
-                  "P_t = softmax(logit_scale * cos) with logit_scale 100 (CaR's constant, not the "
-                  "checkpoint's), S = softmax(sum over the 15 templates of P_t)."),
+                  "P_t = softmax(logit_scale * cos) with the classifier checkpoint's logit_scale.exp() "
+                  "(CLIPWrapper.forward_last_layer; 100 for OpenAI CLIP; also the car bundle's top-level "
+                  "logit_scale), S = softmax(sum over the 15 templates of P_t)."),
         "exporter": "tools/export/export_car.py --classifier-checkpoint",
         "export_routes": routes, "torch": torch.__version__, "onnx": onnx.__version__, "opset": OPSET,
         "export_seconds": round(t_export, 1),

@@ -119,7 +119,11 @@ public final class SegmentationResult {
         if (label < 0 || label >= labels.size()) throw new IndexOutOfBoundsException("label " + label + " of " + labels.size());
     }
 
-    /** @return a copy of the final logits [K, height, width] when they were requested */
+    /**
+     * @return a copy of the final logits [K, height, width] when they were requested; for CaR
+     *     ("car") the final proposal maps before the CRF, [Q, height, width] for the Q surviving
+     *     queries in the order of the last step's queries
+     */
     public Optional<float[]> logits() {
         return logits == null ? Optional.empty() : Optional.of(logits.clone());
     }

@@ -190,9 +190,11 @@ final class SegmentCommand implements Main.Command {
             write(dir.resolve(stem + ".overlay.png"), overlayPng, written);
             if (logitsFile != null) {
                 float[] logits = r.logits().orElseThrow(() -> new OvsegException("--save-logits: the " + r.pipeline() + " pipeline keeps no logits"));
+                // [K, H, W]; for CaR K is the number of surviving queries (the last step's order), not the label count
+                int planes = logits.length / Math.max(1, r.height() * r.width());
                 AtomicFiles.write(logitsFile, p -> {
                     try (OutputStream os = new java.io.BufferedOutputStream(Files.newOutputStream(p), 1 << 20)) {
-                        Npy.writeFloats(os, logits, r.labels().size(), r.height(), r.width());
+                        Npy.writeFloats(os, logits, planes, r.height(), r.width());
                     }
                 });
                 written.add(logitsFile);

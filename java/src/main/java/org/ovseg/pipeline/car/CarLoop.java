@@ -53,8 +53,15 @@ public final class CarLoop {
      * @param scores per input label: final classifier score, 0 when pruned
      * @param steps the recurrence, step by step
      * @param timingsMs stage (proposals, visual prompts, classifier, crf) → milliseconds, summed over steps
+     * @param proposals the final proposal maps (the CRF's input, before the CRF): [Q][H·W], one per
+     *     surviving query, in the order of the last step's queries (things then stuff for the two-pass run)
      */
-    public record Result(int[] labels, float[] scores, List<Step> steps, java.util.Map<String, Double> timingsMs) {}
+    public record Result(int[] labels, float[] scores, List<Step> steps, java.util.Map<String, Double> timingsMs, float[][] proposals) {
+        /** A result without proposal maps. */
+        public Result(int[] labels, float[] scores, List<Step> steps, java.util.Map<String, Double> timingsMs) {
+            this(labels, scores, steps, timingsMs, new float[0][]);
+        }
+    }
 
     private final ProposalGenerator proposals;
     private final PromptClassifier classifier;
@@ -124,7 +131,7 @@ public final class CarLoop {
         }
         timer.start("crf");
         int[] painted = paint(image, maps, alive, finalScores);
-        return new Result(painted, finalScores, steps, timer.millis());
+        return new Result(painted, finalScores, steps, timer.millis(), maps);
     }
 
     /**
@@ -151,7 +158,10 @@ public final class CarLoop {
         java.util.Map<String, Double> timings = new java.util.LinkedHashMap<>();
         t.timingsMs().forEach((k, v) -> timings.put("things " + k, v));
         s.timingsMs().forEach((k, v) -> timings.put("stuff " + k, v));
-        return new Result(labels, scores, steps, timings);
+        float[][] proposals = new float[t.proposals().length + s.proposals().length][];
+        System.arraycopy(t.proposals(), 0, proposals, 0, t.proposals().length);
+        System.arraycopy(s.proposals(), 0, proposals, t.proposals().length, s.proposals().length);
+        return new Result(labels, scores, steps, timings, proposals);
     }
 
     /**
