@@ -72,6 +72,15 @@ inline bool valid_dtype(int dtype) {
     return dtype == OVSEG_F32 || dtype == OVSEG_F16 || dtype == OVSEG_BF16;
 }
 __host__ __device__ inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+/* Blocks for a grid-stride loop over n elements: ceil(n / threads), at least 1, at most 2^20
+ * (the loop covers the rest, so any n fits one 1-D grid). */
+inline unsigned grid_stride_blocks(int64_t n, int threads) {
+    const int64_t b = cdiv(n, threads);
+    return (unsigned)(b < 1 ? 1 : b > (1 << 20) ? (1 << 20) : b);
+}
+#define OVSEG_GRID_STRIDE(i, n)                                                        \
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (int64_t)(n); \
+         i += (int64_t)gridDim.x * blockDim.x)
 
 /* ---- dtype loads ------------------------------------------------------------------------ */
 __device__ __forceinline__ float to_f32(float x) { return x; }

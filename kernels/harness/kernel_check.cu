@@ -418,6 +418,192 @@ void check_slot(const SlotShape &sh, int dt, int hard, float scale, bool with_as
     report(detail.empty() || detail[0] == '(', name, detail);
 }
 
+/* ---- dense CRF ------------------------------------------------------------------------ */
+/* Synthetic CaR-like input: an image of a few flat colour regions plus noise, unaries from
+ * per-region class probabilities with noise (so the CRF has edges to snap to and labels to
+ * smooth). The GPU builds the CPU twin's lattice and sums in the CPU's order, so the marginals
+ * differ only through expf/sqrt rounding; tolerance |gpu - cpu| <= 1e-4 absolute. */
+struct CrfShape { int64_t L, H, W; };
+/* Grid-stride loops over N, N*L and M*L elements (256 threads a block): odd sizes leave partial
+ * blocks everywhere; L = 1 and L = 7, odd H and W, a single row / column / pixel, shapes of many
+ * blocks, and empty ones. */
+const CrfShape kCrfShapes[] = {
+    {1, 1, 1},    /* one pixel, one label */
+    {1, 9, 7},    /* L = 1: softmax is 1 everywhere, the filter still runs */
+    {2, 1, 41},   /* one row */
+    {3, 33, 1},   /* one column */
+    {7, 17, 23},  /* L = 7, odd H and W */
+    {7, 61, 47},  /* several blocks for N*L and M*L */
+    {21, 75, 100},/* VOC's 21 labels */
+    {0, 5, 5},    /* L = 0: nothing written */
+    {3, 0, 5},    /* H = 0: nothing written */
+};
+struct CrfParams { const char *name; int it; float gs, gc, bs, br, bc; };
+const CrfParams kCrfParams[] = {
+    {"car", 10, 1.f, 3.f, 67.f, 3.f, 4.f}, /* CLIP-as-RNN's settings */
+    {"gauss-only", 3, 3.f, 3.f, 0.f, 0.f, 0.f},
+    {"bilateral-only", 2, 0.f, 0.f, 20.f, 13.f, 10.f},
+    {"iters=0", 0, 1.f, 3.f, 67.f, 3.f, 4.f},
+    {"iters=1", 1, 2.f, 1.5f, 30.f, 8.f, 5.f},
+};
+
+void crf_inputs(int64_t L, int64_t H, int64_t W, uint64_t seed, std::vector<float> &U, std::vector<uint8_t> &rgb) {
+    Rng rng(seed);
+    const int64_t N = H * W;
+    U.assign((size_t)(L * N), 0.f);
+    rgb.assign((size_t)(N * 3), 0);
+    const int R = 4; /* regions: a 2x2 split at a random point */
+    const int64_t cy = H > 1 ? 1 + rng.next() % (H - 1) : 1, cx = W > 1 ? 1 + rng.next() % (W - 1) : 1;
+    uint8_t col[R][3];
+    std::vector<float> pr((size_t)(R * std::max<int64_t>(L, 1)));
+    for (int r = 0; r < R; ++r) {
+        for (int c = 0; c < 3; ++c) col[r][c] = (uint8_t)(rng.next() & 255);
+        for (int64_t l = 0; l < L; ++l) pr[(size_t)(r * L + l)] = rng.uniform() + (l == r % std::max<int64_t>(L, 1) ? 2.f : 0.f);
+    }
+    for (int64_t y = 0; y < H; ++y)
+        for (int64_t x = 0; x < W; ++x) {
+            const int r = (y >= cy ? 2 : 0) + (x >= cx ? 1 : 0);
+            const int64_t p = y * W + x;
+            for (int c = 0; c < 3; ++c) {
+                const int v = (int)col[r][c] + (int)(rng.next() % 17) - 8;
+                rgb[(size_t)(p * 3 + c)] = (uint8_t)std::min(255, std::max(0, v));
+            }
+            double s = 0;
+            std::vector<double> q((size_t)L);
+            for (int64_t l = 0; l < L; ++l) s += q[(size_t)l] = pr[(size_t)(r * L + l)] + 0.7 * rng.uniform();
+            for (int64_t l = 0; l < L; ++l) U[(size_t)(l * N + p)] = (float)-std::log(q[(size_t)l] / s);
+        }
+}
+
+void check_crf(const CrfShape &sh, const CrfParams &pa, uint64_t seed, bool use_stream = false) {
+    const int64_t L = sh.L, H = sh.H, W = sh.W, N = H * W;
+    std::vector<float> U;
+    std::vector<uint8_t> rgb;
+    crf_inputs(L, H, W, seed, U, rgb);
+    const std::string name = std::string("dense_crf ") + pa.name + " " + shape_str({{"L", L}, {"H", H}, {"W", W}}) +
+                             (use_stream ? " (own stream)" : "");
+    std::vector<float> cq((size_t)std::max<int64_t>(1, L * N));
+    int st = ovseg_cpu_dense_crf(U.data(), rgb.data(), L, H, W, pa.gs, pa.gc, pa.bs, pa.br, pa.bc, pa.it, cq.data());
+    if (st != OVSEG_OK) {
+        report(false, name, std::string("CPU twin failed: ") + ovseg_status_string(st));
+        return;
+    }
+    Dev dU(std::max<size_t>(4, U.size() * 4)), drgb(std::max<size_t>(1, rgb.size()));
+    Dev dq(std::max<size_t>(4, (size_t)(L * N) * 4));
+    API(ovseg_cuda_memcpy_h2d(dU.p, U.data(), U.size() * 4, nullptr));
+    API(ovseg_cuda_memcpy_h2d(drgb.p, rgb.data(), rgb.size(), nullptr));
+    dq.fill_nan();
+    void *stream = nullptr;
+    if (use_stream) API(ovseg_cuda_stream_create(&stream));
+    st = ovseg_cuda_dense_crf(dU.as<float>(), drgb.as<uint8_t>(), L, H, W, pa.gs, pa.gc, pa.bs, pa.br, pa.bc, pa.it,
+                              dq.as<float>(), stream);
+    if (st == OVSEG_OK) st = ovseg_cuda_stream_synchronize(stream);
+    if (use_stream) API(ovseg_cuda_stream_destroy(stream));
+    if (st != OVSEG_OK) {
+        report(false, name, std::string(ovseg_status_string(st)) + ": " + ovseg_cuda_last_error());
+        return;
+    }
+    std::vector<float> gq = dq.get<float>((size_t)(L * N));
+    double worst = 0;
+    for (size_t i = 0; i < gq.size(); ++i) worst = std::max(worst, (double)std::fabs(gq[i] - cq[i]));
+    std::string d = compare(gq, cq, Tol{1e-4f, 0.f});
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "max |dQ| %.2e", worst);
+    report(d.empty(), name, d.empty() ? std::string(buf) : d);
+}
+
+/* ---- visual prompts ------------------------------------------------------------------- */
+/* Bit-exact against the CPU twin: every flag combination on small shapes (15-tap reflect-101
+ * blur on images narrower / shorter than the kernel, single rows / columns), a subset on larger
+ * ones; masks: a blob with a hole (contour fill), a blob touching the border, an empty mask with
+ * sum(cam) > 1, and sum(cam) <= 1, with cam values exactly at the threshold (outside: the mask is
+ * cam > thr) and one ulp above; out separate (pre-filled with junk) and in place. */
+struct VpShape { int64_t H, W; };
+const VpShape kVpShapes[] = {{1, 1}, {2, 3}, {1, 61}, {61, 1}, {7, 16}, {40, 53}, {97, 131}};
+
+enum CamKind { CAM_RING, CAM_EDGE, CAM_EMPTY, CAM_SMALL };
+std::vector<float> vp_cam(int64_t H, int64_t W, CamKind kind, Rng &rng) {
+    std::vector<float> cam((size_t)(H * W));
+    for (int64_t y = 0; y < H; ++y)
+        for (int64_t x = 0; x < W; ++x) {
+            const double dy = (y - H * 0.45) / std::max<double>(1, H * 0.35), dx = (x - W * 0.55) / std::max<double>(1, W * 0.35);
+            const double r2 = dy * dy + dx * dx;
+            float v = 0.3f * rng.uniform();
+            if (kind == CAM_RING && r2 <= 1.0 && r2 >= 0.15) v = 0.6f + 0.4f * rng.uniform();
+            if (kind == CAM_EDGE && (x < W / 3 + 1 || y + 1 == H)) v = 0.7f;
+            if (kind == CAM_EMPTY) v = 0.45f; /* sum > 1 when H*W >= 3, nothing above 0.5 */
+            if (kind == CAM_SMALL) v = 0.9f / (float)(H * W); /* sum <= 1: no prompt */
+            else if (rng.next() % 7 == 0) v = rng.next() % 2 ? 0.5f : std::nextafter(0.5f, 1.f); /* at the threshold: outside / inside */
+            cam[(size_t)(y * W + x)] = v;
+        }
+    return cam;
+}
+
+void check_vp(const VpShape &sh, CamKind kind, int flags, bool in_place, uint64_t seed) {
+    const int64_t H = sh.H, W = sh.W, HW = H * W;
+    Rng rng(seed);
+    std::vector<uint8_t> rgb((size_t)(HW * 3));
+    for (auto &b : rgb) b = (uint8_t)(rng.next() & 255);
+    std::vector<float> cam = vp_cam(H, W, kind, rng);
+    const float thr = 0.5f;
+    std::vector<uint8_t> want(rgb.size());
+    char nm[160];
+    static const char *kinds[] = {"ring", "edge", "empty", "sum<=1"};
+    std::snprintf(nm, sizeof nm, "visual_prompt H=%lld,W=%lld cam=%s flags=%d%s", (long long)H, (long long)W, kinds[kind],
+                  flags, in_place ? " in-place" : "");
+    int st = ovseg_cpu_visual_prompt(rgb.data(), cam.data(), H, W, thr, flags, want.data());
+    if (st != OVSEG_OK) {
+        report(false, nm, std::string("CPU twin failed: ") + ovseg_status_string(st));
+        return;
+    }
+    Dev drgb(rgb.data(), rgb.size()), dcam(cam.data(), cam.size() * 4), dout(rgb.size());
+    API(ovseg_cuda_memset(dout.p, 0x5A, dout.bytes, nullptr));
+    uint8_t *o = in_place ? drgb.as<uint8_t>() : dout.as<uint8_t>();
+    st = ovseg_cuda_visual_prompt(drgb.as<uint8_t>(), dcam.as<float>(), H, W, thr, flags, o, nullptr);
+    if (st == OVSEG_OK) st = ovseg_cuda_stream_synchronize(nullptr);
+    if (st != OVSEG_OK) {
+        report(false, nm, std::string(ovseg_status_string(st)) + ": " + ovseg_cuda_last_error());
+        return;
+    }
+    std::vector<uint8_t> got = (in_place ? drgb : dout).get<uint8_t>(rgb.size());
+    size_t bad = 0, first = 0;
+    for (size_t i = 0; i < got.size(); ++i)
+        if (got[i] != want[i] && bad++ == 0) first = i;
+    std::string d;
+    if (bad) {
+        char buf[160];
+        std::snprintf(buf, sizeof buf, "%zu/%zu bytes differ, first [%zu] gpu %d cpu %d", bad, got.size(), first,
+                      (int)got[first], (int)want[first]);
+        d = buf;
+    }
+    /* up to 256 cases a shape: print the failures, and one summary line per shape */
+    if (bad) report(false, nm, d);
+    else ++g_checks;
+}
+
+void check_vp_all() {
+    uint64_t seed = 900;
+    for (const VpShape &sh : kVpShapes) {
+        const int before = g_failures, checks = g_checks;
+        const bool small = sh.H * sh.W <= 61 * 16;
+        for (int kind = CAM_RING; kind <= CAM_SMALL; ++kind)
+            for (int flags = 0; flags < 64; ++flags) {
+                if (!small && flags != 0 && flags != 1 && flags != 3 && flags != 5 && flags != 7 && flags != 8 &&
+                    flags != 16 && flags != 32 && flags != 63 && flags != 33)
+                    continue;
+                check_vp(sh, (CamKind)kind, flags, false, seed++);
+                if (flags == 63 || flags == 1 || flags == 33) check_vp(sh, (CamKind)kind, flags, true, seed++);
+            }
+        if (g_failures == before) {
+            char nm[96];
+            std::snprintf(nm, sizeof nm, "visual_prompt H=%lld,W=%lld: %d cases bit-identical to the CPU twin",
+                          (long long)sh.H, (long long)sh.W, g_checks - checks);
+            --g_checks; /* the summary line is not a case of its own */
+            report(true, nm, "");
+        }
+    }
+}
+
 /* ---- argument validation ------------------------------------------------------------- */
 void check_validation() {
     Dev buf(4096);
@@ -439,6 +625,23 @@ void check_validation() {
     expect("slot: k NULL", ovseg_cuda_slot_attention(0, f, nullptr, f, 1, 2, 1, 1, 1, 0.f, 1e-8f, 0, f, nullptr, nullptr), OVSEG_ERR_INVALID_ARGUMENT);
     expect("slot: eps < 0", ovseg_cuda_slot_attention(0, f, f, f, 1, 2, 1, 1, 1, 0.f, -1.f, 0, f, nullptr, nullptr), OVSEG_ERR_INVALID_ARGUMENT);
     expect("slot: bad dtype", ovseg_cuda_slot_attention(3, f, f, f, 1, 2, 1, 1, 1, 0.f, 1e-8f, 0, f, nullptr, nullptr), OVSEG_ERR_INVALID_ARGUMENT);
+    {
+        const uint8_t *u8 = buf.as<uint8_t>();
+        uint8_t *o8 = buf.as<uint8_t>() + 2048;
+        expect("crf: negative L", ovseg_cuda_dense_crf(f, u8, -1, 2, 2, 1.f, 3.f, 67.f, 3.f, 4.f, 5, f, nullptr), OVSEG_ERR_INVALID_ARGUMENT);
+        expect("crf: negative iterations", ovseg_cuda_dense_crf(f, u8, 2, 2, 2, 1.f, 3.f, 67.f, 3.f, 4.f, -1, f, nullptr), OVSEG_ERR_INVALID_ARGUMENT);
+        expect("crf: unary NULL", ovseg_cuda_dense_crf(nullptr, u8, 2, 2, 2, 1.f, 3.f, 67.f, 3.f, 4.f, 5, f, nullptr), OVSEG_ERR_INVALID_ARGUMENT);
+        expect("crf: q_out NULL", ovseg_cuda_dense_crf(f, u8, 2, 2, 2, 1.f, 3.f, 67.f, 3.f, 4.f, 5, nullptr, nullptr), OVSEG_ERR_INVALID_ARGUMENT);
+        expect("crf: gauss_sxy 0", ovseg_cuda_dense_crf(f, u8, 2, 2, 2, 0.f, 3.f, 67.f, 3.f, 4.f, 5, f, nullptr), OVSEG_ERR_INVALID_ARGUMENT);
+        expect("crf: bilat_srgb NaN", ovseg_cuda_dense_crf(f, u8, 2, 2, 2, 1.f, 3.f, 67.f, NAN, 4.f, 5, f, nullptr), OVSEG_ERR_INVALID_ARGUMENT);
+        expect("crf: compat inf", ovseg_cuda_dense_crf(f, u8, 2, 2, 2, 1.f, INFINITY, 67.f, 3.f, 4.f, 5, f, nullptr), OVSEG_ERR_INVALID_ARGUMENT);
+        expect("crf: features overflow the lattice keys", ovseg_cuda_dense_crf(f, u8, 2, 2, 2, 1e-9f, 3.f, 0.f, 0.f, 0.f, 5, f, nullptr), OVSEG_ERR_INVALID_ARGUMENT);
+        expect("crf: L = 0 with NULLs", ovseg_cuda_dense_crf(nullptr, nullptr, 0, 2, 2, 1.f, 3.f, 67.f, 3.f, 4.f, 5, nullptr, nullptr), OVSEG_OK);
+        expect("vp: unknown flag", ovseg_cuda_visual_prompt(u8, f, 2, 2, 0.5f, 64, o8, nullptr), OVSEG_ERR_INVALID_ARGUMENT);
+        expect("vp: negative W", ovseg_cuda_visual_prompt(u8, f, 2, -2, 0.5f, 1, o8, nullptr), OVSEG_ERR_INVALID_ARGUMENT);
+        expect("vp: cam NULL", ovseg_cuda_visual_prompt(u8, nullptr, 2, 2, 0.5f, 1, o8, nullptr), OVSEG_ERR_INVALID_ARGUMENT);
+        expect("vp: H = 0 with NULLs", ovseg_cuda_visual_prompt(nullptr, nullptr, 0, 2, 0.5f, 1, nullptr, nullptr), OVSEG_OK);
+    }
     expect("malloc: NULL out", ovseg_cuda_malloc(nullptr, 16), OVSEG_ERR_INVALID_ARGUMENT);
     {
         void *p = (void *)1;
@@ -533,18 +736,18 @@ struct Bench {
         std::printf("%-15s %-5s %-15s %-34s %10s %9s %9s %6s %6s %9s\n", "kernel", "dtype", "mode", "shape",
                     "gpu_us", "GB/s", "GFLOP/s", "%bw", "%fp32", "cpu_ms");
     }
-    void row(const char *kernel, int dt, const std::string &mode, const std::string &shape, double us,
+    void row(const char *kernel, const char *dt, const std::string &mode, const std::string &shape, double us,
              double bytes, double flops, double cpu_ms) {
         const double gbs = bytes / (us * 1e-6) / 1e9, gfs = flops / (us * 1e-6) / 1e9;
         const double fbw = pk.bw > 0 ? 100.0 * gbs * 1e9 / pk.bw : 0, ffp = pk.fp32 > 0 ? 100.0 * gfs * 1e9 / pk.fp32 : 0;
-        std::printf("%-15s %-5s %-15s %-34s %10.1f %9.1f %9.1f %5.1f%% %5.1f%% %9.3f\n", kernel, dtype_name(dt),
+        std::printf("%-15s %-5s %-15s %-34s %10.1f %9.1f %9.1f %5.1f%% %5.1f%% %9.3f\n", kernel, dt,
                     mode.c_str(), shape.c_str(), us, gbs, gfs, fbw, ffp, cpu_ms);
         char buf[640];
         std::snprintf(buf, sizeof buf,
                       "{\"kernel\":\"%s\",\"dtype\":\"%s\",\"mode\":\"%s\",\"shape\":\"%s\",\"gpu_us\":%.3f,"
                       "\"gb_per_s\":%.3f,\"gflop_per_s\":%.3f,\"frac_peak_bw\":%.5f,\"frac_peak_fp32\":%.5f,"
                       "\"bytes\":%.0f,\"flops\":%.0f,\"cpu_ms\":%.4f}",
-                      kernel, dtype_name(dt), mode.c_str(), shape.c_str(), us, gbs, gfs, fbw / 100, ffp / 100,
+                      kernel, dt, mode.c_str(), shape.c_str(), us, gbs, gfs, fbw / 100, ffp / 100,
                       bytes, flops, cpu_ms);
         json.push_back(buf);
     }
@@ -589,7 +792,7 @@ void bench_all(Bench &bn) {
         const double bytes = (double)B * P * D * dtype_size(c.dt) + 4.0 * (E * D + E + K * E) +
                              (c.mode == 0 ? 4.0 * B * K * P : 8.0 * B * P);
         const double flops = 2.0 * B * P * E * D + 2.0 * B * P * K * E;
-        bn.row("dense_proj", c.dt, c.mode == 0 ? "logits" : "labels+scores", shape, us, bytes, flops, cpu);
+        bn.row("dense_proj", dtype_name(c.dt), c.mode == 0 ? "logits" : "labels+scores", shape, us, bytes, flops, cpu);
     }
 
     /* mask pooling: Q = 100 queries, C = 768 channels, 64x64 feature map */
@@ -610,7 +813,7 @@ void bench_all(Bench &bn) {
             });
             const double bytes = (double)B * (C + Q) * HW * dtype_size(dt) + 4.0 * B * Q * C;
             const double flops = 2.0 * B * Q * C * HW;
-            bn.row("mask_pool", dt, mode == OVSEG_MASK_HARD ? "hard,norm" : "soft,norm", shape, us, bytes, flops, cpu);
+            bn.row("mask_pool", dtype_name(dt), mode == OVSEG_MASK_HARD ? "hard,norm" : "soft,norm", shape, us, bytes, flops, cpu);
         }
 
     /* slot attention: 28x28 tokens, 8 or 64 slots, d = dv = 256 */
@@ -634,7 +837,58 @@ void bench_all(Bench &bn) {
         });
         const double bytes = (double)B * (S * d + N * d + N * dv) * dtype_size(c.dt) + 4.0 * B * (S * dv + N * S);
         const double flops = 2.0 * B * N * S * (d + dv);
-        bn.row("slot_attention", c.dt, c.hard ? "hard,assign" : "soft,assign", shape, us, bytes, flops, cpu);
+        bn.row("slot_attention", dtype_name(c.dt), c.hard ? "hard,assign" : "soft,assign", shape, us, bytes, flops, cpu);
+    }
+
+    /* dense CRF, CaR's settings (10 iterations, Gaussian + bilateral): a VOC-sized image with 21
+     * labels and a 512x512 one with 8. The GPU time includes the host-side lattice build and the
+     * rgb read-back (the whole call, as a caller sees it). GB/s counts unary + rgb + q_out;
+     * GFLOP/s counts 4*N*(d+1)*L per term and iteration (splat and slice multiply-adds). */
+    struct CB { int64_t L, H, W; };
+    for (const CB &c : {CB{21, 375, 500}, CB{8, 512, 512}}) {
+        const int64_t L = c.L, H = c.H, W = c.W, N = H * W;
+        std::vector<float> U;
+        std::vector<uint8_t> rgb;
+        crf_inputs(L, H, W, 77, U, rgb);
+        Dev dU = upload(U), drgb = upload(rgb), dq(N * L * 4);
+        const CrfParams &pa = kCrfParams[0];
+        const double us = bn.time_gpu([&] {
+            return ovseg_cuda_dense_crf(dU.as<float>(), drgb.as<uint8_t>(), L, H, W, pa.gs, pa.gc, pa.bs, pa.br, pa.bc,
+                                        pa.it, dq.as<float>(), nullptr);
+        });
+        std::vector<float> cq(N * L);
+        const std::string shape = shape_str({{"L", L}, {"H", H}, {"W", W}});
+        const double cpu = Bench::time_cpu([&] {
+            return ovseg_cpu_dense_crf(U.data(), rgb.data(), L, H, W, pa.gs, pa.gc, pa.bs, pa.br, pa.bc, pa.it,
+                                       cq.data());
+        });
+        const double bytes = 8.0 * N * L + 3.0 * N;
+        const double flops = 4.0 * N * L * (3 + 6) * pa.it;
+        bn.row("dense_crf", "fp32", "car,10 iters", shape, us, bytes, flops, cpu);
+    }
+
+    /* visual prompts at 512x512 with a centred blob */
+    for (int flags : {(int)OVSEG_VP_BLUR, OVSEG_VP_BLUR | OVSEG_VP_GRAY | OVSEG_VP_CONTOUR, OVSEG_VP_CIRCLE | OVSEG_VP_RECTANGLE}) {
+        const int64_t H = 512, W = 512;
+        Rng r2(5);
+        std::vector<uint8_t> rgb(H * W * 3);
+        for (auto &b : rgb) b = (uint8_t)(r2.next() & 255);
+        std::vector<float> cam = vp_cam(H, W, CAM_RING, r2);
+        Dev drgb = upload(rgb), dcam = upload(cam), dout(rgb.size());
+        const double us = bn.time_gpu([&] {
+            return ovseg_cuda_visual_prompt(drgb.as<uint8_t>(), dcam.as<float>(), H, W, 0.5f, flags, dout.as<uint8_t>(),
+                                            nullptr);
+        });
+        std::vector<uint8_t> co(rgb.size());
+        const std::string shape = shape_str({{"H", H}, {"W", W}});
+        const double cpu = Bench::time_cpu([&] {
+            return ovseg_cpu_visual_prompt(rgb.data(), cam.data(), H, W, 0.5f, flags, co.data());
+        });
+        const double bytes = 10.0 * H * W; /* rgb + out + cam */
+        const double flops = (flags & OVSEG_VP_BLUR) ? 2.0 * 2 * 15 * 3 * H * W : 0.0;
+        bn.row("visual_prompt", "u8",
+               flags == OVSEG_VP_BLUR ? "blur" : (flags & OVSEG_VP_BLUR) ? "blur+gray+cont" : "circle+rect", shape, us,
+               bytes, flops, cpu);
     }
 }
 
@@ -690,6 +944,10 @@ int main(int argc, char **argv) {
         check_slot(kSlotShapes[5], dt, 1, 0.7f, false, seed++);
         check_slot(kSlotShapes[5], dt, 0, 0.f, false, seed++);
     }
+    for (const CrfShape &sh : kCrfShapes)
+        for (const CrfParams &pa : kCrfParams) check_crf(sh, pa, seed++);
+    check_crf(kCrfShapes[5], kCrfParams[0], seed++, true);
+    check_vp_all();
     std::printf("\n%d checks, %d failed\n", g_checks, g_failures);
 
     Bench bn;

@@ -190,6 +190,21 @@ int ovseg_cuda_slot_attention(int dtype, const void *q, const void *k, const voi
                               int64_t B, int64_t S, int64_t N, int64_t d, int64_t dv,
                               float scale, float eps, int hard,
                               float *updates, float *assign, void *stream);
+/* Dense CRF; unary[L,H,W] fp32, rgb[H,W,3] uint8 and q_out[L,H,W] in device memory; same
+ * arguments and checks as ovseg_cpu_dense_crf. The permutohedral lattice is built on the host
+ * with the CPU twin's code: with the bilateral term on, rgb is copied back and the stream
+ * synchronised once before the mean-field iterations are queued. Same lattice and summation
+ * order as the CPU twin, so the marginals differ only by expf rounding (bound checked: 1e-4).
+ * More than (2^31 - 2) / 6 pixels (/ 3 without the bilateral term) is OVSEG_ERR_UNSUPPORTED. */
+int ovseg_cuda_dense_crf(const float *unary, const uint8_t *rgb, int64_t L, int64_t H, int64_t W,
+                         float gauss_sxy, float gauss_compat, float bilat_sxy, float bilat_srgb,
+                         float bilat_compat, int iterations, float *q_out, void *stream);
+/* Visual prompts; rgb[H,W,3], cam[H,W] and out[H,W,3] (out == rgb allowed) in device memory;
+ * bit-identical to ovseg_cpu_visual_prompt. cam is copied back and the stream synchronised once
+ * (the sum(cam) <= 1 test and the shapes are computed on the host; blur, gray and black run on
+ * the device, the shapes' pixels are painted there). */
+int ovseg_cuda_visual_prompt(const uint8_t *rgb, const float *cam, int64_t H, int64_t W,
+                             float mask_threshold, int flags, uint8_t *out, void *stream);
 
 #ifdef __cplusplus
 }

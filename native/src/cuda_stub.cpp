@@ -40,3 +40,11 @@ OVSEG_API int ovseg_cuda_slot_attention(int, const void *, const void *, const v
                                         float *, float *, void *) {
     return no_cuda();
 }
+OVSEG_API int ovseg_cuda_dense_crf(const float *, const uint8_t *, int64_t, int64_t, int64_t, float,
+                                   float, float, float, float, int, float *, void *) {
+    return no_cuda();
+}
+OVSEG_API int ovseg_cuda_visual_prompt(const uint8_t *, const float *, int64_t, int64_t, float, int,
+                                       uint8_t *, void *) {
+    return no_cuda();
+}

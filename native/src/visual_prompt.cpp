@@ -36,55 +36,16 @@
 #include <vector>
 
 #include "common.h"
+#include "visual_prompt_impl.h"
 
 namespace {
 
-constexpr int kAllFlags = OVSEG_VP_BLUR | OVSEG_VP_GRAY | OVSEG_VP_BLACK | OVSEG_VP_CIRCLE |
-                          OVSEG_VP_RECTANGLE | OVSEG_VP_CONTOUR;
-constexpr int kKsize = 15;
-
-// OpenCV borderInterpolate for BORDER_REFLECT_101.
-inline int64_t reflect101(int64_t p, int64_t len) {
-    if (p >= 0 && p < len) return p;
-    if (len == 1) return 0;
-    do {
-        if (p < 0) p = -p;
-        else p = 2 * len - 2 - p;
-    } while (p < 0 || p >= len);
-    return p;
-}
-
-// getGaussianKernelBitExact(15, 2.6) then getGaussianKernelFixedPoint_ED(.., 8): the taps are
-// rounded to Q8 (cvRound, half to even) from the outside in with the rounding error carried to
-// the next tap, and the centre tap takes whatever makes the sum exactly 256.
-void gaussian_q8(int32_t k[kKsize]) {
-    const double sigma = 0.3 * ((kKsize - 1) * 0.5 - 1) + 0.8;
-    const double scale2x = -0.125 / (sigma * sigma);
-    const int n2 = (kKsize - 1) / 2;
-    double values[kKsize];
-    double sum = 0;
-    for (int i = 0, x = 1 - kKsize; i < n2; ++i, x += 2) {
-        values[i] = std::exp(double(x * x) * scale2x);
-        sum += values[i];
-    }
-    sum = sum * 2 + 1;
-    const double mul = 1.0 / sum;
-    double err = 0;
-    int32_t total = 0;
-    for (int i = 0; i < n2; ++i) {
-        const double adj = values[i] * mul * 256.0 + err;
-        const int32_t q = int32_t(std::nearbyint(adj));
-        err = adj - q;
-        k[i] = q;
-        k[kKsize - 1 - i] = q;
-        total += 2 * q;
-    }
-    k[n2] = 256 - total;
-}
+using ovseg::vp::kKsize;
+using ovseg::vp::reflect101;
 
 void blur_outside(uint8_t *img, const uint8_t *mask, int64_t H, int64_t W) {
     int32_t k[kKsize];
-    gaussian_q8(k);
+    ovseg::vp::gaussian_q8(k);
     const int r = kKsize / 2;
     // Row pass: exact Q8 values (<= 255 * sum(k), saturated to 16 bits as ufixedpoint16 is).
     std::vector<uint32_t> rows(size_t(H * W * 3));
@@ -125,85 +86,25 @@ void blur_outside(uint8_t *img, const uint8_t *mask, int64_t H, int64_t W) {
     }
 }
 
-inline void put_red(uint8_t *img, int64_t H, int64_t W, int64_t x, int64_t y) {
-    if (x < 0 || y < 0 || x >= W || y >= H) return;
-    uint8_t *p = img + (y * W + x) * 3;
-    p[0] = 255;
-    p[1] = 0;
-    p[2] = 0;
-}
-
-void draw_ellipse(uint8_t *img, int64_t H, int64_t W, int64_t cx, int64_t cy, int64_t a, int64_t b) {
-    // Step in angle below 1/(2*max axis) radians: consecutive samples are at most ~0.5 px apart,
-    // so the rounded pixels form a connected ring.
-    const int64_t m = a > b ? a : b;
-    const int64_t n = 8 * m + 8;
-    const double two_pi = 6.283185307179586;
-    for (int64_t i = 0; i < n; ++i) {
-        const double th = two_pi * double(i) / double(n);
-        const int64_t x = cx + int64_t(std::lround(double(a) * std::cos(th)));
-        const int64_t y = cy + int64_t(std::lround(double(b) * std::sin(th)));
-        put_red(img, H, W, x, y);
+// Paints red into img; the shapes call it with possibly out-of-image coordinates.
+struct PutRed {
+    uint8_t *img;
+    int64_t H, W;
+    void operator()(int64_t x, int64_t y) const {
+        if (x < 0 || y < 0 || x >= W || y >= H) return;
+        uint8_t *p = img + (y * W + x) * 3;
+        p[0] = 255;
+        p[1] = 0;
+        p[2] = 0;
     }
-}
-
-void draw_rectangle(uint8_t *img, int64_t H, int64_t W, int64_t x0, int64_t y0, int64_t x1, int64_t y1) {
-    for (int64_t x = x0; x <= x1; ++x) {
-        put_red(img, H, W, x, y0);
-        put_red(img, H, W, x, y1);
-    }
-    for (int64_t y = y0; y <= y1; ++y) {
-        put_red(img, H, W, x0, y);
-        put_red(img, H, W, x1, y);
-    }
-}
-
-void draw_contour(uint8_t *img, const uint8_t *mask, int64_t H, int64_t W) {
-    const size_t HW = size_t(H * W);
-    // Fill holes: background reachable (4-connected) from the image border stays background.
-    std::vector<uint8_t> outside(HW, 0);
-    std::vector<int64_t> stack;
-    auto seed = [&](int64_t y, int64_t x) {
-        const int64_t i = y * W + x;
-        if (!mask[i] && !outside[size_t(i)]) {
-            outside[size_t(i)] = 1;
-            stack.push_back(i);
-        }
-    };
-    for (int64_t x = 0; x < W; ++x) {
-        seed(0, x);
-        seed(H - 1, x);
-    }
-    for (int64_t y = 0; y < H; ++y) {
-        seed(y, 0);
-        seed(y, W - 1);
-    }
-    while (!stack.empty()) {
-        const int64_t i = stack.back();
-        stack.pop_back();
-        const int64_t y = i / W, x = i % W;
-        if (y > 0) seed(y - 1, x);
-        if (y + 1 < H) seed(y + 1, x);
-        if (x > 0) seed(y, x - 1);
-        if (x + 1 < W) seed(y, x + 1);
-    }
-    auto out_at = [&](int64_t y, int64_t x) {
-        return y < 0 || x < 0 || y >= H || x >= W || outside[size_t(y * W + x)];
-    };
-    for (int64_t y = 0; y < H; ++y)
-        for (int64_t x = 0; x < W; ++x) {
-            if (outside[size_t(y * W + x)]) continue;
-            if (out_at(y - 1, x) || out_at(y + 1, x) || out_at(y, x - 1) || out_at(y, x + 1))
-                put_red(img, H, W, x, y);
-        }
-}
+};
 
 }  // namespace
 
 OVSEG_API int ovseg_cpu_visual_prompt(const uint8_t *rgb, const float *cam, int64_t H, int64_t W,
                                       float mask_threshold, int flags, uint8_t *out) {
     using namespace ovseg;
-    if (any_negative({H, W}) || (flags & ~kAllFlags) != 0) return OVSEG_ERR_INVALID_ARGUMENT;
+    if (any_negative({H, W}) || (flags & ~vp::kAllFlags) != 0) return OVSEG_ERR_INVALID_ARGUMENT;
     if (mul_overflows(H, W) || mul_overflows(H * W, 3)) return OVSEG_ERR_INVALID_ARGUMENT;
     const int64_t HW = H * W;
     if (HW == 0) return OVSEG_OK;
@@ -211,47 +112,24 @@ OVSEG_API int ovseg_cpu_visual_prompt(const uint8_t *rgb, const float *cam, int6
     try {
         // Work in place on out (so out == rgb is harmless too).
         if (out != rgb) std::memmove(out, rgb, size_t(HW * 3));
-        double total = 0;
-        for (int64_t i = 0; i < HW; ++i) total += cam[i];
-        if (total <= 1.0 || flags == 0) return OVSEG_OK;
+        if (flags == 0 || vp::cam_total(cam, HW) <= 1.0) return OVSEG_OK;
 
         std::vector<uint8_t> mask(static_cast<size_t>(HW));
-        int64_t count = 0, sum_y = 0, sum_x = 0;
-        int64_t min_y = H, max_y = -1, min_x = W, max_x = -1;
-        for (int64_t y = 0; y < H; ++y)
-            for (int64_t x = 0; x < W; ++x) {
-                const bool in = cam[y * W + x] > mask_threshold;
-                mask[size_t(y * W + x)] = in;
-                if (!in) continue;
-                ++count;
-                sum_y += y;
-                sum_x += x;
-                if (y < min_y) min_y = y;
-                if (y > max_y) max_y = y;
-                if (x < min_x) min_x = x;
-                if (x > max_x) max_x = x;
-            }
+        const vp::MaskStats stats = vp::mask_of(cam, H, W, mask_threshold, mask.data());
 
         if (flags & OVSEG_VP_BLUR) blur_outside(out, mask.data(), H, W);
         if (flags & OVSEG_VP_GRAY) {
             for (int64_t i = 0; i < HW; ++i) {
                 if (mask[size_t(i)]) continue;
                 uint8_t *p = out + i * 3;
-                const uint32_t g = (uint32_t(p[0]) * 3735u + uint32_t(p[1]) * 19235u +
-                                    uint32_t(p[2]) * 9798u + 16384u) >> 15;
-                p[0] = p[1] = p[2] = uint8_t(g);
+                p[0] = p[1] = p[2] = vp::gray_of(p[0], p[1], p[2]);
             }
         }
         if (flags & OVSEG_VP_BLACK) {
             for (int64_t i = 0; i < HW; ++i)
                 if (!mask[size_t(i)]) out[i * 3] = out[i * 3 + 1] = out[i * 3 + 2] = 0;
         }
-        if (count == 0) return OVSEG_OK;
-        const int64_t cy = sum_y / count, cx = sum_x / count;  // non-negative: truncation = int()
-        const int64_t hw = (max_x - min_x + 1) / 2, hh = (max_y - min_y + 1) / 2;
-        if (flags & OVSEG_VP_CIRCLE) draw_ellipse(out, H, W, cx, cy, hw, hh);
-        if (flags & OVSEG_VP_RECTANGLE) draw_rectangle(out, H, W, cx - hw, cy - hh, cx + hw, cy + hh);
-        if (flags & OVSEG_VP_CONTOUR) draw_contour(out, mask.data(), H, W);
+        if (stats.count > 0) vp::draw_shapes(PutRed{out, H, W}, flags, stats, mask.data(), H, W);
         return OVSEG_OK;
     } catch (const std::bad_alloc &) {
         return OVSEG_ERR_OUT_OF_MEMORY;

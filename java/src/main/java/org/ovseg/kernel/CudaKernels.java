@@ -1,5 +1,8 @@
 package org.ovseg.kernel;
 
+import java.util.Objects;
+import java.util.Set;
+
 /**
  * The CUDA kernels, on device buffers, with the same semantics as {@link CpuKernels}. The
  * activation inputs may be fp32, fp16 or bf16 ({@link DType}); parameters and outputs are fp32.
@@ -89,5 +92,47 @@ public final class CudaKernels {
         if (assign != null) fits(op, "assign", assign, Checks.product(op, B, N, S), 4);
         check(op, NativeCuda.ovseg_cuda_slot_attention(dtype.code, addr(q), addr(k), addr(v), B, S, N, d, dv,
                 scale, eps, hard ? 1 : 0, addr(updates), addr(assign), stream(stream)));
+    }
+
+    /**
+     * Dense CRF marginals; see {@link DenseCrf#marginals} (same update, same checks). unary
+     * [L,H,W] fp32, rgb [H,W,3] unsigned bytes, q [L,H,W] fp32, all on the device. The lattice is
+     * built on the host: with the bilateral term on, the call reads rgb back and synchronises the
+     * stream once before queueing the iterations. Marginals within 1e-4 of the CPU twin.
+     */
+    public static void denseCrf(DeviceBuffer unary, DeviceBuffer rgb, int L, int H, int W, DenseCrf.Params p,
+            DeviceBuffer q, CudaStream stream) {
+        String op = "cuda denseCrf";
+        requireDevice();
+        Objects.requireNonNull(p, op + ": params is null");
+        Checks.sizes(op, L, H, W);
+        long n = Checks.product(op, L, H, W);
+        fits(op, "unary", unary, n, 4);
+        fits(op, "rgb", rgb, n == 0 ? 0 : Checks.product(op, H, W, 3), 1);
+        fits(op, "q", q, n, 4);
+        check(op, NativeCuda.ovseg_cuda_dense_crf(addr(unary), addr(rgb), L, H, W, p.gaussSxy(), p.gaussCompat(),
+                p.bilatSxy(), p.bilatSrgb(), p.bilatCompat(), p.iterations(), addr(q), stream(stream)));
+    }
+
+    /**
+     * Visual prompt; see {@link VisualPrompt#apply} (bit-identical output). rgb and out [H,W,3]
+     * unsigned bytes, cam [H,W] fp32, on the device; {@code out} may be {@code rgb} (in place).
+     * The call reads cam back and synchronises the stream once (the Σcam test and the shapes run
+     * on the host).
+     */
+    public static void visualPrompt(DeviceBuffer rgb, DeviceBuffer cam, int H, int W, float threshold,
+            Set<VisualPrompt.Effect> effects, DeviceBuffer out, CudaStream stream) {
+        String op = "cuda visualPrompt";
+        requireDevice();
+        Objects.requireNonNull(effects, op + ": effects is null");
+        Checks.sizes(op, H, W);
+        long hw = Checks.product(op, H, W);
+        fits(op, "rgb", rgb, Checks.product(op, hw, 3), 1);
+        fits(op, "cam", cam, hw, 4);
+        fits(op, "out", out, Checks.product(op, hw, 3), 1);
+        int flags = 0;
+        for (VisualPrompt.Effect e : effects) flags |= Objects.requireNonNull(e, op + ": null effect").flag;
+        check(op, NativeCuda.ovseg_cuda_visual_prompt(addr(rgb), addr(cam), H, W, threshold, flags, addr(out),
+                stream(stream)));
     }
 }

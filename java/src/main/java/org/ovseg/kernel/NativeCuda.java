@@ -71,4 +71,13 @@ final class NativeCuda {
             @Cast("int64_t") long S, @Cast("int64_t") long N, @Cast("int64_t") long d,
             @Cast("int64_t") long dv, float scale, float eps, int hard,
             @Cast("float*") long updates, @Cast("float*") long assign, @Cast("void*") long stream);
+
+    static native int ovseg_cuda_dense_crf(@Cast("const float*") long unary, @Cast("const uint8_t*") long rgb,
+            @Cast("int64_t") long L, @Cast("int64_t") long H, @Cast("int64_t") long W, float gaussSxy,
+            float gaussCompat, float bilatSxy, float bilatSrgb, float bilatCompat, int iterations,
+            @Cast("float*") long q, @Cast("void*") long stream);
+
+    static native int ovseg_cuda_visual_prompt(@Cast("const uint8_t*") long rgb, @Cast("const float*") long cam,
+            @Cast("int64_t") long H, @Cast("int64_t") long W, float maskThreshold, int flags,
+            @Cast("uint8_t*") long out, @Cast("void*") long stream);
 }

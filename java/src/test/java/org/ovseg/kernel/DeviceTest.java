@@ -24,6 +24,11 @@ class DeviceTest {
             assertFalse(probe.cudaUnavailableReason().isBlank(), "a missing GPU needs a reason");
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> DeviceBuffer.allocate(16));
             assertTrue(e.getMessage().startsWith("CUDA is not available: "), e.getMessage());
+            // the CaR kernels refuse before touching any buffer
+            assertThrows(IllegalStateException.class,
+                    () -> CudaKernels.denseCrf(null, null, 1, 1, 1, DenseCrf.Params.CAR, null, null));
+            assertThrows(IllegalStateException.class,
+                    () -> CudaKernels.visualPrompt(null, null, 1, 1, 0.5f, java.util.Set.of(), null, null));
         } else {
             assertEquals("", probe.cudaUnavailableReason());
         }
