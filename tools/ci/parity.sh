@@ -83,8 +83,9 @@ car_run() { # preset out-dir images...
         --labels "$car_labels" --preset "$preset" --image "$@" --out "$out/ref" >"$out/reference.log" 2>&1 \
         || { cat "$out/reference.log"; return 1; }
 }
-car_run coco-object "$work/car" "$samples/0_image.png" "$samples/8_image.png" || status=1
-for stem in 0_image 8_image; do
+# crop.png (500x375) exercises the classifier's non-square resize and centre crop (torchvision's rule).
+car_run coco-object "$work/car" "$samples/0_image.png" "$samples/8_image.png" "$work/crop.png" || status=1
+for stem in 0_image 8_image crop; do
     echo "car parity coco-object $stem:"
     "$PY" tools/reference/compare_car.py "$work/car/$stem.json" "$work/car/$stem.logits.npy" "$work/car/ref/$stem" \
         --score-tol 1e-3 --map-tol 1e-3 || status=1

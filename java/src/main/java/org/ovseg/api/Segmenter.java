@@ -44,6 +44,8 @@ import org.ovseg.text.TextEmbeddingCache;
 public final class Segmenter implements AutoCloseable {
     /** The model used when none is named: the built-in demonstration model. */
     public static final String DEFAULT_MODEL = "builtin:colour-world";
+    /** The built-in CaR demonstration model, used for {@code pipeline("car")} without a model. */
+    public static final String DEFAULT_CAR_MODEL = "builtin:colour-world-car";
 
     private final ModelBundle bundle;
     private final MaskClipModel model;
@@ -57,9 +59,15 @@ public final class Segmenter implements AutoCloseable {
     private boolean closed;
 
     private Segmenter(Builder b) {
-        Path dir = b.model.startsWith("builtin:") ? BuiltinBundles.resolve(b.model, b.cacheDir) : Path.of(b.model);
+        String modelName = !b.modelSet && "car".equals(b.pipelineName) ? DEFAULT_CAR_MODEL : b.model;
+        Path dir = modelName.startsWith("builtin:") ? BuiltinBundles.resolve(modelName, b.cacheDir) : Path.of(modelName);
         this.bundle = BundleLoader.load(dir);
         String kind = bundle.manifest().pipeline();
+        if (b.pipelineName != null && !b.pipelineName.equals(kind)) {
+            throw new OvsegException("model " + modelName + " is a '" + kind + "' bundle, not '" + b.pipelineName + "'"
+                    + (b.pipelineName.equals("car") ? " (CaR needs a bundle from tools/export/export_car.py with a classifier, or "
+                            + DEFAULT_CAR_MODEL + ")" : ""));
+        }
         this.keepLogits = b.keepLogits;
         if (!kind.equals("maskclip") && !kind.equals("car")) {
             throw new OvsegException("model " + b.model + " is a '" + kind + "' bundle; this version of ovseg runs 'maskclip' and 'car' bundles");
@@ -297,12 +305,32 @@ public final class Segmenter implements AutoCloseable {
         private boolean textCache = true;
         private long maxPixels = ImageDecoder.DEFAULT_MAX_PIXELS;
         private String carPreset;
+        private String pipelineName;
+        private boolean modelSet;
 
         private Builder() {}
 
-        /** A bundle directory, or {@code builtin:<name>} (default {@value Segmenter#DEFAULT_MODEL}). */
+        /**
+         * A bundle directory, or {@code builtin:<name>} (default {@value Segmenter#DEFAULT_MODEL},
+         * or {@value Segmenter#DEFAULT_CAR_MODEL} with {@code pipeline("car")}).
+         */
         public Builder model(String model) {
             this.model = Objects.requireNonNull(model, "model");
+            this.modelSet = true;
+            return this;
+        }
+
+        /**
+         * The method to run: "maskclip" or "car". A bundle is built for one method, so this picks
+         * the built-in demo model when no model is given, and otherwise makes {@link #build()}
+         * fail with a clear message when the bundle is of another kind. Unset: the bundle decides.
+         */
+        public Builder pipeline(String name) {
+            String n = Objects.requireNonNull(name, "pipeline").toLowerCase(java.util.Locale.ROOT);
+            if (!n.equals("maskclip") && !n.equals("car")) {
+                throw new IllegalArgumentException("unknown pipeline '" + name + "' (this version runs maskclip and car)");
+            }
+            this.pipelineName = n;
             return this;
         }
 

@@ -24,10 +24,13 @@ final class ModelsCommand implements Main.Command {
         Args a = Args.parse(argv, 1, Set.of("cache-dir"), Set.of());
         Path cache = a.get("cache-dir", null) == null ? null : Path.of(a.get("cache-dir", null));
         if (a.positional().isEmpty()) {
-            for (String n : BuiltinBundles.NAMES) {
-                out.println("builtin:" + n + "  (demonstration model: recognises colour words only; generated on first use)");
+            for (String n : new java.util.TreeSet<>(BuiltinBundles.NAMES)) {
+                out.println("builtin:" + n + (n.endsWith("-car")
+                        ? "  (CLIP-as-RNN demonstration model: red, green, blue, yellow, cyan, magenta; generated on first use)"
+                        : "  (MaskCLIP demonstration model: recognises colour words only; generated on first use)"));
             }
-            out.println("Real models: export a CLIP checkpoint with tools/export/export_clip.py and pass its directory.");
+            out.println("Real models: export a CLIP checkpoint with tools/export/export_clip.py (MaskCLIP) or "
+                    + "tools/export/export_car.py (CaR) and pass its directory.");
             return 0;
         }
         for (String m : a.positional()) {

@@ -31,7 +31,8 @@ import org.ovseg.image.RgbImage;
  */
 final class SegmentCommand implements Main.Command {
     private static final Set<String> VALUED = Set.of("image", "labels", "model", "backend", "size", "out", "templates",
-            "window", "stride", "save-logits", "key-smoothing", "prompt-denoising", "threads", "cache-dir", "max-pixels", "preset", "stuff");
+            "window", "stride", "save-logits", "key-smoothing", "prompt-denoising", "threads", "cache-dir", "max-pixels", "preset", "stuff",
+            "pipeline");
     private static final Set<String> FLAGS = Set.of("no-text-cache", "refer");
 
     @Override
@@ -41,7 +42,8 @@ final class SegmentCommand implements Main.Command {
 
     static final String USAGE = """
             usage: ovseg segment --image IN [--image IN2 ...] --labels "a,b,c" --out DIR
-                                 [--model DIR|builtin:colour-world] [--backend auto|cpu|tensorrt] [--size 512]
+                                 [--model DIR|builtin:colour-world|builtin:colour-world-car] [--pipeline maskclip|car]
+                                 [--backend auto|cpu|tensorrt] [--size 512]
                                  [--templates imagenet80|maskclip85|single|FILE] [--window N --stride M]
                                  [--key-smoothing T] [--prompt-denoising T] [--save-logits FILE.npy|DIR]
                                  [--threads N] [--cache-dir DIR] [--no-text-cache] [--max-pixels N]
@@ -90,8 +92,16 @@ final class SegmentCommand implements Main.Command {
             throw new UsageException("--save-logits with several images must name an existing directory");
         }
 
-        Segmenter.Builder b = Segmenter.builder().model(a.get("model", Segmenter.DEFAULT_MODEL)).backend(backend)
+        Segmenter.Builder b = Segmenter.builder().backend(backend)
                 .slidingWindow(window, window == 0 ? 0 : stride).keepLogits(logitsTarget != null).diskTextCache(!a.flag("no-text-cache"));
+        if (a.get("model", null) != null) b.model(a.get("model", null));
+        if (a.get("pipeline", null) != null) {
+            try {
+                b.pipeline(a.get("pipeline", null));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--pipeline: " + e.getMessage());
+            }
+        }
         if (a.get("size", null) != null) b.size(a.intValue("size", 512, 16, 8192));
         if (a.get("templates", null) != null) b.templates(a.get("templates", null));
         if (a.get("key-smoothing", null) != null) b.keySmoothing(floatValue(a, "key-smoothing"));

@@ -84,7 +84,46 @@ public final class DenseCrf {
      * @return labels [H,W] in [0, L); -1 everywhere when L = 0
      */
     public static int[] labels(float[] unary, byte[] rgb, int L, int H, int W, Params p) {
-        float[] q = marginals(unary, rgb, L, H, W, p);
+        return labels(unary, rgb, L, H, W, p, Target.CPU);
+    }
+
+    /** Where the mean-field iterations run. */
+    public enum Target {
+        /** libovseg_cpu's permutohedral lattice. */
+        CPU,
+        /** libovseg_cuda: lattice built on the host, iterations on the current device (within 1e-4 of CPU). */
+        CUDA
+    }
+
+    /**
+     * The same marginals as {@link #marginals}, computed with the CUDA twin: host arrays in, host
+     * array out; device memory and the stream are released before returning.
+     *
+     * @throws IllegalStateException when no CUDA device is usable
+     */
+    public static float[] marginalsCuda(float[] unary, byte[] rgb, int L, int H, int W, Params p) {
+        String op = "DenseCrf.marginalsCuda";
+        int n = check(op, unary, rgb, L, H, W, p);
+        float[] q = new float[n];
+        if (n == 0) return q;
+        ByteBuffer u = ByteBuffer.allocateDirect(n * 4).order(ByteOrder.nativeOrder());
+        u.asFloatBuffer().put(unary);
+        ByteBuffer img = ByteBuffer.allocateDirect(rgb.length);
+        img.put(rgb).flip();
+        ByteBuffer out = ByteBuffer.allocateDirect(n * 4).order(ByteOrder.nativeOrder());
+        try (DeviceBuffer du = DeviceBuffer.of(u); DeviceBuffer di = DeviceBuffer.of(img); DeviceBuffer dq = DeviceBuffer.allocate((long) n * 4);
+                CudaStream stream = CudaStream.create()) {
+            CudaKernels.denseCrf(du, di, L, H, W, p, dq, stream);
+            stream.synchronize();
+            dq.download(out, null);
+        }
+        out.asFloatBuffer().get(q);
+        return q;
+    }
+
+    /** {@link #labels(float[], byte[], int, int, int, Params)} computed on {@code target}. */
+    public static int[] labels(float[] unary, byte[] rgb, int L, int H, int W, Params p, Target target) {
+        float[] q = target == Target.CUDA ? marginalsCuda(unary, rgb, L, H, W, p) : marginals(unary, rgb, L, H, W, p);
         int hw = H * W;
         int[] labels = new int[hw];
         for (int i = 0; i < hw; i++) {

@@ -135,6 +135,23 @@ class SegmentCommandTest {
         }
     }
 
+    /** {@code --pipeline car} without a model runs CaR's built-in demo; the JSON reports the recurrence. */
+    @Test
+    void pipelineCarRunsTheBuiltInCarDemo(@TempDir Path dir) throws Exception {
+        Scenes.Scene scene = Scenes.generate(11, 150, 130, new int[] {2, 3}, 2); // yellow shapes on blue
+        Path img = dir.resolve("two.png");
+        scene.write(img);
+        Run run = cli(withCache("segment", "--pipeline", "car", "--image", img.toString(), "--labels", "magenta,blue,red,yellow",
+                "--out", dir.resolve("o").toString()));
+        assertEquals(0, run.code(), run.err());
+        var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.resolve("o/two.json").toFile());
+        assertEquals("car", json.get("pipeline").asText());
+        var last = json.get("steps").get(json.get("steps").size() - 1);
+        List<String> kept = new ArrayList<>();
+        last.get("kept").forEach(n -> kept.add(n.asText()));
+        assertEquals(List.of("blue", "yellow"), kept.stream().sorted().toList(), json.get("steps").toString());
+    }
+
     private static void assertFails(Run run, String fragment) {
         assertEquals(2, run.code(), "exit code; stderr: " + run.err());
         assertTrue(run.err().startsWith("error: "), run.err());
@@ -177,6 +194,9 @@ class SegmentCommandTest {
         assertFails(cli(withCache("segment", "--labels", "red", "--out", out.toString())), "--image");
         assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--refer")), "needs a 'car' bundle");
         assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--stuff", "sky")), "needs a 'car' bundle");
+        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--pipeline", "odise")), "--pipeline");
+        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--pipeline", "car",
+                "--model", "builtin:colour-world")), "is a 'maskclip' bundle, not 'car'");
         if (org.ovseg.kernel.Device.cuda().isEmpty()) {
             assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--backend", "tensorrt")), "TensorRT");
         }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -161,6 +162,22 @@ class DenseCrfTest {
             for (int l = 0; l < L; l++) sum += got[l * n + i];
             assertEquals(1, sum, 1e-5, "marginals sum to 1 at " + i);
         }
+    }
+
+    /** The host-array CUDA entry the CaR pipeline uses on the GPU: the CPU's marginals within 1e-4. */
+    @Test
+    void cudaMarginalsMatchTheCpuTwinOrSayWhyNot() {
+        int L = 4, H = 37, W = 53, n = H * W; // odd sizes: partial blocks in every kernel
+        Scene s = new Scene(L, H, W, 5, 0.2);
+        if (Device.cuda().isEmpty()) {
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> DenseCrf.marginalsCuda(s.unary, s.rgb, L, H, W, DenseCrf.Params.CAR));
+            assertTrue(e.getMessage().contains("GPU") || e.getMessage().contains("CUDA") || e.getMessage().contains("cuda"), e.getMessage());
+            Assumptions.abort("no GPU, skipped the comparison: " + Device.cudaUnavailableReason());
+        }
+        float[] cpu = DenseCrf.marginals(s.unary, s.rgb, L, H, W, DenseCrf.Params.CAR);
+        float[] gpu = DenseCrf.marginalsCuda(s.unary, s.rgb, L, H, W, DenseCrf.Params.CAR);
+        for (int i = 0; i < L * n; i++) assertEquals(cpu[i], gpu[i], 1e-4, "marginal " + i);
     }
 
     @Test

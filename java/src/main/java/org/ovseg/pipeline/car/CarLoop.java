@@ -67,13 +67,21 @@ public final class CarLoop {
     private final PromptClassifier classifier;
     private final CarSettings settings;
     private final DenseCrf.Params crf;
+    private final DenseCrf.Target crfTarget;
 
-    /** @param crf dense-CRF parameters (CaR's: {@link DenseCrf.Params#CAR}) */
+    /** @param crf dense-CRF parameters (CaR's: {@link DenseCrf.Params#CAR}), run on the CPU */
     public CarLoop(ProposalGenerator proposals, PromptClassifier classifier, CarSettings settings, DenseCrf.Params crf) {
+        this(proposals, classifier, settings, crf, DenseCrf.Target.CPU);
+    }
+
+    /** @param crfTarget where the CRF runs (CUDA when the networks run on the GPU) */
+    public CarLoop(ProposalGenerator proposals, PromptClassifier classifier, CarSettings settings, DenseCrf.Params crf,
+            DenseCrf.Target crfTarget) {
         this.proposals = proposals;
         this.classifier = classifier;
         this.settings = settings;
         this.crf = crf;
+        this.crfTarget = crfTarget;
     }
 
     /** Runs the recurrence to its fixed point, then the CRF. */
@@ -144,7 +152,7 @@ public final class CarLoop {
      */
     public Result segmentWithStuff(RgbImage image, List<String> things, List<String> stuff, java.util.Set<VisualPrompt.Effect> stuffPrompts) {
         Result t = segment(image, things);
-        CarLoop stuffLoop = new CarLoop(proposals, classifier, settings.withPrompts(stuffPrompts).withBackground(things), crf);
+        CarLoop stuffLoop = new CarLoop(proposals, classifier, settings.withPrompts(stuffPrompts).withBackground(things), crf, crfTarget);
         Result s = stuffLoop.segment(image, stuff);
         int[] labels = new int[t.labels().length];
         for (int p = 0; p < labels.length; p++) {
@@ -214,7 +222,7 @@ public final class CarLoop {
             unary[p] = energy((float) Math.pow(1f - mx, settings.backgroundFactor()));
             for (int l = 1; l < L; l++) unary[l * N + p] = energy(maps[l - 1][p]);
         }
-        int[] crfLabels = DenseCrf.labels(unary, crfImage(image), L, H, W, crf);
+        int[] crfLabels = DenseCrf.labels(unary, crfImage(image), L, H, W, crf, crfTarget);
         int[] out = new int[N];
         java.util.Arrays.fill(out, -1);
         List<Integer> order = new ArrayList<>();
@@ -227,16 +235,24 @@ public final class CarLoop {
         return out;
     }
 
-    /** pydensecrf's unary_from_softmax: −log(clip(p, 1e-5, 1)). */
-    static float energy(float p) {
+    /**
+     * pydensecrf's unary_from_softmax: −log(clip(p, 1e-5, 1)); public for the stage benchmarks.
+     *
+     * @param p a probability
+     * @return its CRF unary energy
+     */
+    public static float energy(float p) {
         return (float) -Math.log(Math.min(1f, Math.max(1e-5f, p)));
     }
 
     /**
      * The image CaR's CRF compares colours in: BGR minus (104.008, 116.669, 122.675), cast to
-     * uint8 so negative values wrap (QUIRK of the official code, kept).
+     * uint8 so negative values wrap (QUIRK of the official code, kept). Public for the stage benchmarks.
+     *
+     * @param image the input image
+     * @return [H,W,3] bytes for {@link DenseCrf}
      */
-    static byte[] crfImage(RgbImage image) {
+    public static byte[] crfImage(RgbImage image) {
         byte[] rgb = image.rgb(), out = new byte[rgb.length];
         double[] mean = {104.008, 116.669, 122.675};
         for (int p = 0; p < rgb.length; p += 3) {

@@ -56,7 +56,9 @@ public final class CarPipeline implements AutoCloseable {
             CarLoop.ProposalGenerator gen = (image, queries, background) -> proposals.propose(image, queries,
                     background.stream().map(b -> "a clean origami " + b + ".").toList());
             ClipPromptClassifier classifier = new ClipPromptClassifier(ci, clsText, mean, std, (float) m.logitScale());
-            return new CarPipeline(text, cam, ci, ct, new CarLoop(gen, classifier, settings, DenseCrf.Params.CAR), settings);
+            // The CRF follows the networks: on the GPU when they run there (TensorRT), else the CPU.
+            DenseCrf.Target crf = cam.backend() == org.ovseg.engine.Backend.TENSORRT ? DenseCrf.Target.CUDA : DenseCrf.Target.CPU;
+            return new CarPipeline(text, cam, ci, ct, new CarLoop(gen, classifier, settings, DenseCrf.Params.CAR, crf), settings);
         } catch (RuntimeException e) {
             for (Engine x : new Engine[] {text, cam, ci, ct}) if (x != null) x.close();
             throw e;

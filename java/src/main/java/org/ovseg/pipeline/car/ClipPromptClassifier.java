@@ -102,16 +102,19 @@ public final class ClipPromptClassifier implements CarLoop.PromptClassifier {
         return rows;
     }
 
-    /** Short side to 224 (bicubic), centre crop 224², CLIP-normalised, planar. */
+    /**
+     * CLIP's preprocessing as torchvision runs it: Resize(224) puts the short side at 224 and the
+     * long side at int(224·long/short) (truncated), CenterCrop(224) starts at
+     * int(round((side − 224)/2)) (Python's round: halves to even); bicubic, CLIP-normalised, planar.
+     */
     float[] preprocess(RgbImage img) {
         int w = img.width(), h = img.height();
-        double s = (double) SIZE / Math.min(w, h);
-        int rw = Math.max(SIZE, (int) Math.round(w * s)), rh = Math.max(SIZE, (int) Math.round(h * s));
+        int rw = w <= h ? SIZE : (int) ((long) SIZE * w / h), rh = w <= h ? (int) ((long) SIZE * h / w) : SIZE;
+        int x0 = (int) Math.rint((rw - SIZE) / 2.0), y0 = (int) Math.rint((rh - SIZE) / 2.0);
         float[] src = new float[w * h * 3];
         byte[] rgb = img.rgb();
         for (int i = 0; i < src.length; i++) src[i] = (rgb[i] & 0xff) / 255f;
         float[] r = Bicubic.resizeChannelsLast(src, h, w, 3, rh, rw);
-        int x0 = (int) Math.round((rw - SIZE) / 2.0), y0 = (int) Math.round((rh - SIZE) / 2.0);
         float[] out = new float[3 * SIZE * SIZE];
         for (int y = 0; y < SIZE; y++) {
             for (int x = 0; x < SIZE; x++) {
