@@ -113,5 +113,45 @@ java -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -cp "$root/java/target/ovseg.jar:
 "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); assert [l['label'] for l in d['labels']]==['cat','dog','sky','wall','floor'], d; print('car stuff smoke: ok')" \
     "$work/car-stuff/0_image.json" || status=1
 
+# SAM automatic masks (CaR's optional SAM merge): a small random SamModel (seed 0; tools/export/export_sam.py
+# --random --small, which also self-checks both graphs against PyTorch) through `ovseg sam-masks`, against
+# tools/reference/sam_reference.py (the transformers SamModel directly + segment-anything's generator
+# semantics re-implemented, no ONNX) with 8 points per side. Random weights give image-wide masks of
+# predicted IoU -0.2..0.8 and stability 0..0.75, so the thresholds are lowered until masks survive:
+# pred_iou 0.3 and stability 0.5 keep 59 of 192 candidates on 0_image and 7 on crop.png (NMS off, 1.0,
+# so every filtered mask is compared); with NMS 0.7 on 8_image the near-identical full-image boxes leave
+# one mask (NMS itself is unit-tested on hand-made boxes). compare_sam.py: equal counts and order, mask
+# IoU >= 0.99 and <= 0.1% differing pixels (observed: at most 1 pixel, a logit within float rounding of
+# 0), predicted IoU within 1e-4 (observed ~1e-6), stability within 2e-3 (observed ~6e-6), boxes within 1px.
+sam_ckpt="$work/sam-ckpt"
+sam_bundle="$work/sam-bundle"
+"$PY" tools/export/export_sam.py --random --small --seed 0 --save-checkpoint "$sam_ckpt" --out "$sam_bundle" \
+    >"$work/export-sam.log" 2>&1 || { cat "$work/export-sam.log"; exit 1; }
+sam_run() { # out-dir pred-iou stability nms images...
+    local out="$1" pred="$2" stab="$3" nms="$4"
+    shift 4
+    java -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -cp "$root/java/target/ovseg.jar:$root/java/target/lib/*" org.ovseg.cli.Main \
+        sam-masks --model "$sam_bundle" --out "$out" --points-per-side 8 --pred-iou-thresh "$pred" --stability-thresh "$stab" \
+        --nms "$nms" $(printf -- '--image %s ' "$@")
+    "$PY" tools/reference/sam_reference.py --checkpoint "$sam_ckpt" --image "$@" --out "$out/ref" --points-per-side 8 \
+        --pred-iou-thresh "$pred" --stability-thresh "$stab" --nms "$nms" >"$out/reference.log" 2>&1 \
+        || { cat "$out/reference.log"; return 1; }
+}
+sam_run "$work/sam" 0.3 0.5 1.0 "$samples/0_image.png" "$work/crop.png" || status=1
+echo "sam parity 0_image (pred_iou 0.3, stability 0.5, no NMS):"
+"$PY" tools/reference/compare_sam.py "$work/sam/0_image" "$work/sam/ref/0_image" --min-masks 20 || status=1
+echo "sam parity crop (pred_iou 0.3, stability 0.5, no NMS):"
+"$PY" tools/reference/compare_sam.py "$work/sam/crop" "$work/sam/ref/crop" --min-masks 3 || status=1
+sam_run "$work/sam-nms" 0.3 0.5 0.7 "$samples/8_image.png" || status=1
+echo "sam parity 8_image (pred_iou 0.3, stability 0.5, NMS 0.7):"
+"$PY" tools/reference/compare_sam.py "$work/sam-nms/8_image" "$work/sam-nms/ref/8_image" --min-masks 1 || status=1
+# Smoke: CaR with the SAM merge (a 4x4 grid: the official filters leave few or no random masks; the run
+# must complete, time "sam", and keep the label list).
+java -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -cp "$root/java/target/ovseg.jar:$root/java/target/lib/*" org.ovseg.cli.Main \
+    segment --model "$car_bundle" --labels "$car_labels" --sam "$sam_bundle" --sam-points 4 --out "$work/car-sam" \
+    --cache-dir "$work/cache" --image "$samples/0_image.png"
+"$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['pipeline']=='car' and 'sam' in d['timings_ms'] and len(d['labels'])==3, d; print('car sam smoke: ok')" \
+    "$work/car-sam/0_image.json" || status=1
+
 echo "parity: $(( $(date +%s) - t0 )) s"
 exit $status

@@ -52,6 +52,7 @@ public final class Segmenter implements AutoCloseable {
     private final MaskClipPipeline pipeline;
     private final CarPipeline car;
     private final String carPreset;
+    private final org.ovseg.pipeline.sam.SamAutomaticMasks sam;
     private final boolean keepLogits;
     private final ImageDecoder decoder;
     private final String backendName;
@@ -72,6 +73,9 @@ public final class Segmenter implements AutoCloseable {
         if (!kind.equals("maskclip") && !kind.equals("car")) {
             throw new OvsegException("model " + b.model + " is a '" + kind + "' bundle; this version of ovseg runs 'maskclip' and 'car' bundles");
         }
+        if (b.samBundle != null && !kind.equals("car")) {
+            throw new OvsegException("a SAM bundle (--sam) refines CaR masks only, but model " + modelName + " is a '" + kind + "' bundle");
+        }
         EngineOptions.Builder eo = EngineOptions.builder().backend(b.backend);
         if (b.threads > 0) eo.intraOpThreads(b.threads);
         if (b.cacheDir != null) eo.planCacheDir(b.cacheDir.resolve("tensorrt-plans"));
@@ -82,6 +86,7 @@ public final class Segmenter implements AutoCloseable {
             Object bundlePreset = bundle.manifest().defaults().get("car_preset");
             String preset = b.carPreset != null ? b.carPreset : bundlePreset instanceof String s ? s : "voc";
             this.car = CarPipeline.open(bundle, eo.build(), cache, CarSettings.preset(preset));
+            this.sam = b.samBundle == null ? null : openSam(b, eo.build(), car);
             this.carPreset = preset;
             this.model = null;
             this.pipeline = null;
@@ -90,6 +95,7 @@ public final class Segmenter implements AutoCloseable {
             return;
         }
         this.car = null;
+        this.sam = null;
         this.carPreset = null;
         this.model = MaskClipLoader.load(bundle, eo.build(), cache);
         try {
@@ -106,6 +112,23 @@ public final class Segmenter implements AutoCloseable {
             this.backendName = model.image().backend() == Backend.TENSORRT ? "tensorrt" : "onnxruntime-cpu";
         } catch (RuntimeException e) {
             model.close();
+            throw e;
+        }
+    }
+
+    /** Opens the SAM bundle and attaches it to the CaR pipeline; closes the pipeline on failure. */
+    private static org.ovseg.pipeline.sam.SamAutomaticMasks openSam(Builder b, EngineOptions eo, CarPipeline car) {
+        try {
+            ModelBundle samBundle = BundleLoader.load(b.samBundle);
+            if (!samBundle.manifest().pipeline().equals("sam")) {
+                throw new OvsegException("--sam " + b.samBundle + " is a '" + samBundle.manifest().pipeline()
+                        + "' bundle, not a SAM bundle (export one with tools/export/export_sam.py)");
+            }
+            org.ovseg.pipeline.sam.SamAutomaticMasks sam = org.ovseg.pipeline.sam.SamAutomaticMasks.open(samBundle, eo, b.samOptions);
+            car.useSam(sam);
+            return sam;
+        } catch (RuntimeException e) {
+            car.close();
             throw e;
         }
     }
@@ -284,6 +307,7 @@ public final class Segmenter implements AutoCloseable {
             closed = true;
             if (model != null) model.close();
             if (car != null) car.close();
+            if (sam != null) sam.close();
         } finally {
             lifecycle.writeLock().unlock();
         }
@@ -307,8 +331,26 @@ public final class Segmenter implements AutoCloseable {
         private String carPreset;
         private String pipelineName;
         private boolean modelSet;
+        private Path samBundle;
+        private org.ovseg.pipeline.sam.SamOptions samOptions = org.ovseg.pipeline.sam.SamOptions.CAR;
 
         private Builder() {}
+
+        /**
+         * CaR's optional SAM merge: a "sam" bundle (tools/export/export_sam.py) whose automatic
+         * masks refine each post-CRF CaR mask ({@link org.ovseg.pipeline.car.SamRefiner}). Valid
+         * only with a "car" model ({@link #build()} fails otherwise); null turns it off.
+         */
+        public Builder samBundle(Path dir) {
+            this.samBundle = dir;
+            return this;
+        }
+
+        /** Settings of SAM's automatic mask generator (default: CaR's, 64 points per side). */
+        public Builder samOptions(org.ovseg.pipeline.sam.SamOptions options) {
+            this.samOptions = Objects.requireNonNull(options, "samOptions");
+            return this;
+        }
 
         /**
          * A bundle directory, or {@code builtin:<name>} (default {@value Segmenter#DEFAULT_MODEL},

@@ -259,12 +259,17 @@ public final class BundleLoader {
             String family = text(root, "family", "family");
             Map<String, BundleManifest.Network> networks = networks(object(root, "networks", "networks"));
             Map<String, BundleManifest.ArrayRef> arrays = root.has("arrays") ? arrays(object(root, "arrays", "arrays")) : Map.of();
-            BundleManifest.Preprocessing pre = preprocessing(object(root, "preprocessing", "preprocessing"));
-            BundleManifest.Text text = text(object(root, "text", "text"));
-            int embedDim = intField(root, "embed_dim", "embed_dim");
-            if (embedDim <= 0) throw fail("embed_dim", "must be > 0, got " + embedDim);
-            double logitScale = number(root, "logit_scale", "logit_scale");
-            if (!(logitScale > 0) || Double.isInfinite(logitScale)) throw fail("logit_scale", "must be a finite number > 0, got " + logitScale);
+            // A "sam" bundle (image encoder + prompt decoder) has no text side: text, embed_dim and
+            // logit_scale are optional there (null, 0 and 0 when absent) and checked when given.
+            boolean sam = pipeline.equals("sam");
+            BundleManifest.Preprocessing pre = preprocessing(object(root, "preprocessing", "preprocessing"), sam);
+            BundleManifest.Text text = sam && !root.has("text") ? null : text(object(root, "text", "text"));
+            int embedDim = sam && !root.has("embed_dim") ? 0 : intField(root, "embed_dim", "embed_dim");
+            if (embedDim <= 0 && !(sam && !root.has("embed_dim"))) throw fail("embed_dim", "must be > 0, got " + embedDim);
+            double logitScale = sam && !root.has("logit_scale") ? 0 : number(root, "logit_scale", "logit_scale");
+            if ((!(logitScale > 0) || Double.isInfinite(logitScale)) && !(sam && !root.has("logit_scale"))) {
+                throw fail("logit_scale", "must be a finite number > 0, got " + logitScale);
+            }
             Map<String, Object> defaults = new LinkedHashMap<>();
             if (root.has("defaults")) {
                 JsonNode d = object(root, "defaults", "defaults");
@@ -382,10 +387,12 @@ public final class BundleLoader {
             return out;
         }
 
-        private BundleManifest.Preprocessing preprocessing(JsonNode p) {
+        private BundleManifest.Preprocessing preprocessing(JsonNode p, boolean sam) {
             noUnknown(p, PRE_FIELDS, "preprocessing");
             String policy = text(p, "size_policy", "preprocessing.size_policy");
-            if (!policy.equals("short-side") && !policy.equals("fixed")) {
+            if (sam && policy.equals("long-side")) {
+                // SAM: the long side is scaled to size, then the image is padded to size x size.
+            } else if (!policy.equals("short-side") && !policy.equals("fixed")) {
                 throw fail("preprocessing.size_policy", "must be \"short-side\" or \"fixed\", got \"" + policy + "\"");
             }
             int size = intField(p, "size", "preprocessing.size");

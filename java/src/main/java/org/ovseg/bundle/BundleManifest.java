@@ -40,7 +40,9 @@ import org.ovseg.engine.TensorSpec;
  * }</pre>
  *
  * @param formatVersion bundle format version (currently {@value #FORMAT_VERSION})
- * @param pipeline pipeline name, one of {@link #PIPELINES}
+ * @param pipeline pipeline name, one of {@link #PIPELINES} ("sam": a Segment Anything image encoder and
+ *     prompt decoder, tools/export/export_sam.py; such a bundle has no text side, so text is null and
+ *     embedDim and logitScale are 0 when the manifest omits them, and its size_policy may be "long-side")
  * @param family model family, e.g. "clip-vit-b16"
  * @param networks role → network, in file order
  * @param arrays name → parameter array, in file order
@@ -57,7 +59,7 @@ public record BundleManifest(int formatVersion, String pipeline, String family, 
     public static final int FORMAT_VERSION = 1;
 
     /** Pipelines ovseg knows. */
-    public static final Set<String> PIPELINES = Set.of("maskclip", "car", "odise", "ovsegmentor", "xdecoder");
+    public static final Set<String> PIPELINES = Set.of("maskclip", "car", "odise", "ovsegmentor", "xdecoder", "sam");
 
     /** Copies the maps. */
     public BundleManifest {
@@ -114,7 +116,8 @@ public record BundleManifest(int formatVersion, String pipeline, String family, 
     /**
      * Image preprocessing, recorded so that inference matches the export.
      *
-     * @param sizePolicy "short-side" (scale the short side to {@code size}) or "fixed" (size × size)
+     * @param sizePolicy "short-side" (scale the short side to {@code size}), "fixed" (size × size), or, for
+     *     "sam" bundles only, "long-side" (scale the long side to {@code size}, then pad to size × size)
      * @param size target size in pixels
      * @param mean per-channel mean (RGB, 0–1 scale)
      * @param std per-channel standard deviation

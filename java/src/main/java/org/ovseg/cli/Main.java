@@ -22,6 +22,7 @@ public final class Main {
         Map<String, Command> c = new LinkedHashMap<>();
         c.put("info", new InfoCommand());
         c.put("segment", new SegmentCommand());
+        c.put("sam-masks", new SamMasksCommand());
         c.put("models", new ModelsCommand());
         c.put("tokenize", new TokenizeCommand());
         c.put("bench", new BenchCommand());

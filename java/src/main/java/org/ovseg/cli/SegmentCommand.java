@@ -32,7 +32,7 @@ import org.ovseg.image.RgbImage;
 final class SegmentCommand implements Main.Command {
     private static final Set<String> VALUED = Set.of("image", "labels", "model", "backend", "size", "out", "templates",
             "window", "stride", "save-logits", "key-smoothing", "prompt-denoising", "threads", "cache-dir", "max-pixels", "preset", "stuff",
-            "pipeline");
+            "pipeline", "sam", "sam-points");
     private static final Set<String> FLAGS = Set.of("no-text-cache", "refer");
 
     @Override
@@ -50,6 +50,8 @@ final class SegmentCommand implements Main.Command {
                                  [--preset voc|coco-object|context|ade] [--refer] [--stuff "x,y"]   (CaR bundles;
                                  --refer: the labels are sentences describing one object -> one mask;
                                  --stuff: a second pass for stuff classes, indices after --labels)
+                                 [--sam DIR [--sam-points 64]]   (CaR bundles: merge each mask with the
+                                 automatic masks of a SAM bundle from tools/export/export_sam.py)
             Writes DIR/<stem>.labels.png (pixel = 0-based label index, 255 = unassigned),
             DIR/<stem>.overlay.png and DIR/<stem>.json for each image.""";
 
@@ -110,6 +112,13 @@ final class SegmentCommand implements Main.Command {
         if (a.get("cache-dir", null) != null) b.cacheDir(Path.of(a.get("cache-dir", null)));
         if (a.get("preset", null) != null) b.carPreset(a.get("preset", null));
         if (a.get("max-pixels", null) != null) b.maxPixels(Long.parseLong(a.get("max-pixels", null)));
+        if (a.get("sam-points", null) != null && a.get("sam", null) == null) throw new UsageException("--sam-points needs --sam DIR");
+        if (a.get("sam", null) != null) {
+            b.samBundle(Path.of(a.get("sam", null)));
+            if (a.get("sam-points", null) != null) {
+                b.samOptions(org.ovseg.pipeline.sam.SamOptions.CAR.withPointsPerSide(a.intValue("sam-points", 64, 1, 1024)));
+            }
+        }
 
         int failures = 0;
         try (Segmenter seg = b.build()) {

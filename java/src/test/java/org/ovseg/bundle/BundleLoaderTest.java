@@ -158,7 +158,7 @@ class BundleLoaderTest {
 
     @Test
     void unknownPipeline() throws IOException {
-        assertEquals(manifest + ": pipeline: unknown pipeline 'segformer' (known: car, maskclip, odise, ovsegmentor, xdecoder)",
+        assertEquals(manifest + ": pipeline: unknown pipeline 'segformer' (known: car, maskclip, odise, ovsegmentor, sam, xdecoder)",
                 failure(m -> m.put("pipeline", "segformer")));
     }
 

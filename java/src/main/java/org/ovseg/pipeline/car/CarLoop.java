@@ -38,6 +38,21 @@ public final class CarLoop {
     }
 
     /**
+     * A refinement of the per-query masks after the CRF, before painting: CaR's optional SAM merge
+     * ({@link SamRefiner}). Implementations must be thread-safe when the loop is shared.
+     */
+    public interface MaskRefiner {
+        /** Runs once per recurrence before the CRF (e.g. SAM on the image; timed as "sam"). */
+        default void prepare(RgbImage image) {}
+
+        /**
+         * @param masks per surviving query (last step's order), boolean[H·W] each; not modified
+         * @return the refined masks, same count and order
+         */
+        List<boolean[]> refine(RgbImage image, List<boolean[]> masks);
+    }
+
+    /**
      * One recurrence step, for the JSON report: which queries went in, their scores, which stayed.
      *
      * @param queries the step's input queries (label names)
@@ -68,6 +83,7 @@ public final class CarLoop {
     private final CarSettings settings;
     private final DenseCrf.Params crf;
     private final DenseCrf.Target crfTarget;
+    private volatile MaskRefiner refiner;
 
     /** @param crf dense-CRF parameters (CaR's: {@link DenseCrf.Params#CAR}), run on the CPU */
     public CarLoop(ProposalGenerator proposals, PromptClassifier classifier, CarSettings settings, DenseCrf.Params crf) {
@@ -82,6 +98,16 @@ public final class CarLoop {
         this.settings = settings;
         this.crf = crf;
         this.crfTarget = crfTarget;
+    }
+
+    /** Sets (or, with null, removes) the post-CRF mask refinement; set it before sharing the loop. */
+    public void setMaskRefiner(MaskRefiner refiner) {
+        this.refiner = refiner;
+    }
+
+    /** @return the post-CRF mask refinement, or null */
+    public MaskRefiner maskRefiner() {
+        return refiner;
     }
 
     /** Runs the recurrence to its fixed point, then the CRF. */
@@ -137,6 +163,10 @@ public final class CarLoop {
             alive = next;
             previous = keptMaps;
         }
+        if (refiner != null) {
+            timer.start("sam");
+            refiner.prepare(image);
+        }
         timer.start("crf");
         int[] painted = paint(image, maps, alive, finalScores);
         return new Result(painted, finalScores, steps, timer.millis(), maps);
@@ -153,6 +183,7 @@ public final class CarLoop {
     public Result segmentWithStuff(RgbImage image, List<String> things, List<String> stuff, java.util.Set<VisualPrompt.Effect> stuffPrompts) {
         Result t = segment(image, things);
         CarLoop stuffLoop = new CarLoop(proposals, classifier, settings.withPrompts(stuffPrompts).withBackground(things), crf, crfTarget);
+        stuffLoop.setMaskRefiner(refiner);
         Result s = stuffLoop.segment(image, stuff);
         int[] labels = new int[t.labels().length];
         for (int p = 0; p < labels.length; p++) {
@@ -223,6 +254,8 @@ public final class CarLoop {
             for (int l = 1; l < L; l++) unary[l * N + p] = energy(maps[l - 1][p]);
         }
         int[] crfLabels = DenseCrf.labels(unary, crfImage(image), L, H, W, crf, crfTarget);
+        MaskRefiner r = refiner;
+        List<boolean[]> refined = r == null ? null : r.refine(image, queryMasks(crfLabels, maps.length));
         int[] out = new int[N];
         java.util.Arrays.fill(out, -1);
         List<Integer> order = new ArrayList<>();
@@ -230,9 +263,25 @@ public final class CarLoop {
         order.sort((a, b) -> Float.compare(scores[alive.get(a)], scores[alive.get(b)]));
         for (int i : order) {
             if (scores[alive.get(i)] <= 0) continue;
+            if (refined != null) {
+                boolean[] m = refined.get(i);
+                for (int p = 0; p < N; p++) if (m[p]) out[p] = alive.get(i);
+                continue;
+            }
             for (int p = 0; p < N; p++) if (crfLabels[p] == i + 1) out[p] = alive.get(i);
         }
         return out;
+    }
+
+    /** The CRF's per-query masks: mask i = pixels labelled i + 1 (0 is the background). */
+    static List<boolean[]> queryMasks(int[] crfLabels, int queries) {
+        List<boolean[]> masks = new ArrayList<>();
+        for (int i = 0; i < queries; i++) {
+            boolean[] m = new boolean[crfLabels.length];
+            for (int p = 0; p < m.length; p++) m[p] = crfLabels[p] == i + 1;
+            masks.add(m);
+        }
+        return masks;
     }
 
     /**

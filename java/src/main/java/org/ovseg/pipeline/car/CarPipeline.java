@@ -74,6 +74,14 @@ public final class CarPipeline implements AutoCloseable {
         return settings;
     }
 
+    /**
+     * Turns on CaR's optional SAM merge ({@link SamRefiner}, official thresholds) for every later
+     * call, or off with null. The pipeline does not own {@code sam}: the caller closes it.
+     */
+    public void useSam(org.ovseg.pipeline.sam.SamAutomaticMasks sam) {
+        loop.setMaskRefiner(sam == null ? null : new SamRefiner(sam));
+    }
+
     /** Runs the recurrence on one image. */
     public CarLoop.Result segment(RgbImage image, List<String> labels) {
         return loop.segment(image, labels);
