@@ -50,4 +50,37 @@ class NativeMemorySoakTest {
         long grown = lastMin - firstMin;
         assertTrue(grown < 32 * 1024, "resident-memory floor rose by " + grown + " KiB over 550 calls");
     }
+
+    /**
+     * The same for CaR on its built-in demo: every call runs the Grad-CAM graph, the classifier
+     * batch, visual prompts and the CRF. 400 calls on a small image; a leak of 100 KiB per call
+     * would raise the floor by 25+ MiB between calls 40–140 and 300–400.
+     */
+    @Test
+    void carResidentMemoryStaysFlatOverManyCalls() throws Exception {
+        int w = 96, h = 80;
+        byte[] rgb = new byte[w * h * 3];
+        for (int i = 0; i < rgb.length; i += 3) {
+            int x = i / 3 % w, y = i / 3 / w;
+            boolean inside = x > 20 && x < 70 && y > 15 && y < 60;
+            rgb[i] = (byte) 255; // red background, a yellow rectangle
+            if (inside) rgb[i + 1] = (byte) 255;
+        }
+        RgbImage img = new RgbImage(w, h, rgb);
+        Labels labels = Labels.parse("red,yellow,blue");
+        long firstMin = Long.MAX_VALUE, lastMin = Long.MAX_VALUE;
+        try (Segmenter s = Segmenter.builder().pipeline("car").cacheDir(cache).build()) {
+            for (int i = 0; i < 400; i++) {
+                s.segment(img, labels);
+                if (i >= 40 && i % 20 == 0) {
+                    System.gc();
+                    long r = rssKiB();
+                    if (i < 140) firstMin = Math.min(firstMin, r);
+                    if (i >= 300) lastMin = Math.min(lastMin, r);
+                }
+            }
+        }
+        long grown = lastMin - firstMin;
+        assertTrue(grown < 24 * 1024, "resident-memory floor rose by " + grown + " KiB over 260 CaR calls");
+    }
 }
