@@ -8,6 +8,7 @@ downloading weights.
 
   python tools/export/make_random_clip.py --out /tmp/clip-b16            # ViT-B/16 shapes (~600 MB)
   python tools/export/make_random_clip.py --out /tmp/clip-small --small  # 4 layers, quick tests
+  python tools/export/make_random_clip.py --out /tmp/clip-l14 --vit-l14  # ViT-L/14 shapes (~1.7 GB; CaR's classifier)
   python tools/export/make_random_clip.py --arch rn50 --out /tmp/rn50 [--small]  # OpenAI RN50 layout
 
 --arch rn50 writes DIR/model.pt, an OpenAI-format CLIP RN50 state dict (the key names of OpenAI's
@@ -33,8 +34,14 @@ CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 
 
-def configs(small):
-    if small:
+def configs(small, large=False):
+    if large:  # openai/clip-vit-large-patch14
+        vision = dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24,
+                      num_attention_heads=16, patch_size=14, image_size=224)
+        text = dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
+                    num_attention_heads=12)
+        proj = 768
+    elif small:
         # Different widths for vision (256), text (192) and the joint space (128), so a
         # transposed or misplaced matrix fails loudly instead of passing by coincidence.
         vision = dict(hidden_size=256, intermediate_size=1024, num_hidden_layers=4,
@@ -61,6 +68,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True, help="output directory (created)")
     ap.add_argument("--small", action="store_true", help="small model (4 layers, widths 256/192/128, 4/3 heads)")
+    ap.add_argument("--vit-l14", action="store_true",
+                    help="ViT-L/14 shapes (openai/clip-vit-large-patch14: 24 layers, width 1024, E = 768)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--arch", choices=["vit", "rn50"], default="vit",
                     help="vit: transformers CLIPModel (ViT-B/16 shapes); rn50: OpenAI-format RN50 state dict")
@@ -73,7 +82,9 @@ def main(argv=None):
     from transformers.utils import logging as hf_logging
     hf_logging.disable_progress_bar()
 
-    vision, text, proj = configs(args.small)
+    if args.small and args.vit_l14:
+        ap.error("--small and --vit-l14 exclude each other")
+    vision, text, proj = configs(args.small, args.vit_l14)
     config = CLIPConfig(text_config=text, vision_config=vision, projection_dim=proj,
                         logit_scale_init_value=2.6592)
     torch.manual_seed(args.seed)
@@ -98,7 +109,7 @@ def main(argv=None):
     with open(os.path.join(args.out, "preprocessor_config.json"), "w") as f:
         json.dump(pre, f, indent=2)
     n = sum(p.numel() for p in model.parameters())
-    print(f"saved random CLIP ({'small' if args.small else 'ViT-B/16'}, seed {args.seed}, "
+    print(f"saved random CLIP ({'small' if args.small else 'ViT-L/14' if args.vit_l14 else 'ViT-B/16'}, seed {args.seed}, "
           f"{n / 1e6:.1f} M parameters) to {args.out}")
     return 0
 

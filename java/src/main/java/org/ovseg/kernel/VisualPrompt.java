@@ -5,6 +5,8 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.Objects;
 import java.util.Set;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.FloatPointer;
 
 /**
  * CLIP-as-RNN's visual prompts (clip_as_rnn utils.apply_visual_prompts) on an 8-bit RGB image,
@@ -65,14 +67,19 @@ public final class VisualPrompt {
         int flags = 0;
         for (Effect e : effects) flags |= Objects.requireNonNull(e, op + ": null effect").flag;
         if (n == 0) return new byte[0];
-        ByteBuffer in = ByteBuffer.allocateDirect((int) n);
-        in.put(rgb).flip();
-        FloatBuffer c = ByteBuffer.allocateDirect(Math.toIntExact(hw * 4)).order(ByteOrder.nativeOrder()).asFloatBuffer();
-        c.put(cam).flip();
-        ByteBuffer out = ByteBuffer.allocateDirect((int) n);
-        Checks.status(op, NativeCpu.ovseg_cpu_visual_prompt(in, c, H, W, threshold, flags, out));
-        byte[] result = new byte[(int) n];
-        out.get(result);
-        return result;
+        // malloc'd and freed here, not ByteBuffer.allocateDirect: direct buffers are zeroed fresh
+        // pages returned only after a GC, which made a CaR step's prompts ~9x slower until the
+        // young generation started collecting (JMH CarStagesBench).
+        try (BytePointer inP = new BytePointer(n); FloatPointer camP = new FloatPointer(hw); BytePointer outP = new BytePointer(n)) {
+            ByteBuffer in = inP.asByteBuffer();
+            in.put(rgb).flip();
+            FloatBuffer c = camP.asByteBuffer().order(ByteOrder.nativeOrder()).asFloatBuffer();
+            c.put(cam).flip();
+            ByteBuffer out = outP.asByteBuffer();
+            Checks.status(op, NativeCpu.ovseg_cpu_visual_prompt(in, c, H, W, threshold, flags, out));
+            byte[] result = new byte[(int) n];
+            out.get(result);
+            return result;
+        }
     }
 }
