@@ -42,6 +42,7 @@ public final class EngineOptions {
     private final Map<String, ShapeProfile> profiles;
     private final List<String> precisionPreference;
     private final boolean cudaGraphs;
+    private final boolean cpuMemoryArena;
 
     private EngineOptions(Builder b) {
         this.backend = b.backend;
@@ -55,6 +56,7 @@ public final class EngineOptions {
         this.profiles = Collections.unmodifiableMap(new LinkedHashMap<>(b.profiles));
         this.precisionPreference = List.copyOf(b.precisionPreference);
         this.cudaGraphs = b.cudaGraphs;
+        this.cpuMemoryArena = b.cpuMemoryArena;
     }
 
     /** @return a builder with the defaults (AUTO, all cores, ORT level ALL, 1 GiB workspace, fp16 before fp32) */
@@ -82,6 +84,7 @@ public final class EngineOptions {
         b.precisionPreference.clear();
         b.precisionPreference.addAll(precisionPreference);
         b.cudaGraphs = cudaGraphs;
+        b.cpuMemoryArena = cpuMemoryArena;
         return b;
     }
 
@@ -143,11 +146,16 @@ public final class EngineOptions {
         return cudaGraphs;
     }
 
+    /** @return whether ONNX Runtime keeps its CPU memory arena (default true) */
+    public boolean cpuMemoryArena() {
+        return cpuMemoryArena;
+    }
+
     @Override
     public String toString() {
         return "EngineOptions[backend=" + backend + ", intraOpThreads=" + intraOpThreads + ", graphOptimization="
                 + graphOptimization + ", workspaceBytes=" + workspaceBytes + ", profiles=" + profiles
-                + ", precisionPreference=" + precisionPreference + ", cudaGraphs=" + cudaGraphs + "]";
+                + ", precisionPreference=" + precisionPreference + ", cudaGraphs=" + cudaGraphs + ", cpuMemoryArena=" + cpuMemoryArena + "]";
     }
 
     /** Mutable builder of {@link EngineOptions}; not thread-safe. */
@@ -163,6 +171,7 @@ public final class EngineOptions {
         private final Map<String, ShapeProfile> profiles = new LinkedHashMap<>();
         private final List<String> precisionPreference = new ArrayList<>(List.of("fp16", "fp32"));
         private boolean cudaGraphs;
+        private boolean cpuMemoryArena = true;
 
         private Builder() {}
 
@@ -234,6 +243,16 @@ public final class EngineOptions {
         /** Enables CUDA-graph capture of TensorRT runs (default off). */
         public Builder cudaGraphs(boolean enabled) {
             this.cudaGraphs = enabled;
+            return this;
+        }
+
+        /**
+         * Whether ONNX Runtime's CPU arena serves the session's tensors (default true). Off suits
+         * graphs whose intermediate sizes swing from call to call (CaR's Grad-CAM graph, batched
+         * by the number of queries): the arena keeps its peak for good.
+         */
+        public Builder cpuMemoryArena(boolean enabled) {
+            this.cpuMemoryArena = enabled;
             return this;
         }
 

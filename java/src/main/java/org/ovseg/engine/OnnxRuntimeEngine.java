@@ -83,6 +83,7 @@ public final class OnnxRuntimeEngine implements Engine {
             // inter-op threads would only oversubscribe the cores.
             so.setInterOpNumThreads(1);
             so.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+            if (!options.cpuMemoryArena()) so.setCPUArenaAllocator(false);
             so.setOptimizationLevel(optLevel(options.graphOptimization()));
             if (options.optimizedModelPath().isPresent()) {
                 so.setOptimizedModelFilePath(options.optimizedModelPath().get().toString());

@@ -43,7 +43,10 @@ public final class CarPipeline implements AutoCloseable {
         Engine text = null, cam = null, ci = null, ct = null;
         try {
             text = Engines.open(bundle.variantFiles("text"), options);
-            cam = Engines.open(bundle.variantFiles("car_cam"), options);
+            // The Grad-CAM graph's backward is batched by the query count, which falls from step to
+            // step: with ORT's arena a ViT-B/16 at 513² with 20 queries held 15 GB and ran its first
+            // calls 1.5-2x slower; without it, 7.6 GB (RESULTS.md, "CaR: ONNX Runtime's arena").
+            cam = Engines.open(bundle.variantFiles("car_cam"), options.toBuilder().cpuMemoryArena(false).build());
             ci = Engines.open(bundle.variantFiles("car_classifier_image"), options);
             ct = Engines.open(bundle.variantFiles("car_classifier_text"), options);
             int E = m.embedDim();
