@@ -78,7 +78,7 @@ car_run() { # preset out-dir images...
     [[ $# -eq 1 ]] && logits="$out/$(basename "${1%.*}").logits.npy"
     java -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -cp "$root/java/target/ovseg.jar:$root/java/target/lib/*" org.ovseg.cli.Main \
         segment --model "$car_bundle" --labels "$car_labels" --out "$out" --cache-dir "$work/cache" --preset "$preset" \
-        --save-logits "$logits" $(printf -- '--image %s ' "$@")
+        --save-logits "$logits" $(printf -- '--image %s ' "$@") || return 1
     "$PY" tools/reference/car_reference.py --cam-checkpoint "$car_ckpt/ck-cam" --classifier-checkpoint "$car_ckpt/ck-classifier" \
         --labels "$car_labels" --preset "$preset" --image "$@" --out "$out/ref" >"$out/reference.log" 2>&1 \
         || { cat "$out/reference.log"; return 1; }
@@ -132,7 +132,7 @@ sam_run() { # out-dir pred-iou stability nms images...
     shift 4
     java -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -cp "$root/java/target/ovseg.jar:$root/java/target/lib/*" org.ovseg.cli.Main \
         sam-masks --model "$sam_bundle" --out "$out" --points-per-side 8 --pred-iou-thresh "$pred" --stability-thresh "$stab" \
-        --nms "$nms" $(printf -- '--image %s ' "$@")
+        --nms "$nms" $(printf -- '--image %s ' "$@") || return 1
     "$PY" tools/reference/sam_reference.py --checkpoint "$sam_ckpt" --image "$@" --out "$out/ref" --points-per-side 8 \
         --pred-iou-thresh "$pred" --stability-thresh "$stab" --nms "$nms" >"$out/reference.log" 2>&1 \
         || { cat "$out/reference.log"; return 1; }

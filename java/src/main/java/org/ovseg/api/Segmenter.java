@@ -71,7 +71,7 @@ public final class Segmenter implements AutoCloseable {
         }
         this.keepLogits = b.keepLogits;
         if (!kind.equals("maskclip") && !kind.equals("car")) {
-            throw new OvsegException("model " + b.model + " is a '" + kind + "' bundle; this version of ovseg runs 'maskclip' and 'car' bundles");
+            throw new OvsegException("model " + modelName + " is a '" + kind + "' bundle; this version of ovseg runs 'maskclip' and 'car' bundles");
         }
         if (b.samBundle != null && !kind.equals("car")) {
             throw new OvsegException("a SAM bundle (--sam) refines CaR masks only, but model " + modelName + " is a '" + kind + "' bundle");
@@ -85,12 +85,13 @@ public final class Segmenter implements AutoCloseable {
             // The bundle may name its own default preset (the built-in demo does; see its notes).
             Object bundlePreset = bundle.manifest().defaults().get("car_preset");
             String preset = b.carPreset != null ? b.carPreset : bundlePreset instanceof String s ? s : "voc";
+            ImageDecoder imageDecoder = new ImageDecoder(b.maxPixels); // validates before anything native opens
             this.car = CarPipeline.open(bundle, eo.build(), cache, CarSettings.preset(preset));
             this.sam = b.samBundle == null ? null : openSam(b, eo.build(), car);
             this.carPreset = preset;
             this.model = null;
             this.pipeline = null;
-            this.decoder = new ImageDecoder(b.maxPixels);
+            this.decoder = imageDecoder;
             this.backendName = "onnxruntime-cpu";
             return;
         }
@@ -305,9 +306,16 @@ public final class Segmenter implements AutoCloseable {
         try {
             if (closed) return;
             closed = true;
-            if (model != null) model.close();
-            if (car != null) car.close();
-            if (sam != null) sam.close();
+            // Each in its own finally: one failing close must not leak the others.
+            try {
+                if (model != null) model.close();
+            } finally {
+                try {
+                    if (car != null) car.close();
+                } finally {
+                    if (sam != null) sam.close();
+                }
+            }
         } finally {
             lifecycle.writeLock().unlock();
         }

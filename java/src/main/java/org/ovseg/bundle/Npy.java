@@ -83,17 +83,7 @@ public final class Npy {
         long n = 1;
         for (long x : shape) n *= x;
         if (n != data.length) throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " does not hold " + data.length + " values");
-        String dims = String.join(", ", Arrays.stream(shape).mapToObj(Long::toString).toArray(String[]::new));
-        if (shape.length == 1) dims += ",";
-        String h = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
-        int total = 10 + h.length() + 1;
-        int pad = (64 - total % 64) % 64;
-        StringBuilder header = new StringBuilder(h);
-        header.append(" ".repeat(pad)).append('\n');
-        ByteBuffer pre = ByteBuffer.allocate(10).order(ByteOrder.LITTLE_ENDIAN);
-        pre.put(MAGIC).put((byte) 1).put((byte) 0).putShort((short) header.length());
-        out.write(pre.array());
-        out.write(header.toString().getBytes(StandardCharsets.ISO_8859_1));
+        writeHeader(out, "<f4", shape);
         ByteBuffer body = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
         for (float f : data) {
             if (!body.hasRemaining()) {
@@ -103,5 +93,25 @@ public final class Npy {
             body.putFloat(f);
         }
         out.write(body.array(), 0, body.position());
+    }
+
+    /**
+     * Writes a version-1 .npy header (magic, version, header dict padded to 64 bytes); the caller
+     * then writes the C-order body.
+     *
+     * @param descr numpy's type string, e.g. "&lt;f4" or "|u1"
+     */
+    public static void writeHeader(OutputStream out, String descr, long... shape) throws IOException {
+        String dims = String.join(", ", Arrays.stream(shape).mapToObj(Long::toString).toArray(String[]::new));
+        if (shape.length == 1) dims += ",";
+        String h = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + dims + "), }";
+        int total = 10 + h.length() + 1;
+        int pad = (64 - total % 64) % 64;
+        StringBuilder header = new StringBuilder(h);
+        header.append(" ".repeat(pad)).append('\n');
+        ByteBuffer pre = ByteBuffer.allocate(10).order(ByteOrder.LITTLE_ENDIAN);
+        pre.put(MAGIC).put((byte) 1).put((byte) 0).putShort((short) header.length());
+        out.write(pre.array());
+        out.write(header.toString().getBytes(StandardCharsets.ISO_8859_1));
     }
 }

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,6 +16,7 @@ import java.util.Set;
 import org.ovseg.OvsegException;
 import org.ovseg.bundle.BundleLoader;
 import org.ovseg.bundle.ModelBundle;
+import org.ovseg.bundle.Npy;
 import org.ovseg.engine.Backend;
 import org.ovseg.engine.EngineOptions;
 import org.ovseg.image.ImageDecoder;
@@ -91,11 +91,8 @@ final class SamMasksCommand implements Main.Command {
                 double ms = (System.nanoTime() - t0) / 1e6;
                 String stem = SegmentCommand.stem(img);
                 int H = image.height(), W = image.width();
-                byte[] planes = new byte[masks.size() * H * W];
                 List<Map<String, Object>> rows = new ArrayList<>();
-                for (int m = 0; m < masks.size(); m++) {
-                    SamMask s = masks.get(m);
-                    for (int p = 0; p < H * W; p++) if ((s.bits()[p >>> 6] & (1L << (p & 63))) != 0) planes[m * H * W + p] = 1;
+                for (SamMask s : masks) {
                     Map<String, Object> r = new LinkedHashMap<>();
                     r.put("predicted_iou", (double) s.predictedIou());
                     r.put("stability_score", (double) s.stabilityScore());
@@ -113,7 +110,13 @@ final class SamMasksCommand implements Main.Command {
                 json.put("time_ms", ms);
                 AtomicFiles.write(outDir.resolve(stem + ".sam.npy"), p -> {
                     try (OutputStream os = new java.io.BufferedOutputStream(Files.newOutputStream(p), 1 << 20)) {
-                        writeUint8Npy(os, planes, masks.size(), H, W);
+                        // Streamed one mask at a time: masks × H × W may exceed an array's 2^31 bytes.
+                        Npy.writeHeader(os, "|u1", masks.size(), H, W);
+                        byte[] plane = new byte[H * W];
+                        for (SamMask s : masks) {
+                            for (int q = 0; q < plane.length; q++) plane[q] = (byte) ((s.bits()[q >>> 6] >>> (q & 63)) & 1L);
+                            os.write(plane);
+                        }
                     }
                 });
                 AtomicFiles.write(outDir.resolve(stem + ".sam.json"), new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(json));
@@ -131,19 +134,5 @@ final class SamMasksCommand implements Main.Command {
         } catch (NumberFormatException e) {
             throw new UsageException("--" + name + " must be a number, got '" + v + "'");
         }
-    }
-
-    /** A version-1 .npy file of unsigned bytes. */
-    static void writeUint8Npy(OutputStream os, byte[] data, long... shape) throws IOException {
-        StringBuilder dims = new StringBuilder();
-        for (long s : shape) dims.append(s).append(", ");
-        String header = "{'descr': '|u1', 'fortran_order': False, 'shape': (" + (shape.length == 1 ? dims : dims.substring(0, dims.length() - 2)) + "), }";
-        int total = 10 + header.length() + 1;
-        int pad = (64 - total % 64) % 64;
-        header = header + " ".repeat(pad) + "\n";
-        byte[] h = header.getBytes(StandardCharsets.US_ASCII);
-        os.write(new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (byte) (h.length & 0xff), (byte) (h.length >>> 8)});
-        os.write(h);
-        os.write(data);
     }
 }

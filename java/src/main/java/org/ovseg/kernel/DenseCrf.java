@@ -1,8 +1,7 @@
 package org.ovseg.kernel;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.FloatPointer;
 
 /**
  * Fully connected CRF post-processing (Krähenbühl &amp; Koltun 2011) as CLIP-as-RNN runs it
@@ -67,14 +66,12 @@ public final class DenseCrf {
         int n = check(op, unary, rgb, L, H, W, p);
         float[] q = new float[n];
         if (n == 0) return q;
-        FloatBuffer u = ByteBuffer.allocateDirect(n * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
-        u.put(unary).flip();
-        ByteBuffer img = ByteBuffer.allocateDirect(rgb.length);
-        img.put(rgb).flip();
-        FloatBuffer out = ByteBuffer.allocateDirect(n * 4).order(ByteOrder.nativeOrder()).asFloatBuffer();
-        Checks.status(op, NativeCpu.ovseg_cpu_dense_crf(u, img, L, H, W, p.gaussSxy(), p.gaussCompat(),
-                p.bilatSxy(), p.bilatSrgb(), p.bilatCompat(), p.iterations(), out));
-        out.get(q);
+        // malloc'd and freed here (not direct buffers, which return their memory only after a GC).
+        try (FloatPointer u = new FloatPointer(unary); BytePointer img = new BytePointer(rgb); FloatPointer out = new FloatPointer(n)) {
+            Checks.status(op, NativeCpu.ovseg_cpu_dense_crf(u.asBuffer(), img.asBuffer(), L, H, W, p.gaussSxy(), p.gaussCompat(),
+                    p.bilatSxy(), p.bilatSrgb(), p.bilatCompat(), p.iterations(), out.asBuffer()));
+            out.get(q);
+        }
         return q;
     }
 
@@ -106,18 +103,17 @@ public final class DenseCrf {
         int n = check(op, unary, rgb, L, H, W, p);
         float[] q = new float[n];
         if (n == 0) return q;
-        ByteBuffer u = ByteBuffer.allocateDirect(n * 4).order(ByteOrder.nativeOrder());
-        u.asFloatBuffer().put(unary);
-        ByteBuffer img = ByteBuffer.allocateDirect(rgb.length);
-        img.put(rgb).flip();
-        ByteBuffer out = ByteBuffer.allocateDirect(n * 4).order(ByteOrder.nativeOrder());
-        try (DeviceBuffer du = DeviceBuffer.of(u); DeviceBuffer di = DeviceBuffer.of(img); DeviceBuffer dq = DeviceBuffer.allocate((long) n * 4);
-                CudaStream stream = CudaStream.create()) {
+        if ((long) n * 4 > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(op + ": " + L + " labels at " + H + "x" + W + " exceed the 2 GiB host staging limit");
+        }
+        try (FloatPointer u = new FloatPointer(unary); BytePointer img = new BytePointer(rgb); FloatPointer out = new FloatPointer(n);
+                DeviceBuffer du = DeviceBuffer.of(u.asByteBuffer()); DeviceBuffer di = DeviceBuffer.of(img.asByteBuffer());
+                DeviceBuffer dq = DeviceBuffer.allocate((long) n * 4); CudaStream stream = CudaStream.create()) {
             CudaKernels.denseCrf(du, di, L, H, W, p, dq, stream);
             stream.synchronize();
-            dq.download(out, null);
+            dq.download(out.asByteBuffer(), null);
+            out.get(q);
         }
-        out.asFloatBuffer().get(q);
         return q;
     }
 

@@ -168,7 +168,7 @@ public final class CarLoop {
             refiner.prepare(image);
         }
         timer.start("crf");
-        int[] painted = paint(image, maps, alive, finalScores);
+        int[] painted = paint(image, maps, alive, finalScores, timer);
         return new Result(painted, finalScores, steps, timer.millis(), maps);
     }
 
@@ -244,7 +244,7 @@ public final class CarLoop {
     }
 
     /** CRF over [background; proposals], then each query's mask painted in rising score order. */
-    private int[] paint(RgbImage image, float[][] maps, List<Integer> alive, float[] scores) {
+    private int[] paint(RgbImage image, float[][] maps, List<Integer> alive, float[] scores, org.ovseg.pipeline.common.StageTimer timer) {
         int H = image.height(), W = image.width(), N = H * W, L = maps.length + 1;
         float[] unary = new float[L * N];
         for (int p = 0; p < N; p++) {
@@ -255,6 +255,7 @@ public final class CarLoop {
         }
         int[] crfLabels = DenseCrf.labels(unary, crfImage(image), L, H, W, crf, crfTarget);
         MaskRefiner r = refiner;
+        if (r != null) timer.start("sam");
         List<boolean[]> refined = r == null ? null : r.refine(image, queryMasks(crfLabels, maps.length));
         int[] out = new int[N];
         java.util.Arrays.fill(out, -1);

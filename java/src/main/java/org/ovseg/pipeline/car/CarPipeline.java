@@ -45,7 +45,7 @@ public final class CarPipeline implements AutoCloseable {
             text = Engines.open(bundle.variantFiles("text"), options);
             // The Grad-CAM graph's backward is batched by the query count, which falls from step to
             // step: with ORT's arena a ViT-B/16 at 513² with 20 queries held 15 GB and ran its first
-            // calls 1.5-2x slower; without it, 7.6 GB (RESULTS.md, "CaR: ONNX Runtime's arena").
+            // calls 1.5-2x slower; without it, 8.1 GB (RESULTS.md, "CaR: ONNX Runtime's arena").
             cam = Engines.open(bundle.variantFiles("car_cam"), options.toBuilder().cpuMemoryArena(false).build());
             ci = Engines.open(bundle.variantFiles("car_classifier_image"), options);
             ct = Engines.open(bundle.variantFiles("car_classifier_text"), options);
@@ -59,13 +59,34 @@ public final class CarPipeline implements AutoCloseable {
             CarLoop.ProposalGenerator gen = (image, queries, background) -> proposals.propose(image, queries,
                     background.stream().map(b -> "a clean origami " + b + ".").toList());
             ClipPromptClassifier classifier = new ClipPromptClassifier(ci, clsText, mean, std, (float) m.logitScale());
-            // The CRF follows the networks: on the GPU when they run there (TensorRT), else the CPU.
-            DenseCrf.Target crf = cam.backend() == org.ovseg.engine.Backend.TENSORRT ? DenseCrf.Target.CUDA : DenseCrf.Target.CPU;
+            DenseCrf.Target crf = crfTarget(cam.backend());
             return new CarPipeline(text, cam, ci, ct, new CarLoop(gen, classifier, settings, DenseCrf.Params.CAR, crf), settings);
         } catch (RuntimeException e) {
             for (Engine x : new Engine[] {text, cam, ci, ct}) if (x != null) x.close();
             throw e;
         }
+    }
+
+    /** System property choosing where CaR's CRF runs: "cpu" (default) or "cuda". */
+    public static final String CRF_PROPERTY = "ovseg.car.crf";
+
+    /**
+     * The CUDA CRF is opt-in ({@code -Dovseg.car.crf=cuda}, only with the networks on TensorRT)
+     * until it has run on GPU hardware: so far it is checked against the CPU twin in a host
+     * emulation only (kernels/README.md).
+     */
+    static DenseCrf.Target crfTarget(org.ovseg.engine.Backend networks) {
+        String want = System.getProperty(CRF_PROPERTY, "cpu").trim().toLowerCase(java.util.Locale.ROOT);
+        return switch (want) {
+            case "cpu" -> DenseCrf.Target.CPU;
+            case "cuda" -> {
+                if (networks != org.ovseg.engine.Backend.TENSORRT) {
+                    throw new org.ovseg.OvsegException("-D" + CRF_PROPERTY + "=cuda needs the networks on TensorRT (--backend tensorrt)");
+                }
+                yield DenseCrf.Target.CUDA;
+            }
+            default -> throw new org.ovseg.OvsegException("-D" + CRF_PROPERTY + " must be cpu or cuda, is '" + want + "'");
+        };
     }
 
     private static float[] floats(List<Double> l) {
@@ -102,6 +123,15 @@ public final class CarPipeline implements AutoCloseable {
 
     @Override
     public void close() {
-        for (Engine x : new Engine[] {text, cam, classifierImage, classifierText}) x.close();
+        RuntimeException first = null;
+        for (Engine x : new Engine[] {text, cam, classifierImage, classifierText}) {
+            try {
+                x.close();
+            } catch (RuntimeException e) { // keep closing the others
+                if (first == null) first = e;
+                else first.addSuppressed(e);
+            }
+        }
+        if (first != null) throw first;
     }
 }

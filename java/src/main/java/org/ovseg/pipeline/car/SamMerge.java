@@ -14,8 +14,8 @@ import java.util.List;
  *   <li>the union of the kept masks replaces the CaR mask when IoU(union, mask) &gt; replaceIoU
  *       (0.9 in the official pipeline).
  * </ul>
- * The SAM automatic mask generator itself is a network this project does not ship yet; this class
- * is the merge rule, on masks from any source. Stateless.
+ * This class is the merge rule, on masks from any source; SAM's automatic masks come from
+ * {@link org.ovseg.pipeline.sam.SamAutomaticMasks} through {@link SamRefiner}. Stateless.
  */
 public final class SamMerge {
     private SamMerge() {}

@@ -1,10 +1,9 @@
 package org.ovseg.pipeline.car;
 
+import java.lang.ref.WeakReference;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
-import java.util.Map;
-import java.util.WeakHashMap;
+import java.util.zip.CRC32C;
 import org.ovseg.image.RgbImage;
 import org.ovseg.pipeline.sam.SamAutomaticMasks;
 import org.ovseg.pipeline.sam.SamMask;
@@ -16,9 +15,10 @@ import org.ovseg.pipeline.sam.SamMask;
  * &gt; {@value #IOM_THRESHOLD} (configs/*.yaml car.iom_thres), min_pred_threshold {@value #MIN_PRED},
  * replacement when IoU(union, mask) &gt; {@value #REPLACE_IOU} (matching_thresh).
  *
- * <p>The automatic masks are computed once per image (the stuff pass and the referring sentences
- * of one call reuse them; the image object is the key, weakly held). Thread-safe. Does not own the
- * generator.
+ * <p>The automatic masks are computed once per image: the stuff pass and the referring sentences of
+ * one call reuse them. One image is remembered — the object, weakly, and a CRC-32C of its pixels,
+ * so a buffer reused for the next frame is not mistaken for the last one — with its masks
+ * bit-packed. Thread-safe. Does not own the generator.
  */
 public final class SamRefiner implements CarLoop.MaskRefiner {
     /** The official iom_thres (voc, context, coco configs). */
@@ -30,7 +30,9 @@ public final class SamRefiner implements CarLoop.MaskRefiner {
 
     private final SamAutomaticMasks sam;
     private final double iomThreshold, minPred, replaceIoU;
-    private final Map<RgbImage, List<boolean[]>> cache = Collections.synchronizedMap(new WeakHashMap<>());
+    private Last last; // guarded by this
+
+    private record Last(WeakReference<RgbImage> image, long crc, List<SamMask> masks) {}
 
     /** With the official thresholds. */
     public SamRefiner(SamAutomaticMasks sam) {
@@ -47,18 +49,32 @@ public final class SamRefiner implements CarLoop.MaskRefiner {
 
     /** @return SAM's automatic masks of the image (computed on first use) */
     public List<boolean[]> samMasks(RgbImage image) {
-        List<boolean[]> m = cache.get(image);
-        if (m != null) return m;
-        List<boolean[]> masks = new ArrayList<>();
-        for (SamMask s : sam.generate(image)) masks.add(s.toBooleans());
-        masks = List.copyOf(masks);
-        cache.put(image, masks);
+        List<SamMask> masks = packed(image);
+        List<boolean[]> out = new ArrayList<>(masks.size());
+        for (SamMask s : masks) out.add(s.toBooleans());
+        return out;
+    }
+
+    private List<SamMask> packed(RgbImage image) {
+        CRC32C crc = new CRC32C();
+        crc.update(image.rgb());
+        long sum = crc.getValue();
+        List<SamMask> masks = null;
+        synchronized (this) {
+            if (last != null && last.image().get() == image && last.crc() == sum) masks = last.masks();
+        }
+        if (masks == null) {
+            masks = List.copyOf(sam.generate(image)); // outside the lock: other images need not wait
+            synchronized (this) {
+                last = new Last(new WeakReference<>(image), sum, masks);
+            }
+        }
         return masks;
     }
 
     @Override
     public void prepare(RgbImage image) {
-        samMasks(image);
+        packed(image);
     }
 
     @Override

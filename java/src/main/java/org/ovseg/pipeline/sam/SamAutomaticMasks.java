@@ -408,7 +408,10 @@ public final class SamAutomaticMasks implements AutoCloseable {
 
     @Override
     public void close() {
-        image.close();
-        decoder.close();
+        try {
+            image.close();
+        } finally {
+            decoder.close();
+        }
     }
 }
