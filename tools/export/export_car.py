@@ -580,11 +580,7 @@ def main(argv=None):
         else:
             log("warning: --as-car-bundle without car_cam + car_classifier_*: pipeline left as "
                 f"{manifest.get('pipeline')!r}")
-    tmp = manifest_path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(manifest, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, manifest_path)
+    ec.write_manifest(out, manifest)
     log(f"added networks "
         f"{', '.join(k for k in nets if k.startswith('car_'))} to {manifest_path} "
         f"(pipeline {manifest.get('pipeline')}, {time.time() - t_start:.1f}s in all)")

@@ -60,6 +60,18 @@ FP32_TOL = 1e-4
 FP16_REL_TOL = 2e-2
 
 
+def write_manifest(out, manifest, check=None):
+    """bundle.json into `out` (written to a temporary name, then renamed), with the export's
+    self-check results under source.self_check when there are any."""
+    if check is not None:
+        manifest.setdefault("source", {})["self_check"] = check
+    path = os.path.join(out, "bundle.json")
+    with open(path + ".tmp", "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+    os.replace(path + ".tmp", path)
+
+
 def log(msg):
     print(msg, flush=True)
 
@@ -571,11 +583,7 @@ def export_resnet(args, torch, rc, ckpt, t_start):
                       "logit_scale is not used (raw cosines)."),
         },
     }
-    if check is not None:
-        manifest["source"]["self_check"] = check
-    with open(os.path.join(out, "bundle.json"), "w") as f:
-        json.dump(manifest, f, indent=2)
-        f.write("\n")
+    write_manifest(out, manifest, check)
     log(f"wrote bundle {out} ({fam}, D={D}, E={E}, stride {P}, opset {graph_info['image'][0]}) "
         f"in {time.time() - t_start:.1f}s")
     return 0
@@ -762,11 +770,7 @@ def main(argv=None):
                       "text_embeds. The checkpoint's logit_scale is not used (raw cosines)."),
         },
     }
-    if check is not None:
-        manifest["source"]["self_check"] = check
-    with open(os.path.join(out, "bundle.json"), "w") as f:
-        json.dump(manifest, f, indent=2)
-        f.write("\n")
+    write_manifest(out, manifest, check)
     log(f"wrote bundle {out} ({family(vcfg)}, D={D}, E={E}, grid {grid}, opset "
         f"{graph_info['image'][0]}) in {time.time() - t_start:.1f}s")
     return 0

@@ -351,11 +351,7 @@ def main(argv=None):
                       "inside the graph. Low-res logits are post-processed by ovseg (see README-sam.md)."),
         },
     }
-    if check is not None:
-        manifest["source"]["self_check"] = check
-    with open(os.path.join(out, "bundle.json"), "w") as f:
-        json.dump(manifest, f, indent=2)
-        f.write("\n")
+    ec.write_manifest(out, manifest, check)
     log(f"wrote bundle {out} ({family}, C={C}, opset {info['sam_image'][0]}/{info['sam_decoder'][0]}) "
         f"in {time.time() - t_start:.1f}s")
     return 0

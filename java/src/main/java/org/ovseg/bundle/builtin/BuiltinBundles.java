@@ -139,25 +139,13 @@ public final class BuiltinBundles {
         nets.put("car_classifier_text", network("text.onnx", files, textIn, textOut));
         m.put("networks", nets);
         m.put("arrays", Map.of("pos_embed", array("pos_embed.npy", files, List.of(1 + g * g, D))));
-        Map<String, Object> pre = new LinkedHashMap<>();
-        pre.put("size_policy", "short-side");
-        pre.put("size", 512);
-        pre.put("max_long_side", 2048);
-        pre.put("mean", floats(ColourWorldNetworks.MEAN));
-        pre.put("std", floats(ColourWorldNetworks.STD));
-        pre.put("patch_size", ColourWorldCarNetworks.PATCH);
-        pre.put("position_grid", g);
-        pre.put("width", D);
+        Map<String, Object> pre = preprocessing(ColourWorldCarNetworks.PATCH, g, D);
         pre.put("interpolation", "bicubic (CaR proposals: image resized to a multiple of the patch size; classifier: short side "
                 + S + ", centre crop)");
         pre.put("pos_embed_interpolation", "bilinear, align_corners=false");
         pre.put("padding", "none (resized to a multiple of patch_size)");
         m.put("preprocessing", pre);
-        Map<String, Object> t = new LinkedHashMap<>();
-        t.put("tokenizer", "clip-bpe");
-        t.put("context_length", ColourWorldNetworks.CONTEXT);
-        t.put("template_set", "single");
-        m.put("text", t);
+        m.put("text", text("single"));
         m.put("embed_dim", E);
         m.put("logit_scale", (double) ColourWorldCarNetworks.LOGIT_SCALE);
         // The demo's classifier finds the proposal only through the gray prompt (see ColourWorldCarNetworks).
@@ -228,24 +216,12 @@ public final class BuiltinBundles {
         arrays.put("pos_embed", array("pos_embed.npy", files, List.of(1 + g * g, D)));
         arrays.put("head_weight", array("head_weight.npy", files, List.of(E, D)));
         m.put("arrays", arrays);
-        Map<String, Object> pre = new LinkedHashMap<>();
-        pre.put("size_policy", "short-side");
-        pre.put("size", 512);
-        pre.put("max_long_side", 2048);
-        pre.put("mean", floats(ColourWorldNetworks.MEAN));
-        pre.put("std", floats(ColourWorldNetworks.STD));
-        pre.put("patch_size", ColourWorldNetworks.PATCH);
-        pre.put("position_grid", g);
-        pre.put("width", D);
+        Map<String, Object> pre = preprocessing(ColourWorldNetworks.PATCH, g, D);
         pre.put("interpolation", "bilinear, align_corners=false");
         pre.put("pos_embed_interpolation", "bicubic, align_corners=false");
         pre.put("padding", "zero, bottom-right, to a multiple of patch_size");
         m.put("preprocessing", pre);
-        Map<String, Object> t = new LinkedHashMap<>();
-        t.put("tokenizer", "clip-bpe");
-        t.put("context_length", ColourWorldNetworks.CONTEXT);
-        t.put("template_set", "imagenet80");
-        m.put("text", t);
+        m.put("text", text("imagenet80"));
         m.put("embed_dim", E);
         m.put("logit_scale", 1.0);
         Map<String, Object> defaults = new LinkedHashMap<>();
@@ -258,6 +234,28 @@ public final class BuiltinBundles {
                 + "red, green, blue, yellow, cyan, magenta, white and black. Not trained; not a real CLIP.");
         m.put("source", source);
         return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(m);
+    }
+
+    /** The preprocessing entries both demos share (CLIP's normalisation, a /patch ViT grid). */
+    private static Map<String, Object> preprocessing(int patch, int grid, int width) {
+        Map<String, Object> pre = new LinkedHashMap<>();
+        pre.put("size_policy", "short-side");
+        pre.put("size", 512);
+        pre.put("max_long_side", 2048);
+        pre.put("mean", floats(ColourWorldNetworks.MEAN));
+        pre.put("std", floats(ColourWorldNetworks.STD));
+        pre.put("patch_size", patch);
+        pre.put("position_grid", grid);
+        pre.put("width", width);
+        return pre;
+    }
+
+    private static Map<String, Object> text(String templateSet) {
+        Map<String, Object> t = new LinkedHashMap<>();
+        t.put("tokenizer", "clip-bpe");
+        t.put("context_length", ColourWorldNetworks.CONTEXT);
+        t.put("template_set", templateSet);
+        return t;
     }
 
     private static List<Double> floats(float[] a) {
