@@ -86,7 +86,7 @@ public final class Segmenter implements AutoCloseable {
             Object bundlePreset = bundle.manifest().defaults().get("car_preset");
             String preset = b.carPreset != null ? b.carPreset : bundlePreset instanceof String s ? s : "voc";
             ImageDecoder imageDecoder = new ImageDecoder(b.maxPixels); // validates before anything native opens
-            this.car = CarPipeline.open(bundle, eo.build(), cache, CarSettings.preset(preset));
+            this.car = CarPipeline.open(bundle, eo.build(), cache, CarSettings.preset(preset), b.gradCamMemory);
             this.sam = b.samBundle == null ? null : openSam(b, eo.build(), car);
             this.carPreset = preset;
             this.model = null;
@@ -339,6 +339,7 @@ public final class Segmenter implements AutoCloseable {
         private String carPreset;
         private String pipelineName;
         private boolean modelSet;
+        private long gradCamMemory = CarPipeline.DEFAULT_GRADCAM_MEMORY;
         private Path samBundle;
         private org.ovseg.pipeline.sam.SamOptions samOptions = org.ovseg.pipeline.sam.SamOptions.CAR;
 
@@ -367,6 +368,17 @@ public final class Segmenter implements AutoCloseable {
         public Builder model(String model) {
             this.model = Objects.requireNonNull(model, "model");
             this.modelSet = true;
+            return this;
+        }
+
+        /**
+         * CaR: bytes the Grad-CAM graph's batched backward may take (default 1 GiB; 0 = no
+         * limit). More queries than fit run in chunks — the same maps, one more forward pass per
+         * chunk. A ViT-B/16 at 513² needs ~230 MB per query; at 1024², ~3.2 GB.
+         */
+        public Builder carGradCamMemory(long bytes) {
+            if (bytes < 0) throw new IllegalArgumentException("Grad-CAM memory must be >= 0 bytes, is " + bytes);
+            this.gradCamMemory = bytes;
             return this;
         }
 

@@ -94,6 +94,32 @@ class CarDemoTest {
         assertTrue(miou >= 0.9, "mIoU " + miou + " (" + report + ") on " + s.width() + "x" + s.height());
     }
 
+    /**
+     * Queries run in chunks under a memory budget (here one per Grad-CAM run, the others joining
+     * the background) give the same recurrence and the same proposals as one batched run.
+     */
+    @org.junit.jupiter.api.Test
+    void chunkedGradCamRunsGiveTheSameProposals() {
+        Scene s = scene(2);
+        Labels labels = Labels.of(COLOURS);
+        SegmentationResult one, chunked;
+        try (Segmenter all = Segmenter.builder().model("builtin:colour-world-car").cacheDir(cache).carGradCamMemory(0).keepLogits(true).build();
+                Segmenter each = Segmenter.builder().model("builtin:colour-world-car").cacheDir(cache).carGradCamMemory(1).keepLogits(true).build()) {
+            one = all.segment(s.image(), labels);
+            chunked = each.segment(s.image(), labels);
+        }
+        assertEquals(one.steps().size(), chunked.steps().size());
+        for (int i = 0; i < one.steps().size(); i++) {
+            assertEquals(one.steps().get(i).get("kept"), chunked.steps().get(i).get("kept"), "step " + i);
+        }
+        float[] a = one.logits().orElseThrow(), b = chunked.logits().orElseThrow();
+        assertEquals(a.length, b.length);
+        for (int i = 0; i < a.length; i++) assertEquals(a[i], b[i], 1e-4, "proposal value " + i);
+        int differ = 0;
+        for (int i = 0; i < one.labelMap().length; i++) if (one.labelMap()[i] != chunked.labelMap()[i]) differ++;
+        assertTrue(differ <= one.labelMap().length / 1000, differ + " labels differ");
+    }
+
     // ---------------------------------------------------------------------------------- scenes
 
     /** @param classes truth classes present: colour indices, and GREY for a grey background */

@@ -34,8 +34,22 @@ public final class CarPipeline implements AutoCloseable {
         this.settings = settings;
     }
 
-    /** Opens every network of the bundle. */
+    /** Default memory budget of one Grad-CAM run's batched backward (see {@link GradCamProposals}). */
+    public static final long DEFAULT_GRADCAM_MEMORY = 1L << 30;
+
+    /** Opens every network of the bundle, with the default Grad-CAM memory budget. */
     public static CarPipeline open(ModelBundle bundle, EngineOptions options, TextEmbeddingCache cache, CarSettings settings) {
+        return open(bundle, options, cache, settings, DEFAULT_GRADCAM_MEMORY);
+    }
+
+    /**
+     * Opens every network of the bundle.
+     *
+     * @param gradCamMemory bytes the Grad-CAM graph's batched backward may take; more queries
+     *     than fit run in chunks (same maps, one more forward pass per chunk); 0 = no limit
+     */
+    public static CarPipeline open(ModelBundle bundle, EngineOptions options, TextEmbeddingCache cache, CarSettings settings,
+            long gradCamMemory) {
         BundleManifest m = bundle.manifest();
         if (!m.pipeline().equals("car")) throw new BundleException(bundle.dir().resolve("bundle.json"), "pipeline", "is '" + m.pipeline() + "', not 'car'");
         BundleManifest.Preprocessing pre = m.preprocessing();
@@ -55,7 +69,7 @@ public final class CarPipeline implements AutoCloseable {
             TextEmbedder clsText = new TextEmbedder(ct, "input_ids", "text_embeds", m.text().contextLength(), classifierDim,
                     bundle.manifestSha256() + ":classifier", cache);
             GradCamProposals proposals = new GradCamProposals(cam, texts -> camText.embed(texts, AS_IS), bundle.array("pos_embed").data(),
-                    pre.positionGrid(), pre.patchSize(), pre.width(), mean, std, settings.clipEsThreshold());
+                    pre.positionGrid(), pre.patchSize(), pre.width(), mean, std, settings.clipEsThreshold(), gradCamMemory);
             CarLoop.ProposalGenerator gen = (image, queries, background) -> proposals.propose(image, queries,
                     background.stream().map(b -> "a clean origami " + b + ".").toList());
             ClipPromptClassifier classifier = new ClipPromptClassifier(ci, clsText, mean, std, (float) m.logitScale());

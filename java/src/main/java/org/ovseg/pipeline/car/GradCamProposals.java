@@ -42,13 +42,33 @@ public final class GradCamProposals {
     private final float[] mean;
     private final float[] std;
     private final float clipEsThreshold;
+    private final long memoryBudget;
+
+    /**
+     * Bytes one foreground query adds to a Grad-CAM run, per token²: the graph's batched backward
+     * keeps about four [heads, T, T] float tensors per query — 12 heads for ViT-B/16 (measured:
+     * 20 queries at 513², T = 1090, peaked at ~8 GB with ONNX Runtime's arena off).
+     */
+    static final long BYTES_PER_QUERY_PER_TOKEN2 = 4L * 12 * 4;
+
+    /** As below, with no memory budget: all queries in one run. */
+    public GradCamProposals(Engine cam, TextEmbeddings text, float[] positionalEmbedding, int grid, int patch, int width,
+            float[] mean, float[] std, float clipEsThreshold) {
+        this(cam, text, positionalEmbedding, grid, patch, width, mean, std, clipEsThreshold, 0);
+    }
 
     /**
      * @param cam the {@code car_cam} network (inputs pixel_values, pos_embed, fg_embeds, bg_embeds)
      * @param positionalEmbedding [1 + grid², width], class position first
+     * @param memoryBudget bytes the batched backward may take (estimated with
+     *     {@link #BYTES_PER_QUERY_PER_TOKEN2}); more queries than fit run in chunks, the others
+     *     joining the background texts — the softmax is over the same texts, so the maps are the
+     *     same, at the cost of one more forward pass per chunk. 0 = no limit.
      */
     public GradCamProposals(Engine cam, TextEmbeddings text, float[] positionalEmbedding, int grid, int patch, int width,
-            float[] mean, float[] std, float clipEsThreshold) {
+            float[] mean, float[] std, float clipEsThreshold, long memoryBudget) {
+        if (memoryBudget < 0) throw new IllegalArgumentException("memory budget must be >= 0, is " + memoryBudget);
+        this.memoryBudget = memoryBudget;
         this.cam = cam;
         this.text = text;
         this.positionalEmbedding = positionalEmbedding;
@@ -67,7 +87,7 @@ public final class GradCamProposals {
         float[] pixels = pixels(image, w, h);
         float[] pos = bilinearPositions(gh, gw);
         float[][] fg = text.embed(queries), bg = background.isEmpty() ? new float[0][] : text.embed(background);
-        Outputs o = run(pixels, w, h, pos, gh * gw, fg, bg);
+        Outputs o = runChunked(pixels, w, h, pos, gh * gw, fg, bg);
         float[][] maps = new float[queries.size()][];
         List<Integer> empty = new ArrayList<>();
         for (int f = 0; f < queries.size(); f++) {
@@ -75,7 +95,7 @@ public final class GradCamProposals {
             if (isZero(maps[f])) empty.add(f);
         }
         if (!empty.isEmpty() && bg.length > 0) {
-            Outputs again = run(pixels, w, h, pos, gh * gw, fg, new float[0][]);
+            Outputs again = runChunked(pixels, w, h, pos, gh * gw, fg, new float[0][]);
             for (int f : empty) maps[f] = gradCam(again, f, gh * gw);
         }
         float[][] out = new float[queries.size()][];
@@ -90,6 +110,35 @@ public final class GradCamProposals {
 
     /** Network outputs of one run. */
     record Outputs(float[] activations, float[] gradients, List<float[]> attention) {}
+
+    /** @return how many foreground queries one run may take at P patches (at least 1) */
+    int queriesPerRun(int P) {
+        if (memoryBudget == 0) return Integer.MAX_VALUE;
+        long tokens = P + 1L;
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, memoryBudget / (BYTES_PER_QUERY_PER_TOKEN2 * tokens * tokens)));
+    }
+
+    /**
+     * All queries' gradients, in runs of at most {@link #queriesPerRun}: run k takes queries
+     * [a, b) as foreground and the other queries plus {@code bg} as background.
+     */
+    private Outputs runChunked(float[] pixels, int w, int h, float[] pos, int P, float[][] fg, float[][] bg) {
+        int chunk = queriesPerRun(P);
+        if (fg.length <= chunk) return run(pixels, w, h, pos, P, fg, bg);
+        float[] gradients = new float[fg.length * P * width];
+        Outputs first = null;
+        for (int a = 0; a < fg.length; a += chunk) {
+            int b = Math.min(fg.length, a + chunk);
+            float[][] others = new float[fg.length - (b - a) + bg.length][];
+            int k = 0;
+            for (int i = 0; i < fg.length; i++) if (i < a || i >= b) others[k++] = fg[i];
+            for (float[] t : bg) others[k++] = t;
+            Outputs o = run(pixels, w, h, pos, P, java.util.Arrays.copyOfRange(fg, a, b), others);
+            System.arraycopy(o.gradients(), 0, gradients, a * P * width, (b - a) * P * width);
+            if (first == null) first = o;
+        }
+        return new Outputs(first.activations(), gradients, first.attention());
+    }
 
     private Outputs run(float[] pixels, int w, int h, float[] pos, int P, float[][] fg, float[][] bg) {
         Map<String, HostTensor> in = new HashMap<>();
