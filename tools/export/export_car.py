@@ -476,14 +476,7 @@ def main(argv=None):
     if args.as_car_bundle is None:
         args.as_car_bundle = args.classifier_checkpoint is not None
 
-    import logging
-    logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
-    torch = ec._import_torch()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    from transformers.utils import logging as hf_logging
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
+    torch = ec.import_torch_quietly(args.threads)
 
     t_start = time.time()
     ckpt = os.path.abspath(args.checkpoint)
@@ -538,7 +531,6 @@ def main(argv=None):
             log(f"error: self-check failed: {', '.join(failures)}")
             return 1
 
-    import onnx
     manifest.setdefault("networks", {})["car_cam"] = {
         "file": CAM_FILE, "sha256": ec.sha256(path), "precision": "fp32",
         "inputs": [{"name": "pixel_values", "dtype": "float32", "shape": [1, 3, "height", "width"]},
@@ -563,7 +555,7 @@ def main(argv=None):
                   "pos_embed resized bilinearly by the caller."),
         "exporter": "tools/export/export_car.py",
         "route": "make_fx(symbolic, core ATen decompositions) + torch.onnx.export(dynamo)",
-        "torch": torch.__version__, "onnx": onnx.__version__, "opset": opset,
+        **ec.tool_versions(torch), "opset": opset,
         "export_seconds": round(t_export, 1),
         **({"self_check": check} if check is not None else {}),
     }
@@ -589,7 +581,6 @@ def main(argv=None):
 
 def add_classifier(torch, args, manifest, out):
     """Export the CaR classifier (image + text graphs), self-check them, add them to manifest."""
-    import onnx
     ckpt = os.path.abspath(args.classifier_checkpoint)
     if not (os.path.isfile(ckpt) or os.path.exists(os.path.join(ckpt, "config.json"))):
         log(f"error: {ckpt} is neither a transformers CLIP directory (config.json) nor an OpenAI .pt file")
@@ -647,7 +638,7 @@ def add_classifier(torch, args, manifest, out):
                   "(CLIPWrapper.forward_last_layer; 100 for OpenAI CLIP; also the car bundle's top-level "
                   "logit_scale), S = softmax(sum over the 15 templates of P_t)."),
         "exporter": "tools/export/export_car.py --classifier-checkpoint",
-        "export_routes": routes, "torch": torch.__version__, "onnx": onnx.__version__, "opset": OPSET,
+        "export_routes": routes, **ec.tool_versions(torch), "opset": OPSET,
         "export_seconds": round(t_export, 1),
         **({"self_check": check} if check is not None else {}),
     }

@@ -77,9 +77,33 @@ def log(msg):
 
 
 # ----------------------------------------------------------------------------- torch modules
-def _import_torch():
+def import_torch_quietly(threads=0):
+    """torch with the exporter's noise off (the ONNX exporter's torchvision-registration warnings,
+    transformers' logging and progress bars) and, when given, its intra-op thread count."""
+    import logging
+    logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)  # torchvision absent
     import torch
+    if threads:
+        torch.set_num_threads(threads)
+    from transformers.utils import logging as hf_logging
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     return torch
+
+
+def tool_versions(torch):
+    """The library versions recorded under source in bundle.json."""
+    import onnx
+    import onnxruntime
+    import transformers
+    return {"torch": torch.__version__, "transformers": transformers.__version__,
+            "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__}
+
+
+def array_entry(out, name, shape):
+    """A bundle.json arrays entry for out/<name>.npy (float32)."""
+    return {"file": name + ".npy", "sha256": sha256(os.path.join(out, name + ".npy")), "dtype": "float32",
+            "shape": list(shape)}
 
 
 def build_modules(torch):
@@ -404,13 +428,10 @@ def load_openai_vit(torch, path):
 
     hf = {}
 
+    from resnet_clip import move_block_to_hf
+
     def block(src, dst):
-        w, b = sd.pop(src + "attn.in_proj_weight"), sd.pop(src + "attn.in_proj_bias")
-        for name, wi, bi in zip(("q", "k", "v"), w.chunk(3, 0), b.chunk(3, 0)):
-            hf[f"{dst}self_attn.{name}_proj.weight"], hf[f"{dst}self_attn.{name}_proj.bias"] = wi, bi
-        for a, c in (("attn.out_proj", "self_attn.out_proj"), ("ln_1", "layer_norm1"), ("ln_2", "layer_norm2"),
-                     ("mlp.c_fc", "mlp.fc1"), ("mlp.c_proj", "mlp.fc2")):
-            hf[f"{dst}{c}.weight"], hf[f"{dst}{c}.bias"] = sd.pop(f"{src}{a}.weight"), sd.pop(f"{src}{a}.bias")
+        move_block_to_hf(sd, src, dst, hf)
 
     for i in range(vision["num_hidden_layers"]):
         block(f"visual.transformer.resblocks.{i}.", f"vision_model.encoder.layers.{i}.")
@@ -441,9 +462,6 @@ def load_openai_vit(torch, path):
 def export_resnet(args, torch, rc, ckpt, t_start):
     """Bundle for an OpenAI CLIP ResNet checkpoint: dense feature map graph + attention-pool v/c arrays."""
     import copy
-    import onnx
-    import onnxruntime
-    import transformers
     from torch.export import Dim
     visual, text = rc.load_checkpoint(ckpt)
     D = visual.conv3.weight.shape[0] * 32
@@ -554,8 +572,7 @@ def export_resnet(args, torch, rc, ckpt, t_start):
             "text": net("text", [{"name": "input_ids", "dtype": "int64", "shape": ["batch", "length"]}],
                         [{"name": "text_embeds", "dtype": "float32", "shape": ["batch", E]}]),
         },
-        "arrays": {k: {"file": k + ".npy", "sha256": sha256(os.path.join(out, k + ".npy")), "dtype": "float32",
-                       "shape": list(a.shape)} for k, a in arrays.items()},
+        "arrays": {k: array_entry(out, k, a.shape) for k, a in arrays.items()},
         "preprocessing": {
             "size_policy": "short-side", "size": 512, "max_long_side": 2048,
             "mean": mean, "std": std, "patch_size": P, "position_grid": 0, "width": D,
@@ -571,8 +588,7 @@ def export_resnet(args, torch, rc, ckpt, t_start):
         "source": {
             "checkpoint": os.path.basename(ckpt.rstrip("/")),
             "exporter": "tools/export/export_clip.py",
-            "torch": torch.__version__, "transformers": transformers.__version__,
-            "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__,
+            **tool_versions(torch),
             "opset": OPSET,
             "export_routes": routes,
             "normalization": norm_src,
@@ -607,15 +623,8 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: default)")
     args = ap.parse_args(argv)
 
-    import logging
-    logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)  # torchvision absent
-    torch = _import_torch()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch = import_torch_quietly(args.threads)
     from transformers import CLIPModel
-    from transformers.utils import logging as hf_logging
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
 
     t_start = time.time()
     ckpt = os.path.abspath(args.checkpoint)
@@ -720,9 +729,6 @@ def main(argv=None):
     def net(kind, inputs, outputs):
         return network_entry(out, files, kind, inputs, outputs)
 
-    import onnx
-    import onnxruntime
-    import transformers
     manifest = {
         "format_version": 1,
         "pipeline": "maskclip",
@@ -737,12 +743,8 @@ def main(argv=None):
                         [{"name": "input_ids", "dtype": "int64", "shape": ["batch", "length"]}],
                         [{"name": "text_embeds", "dtype": "float32", "shape": ["batch", E]}]),
         },
-        "arrays": {
-            "pos_embed": {"file": "pos_embed.npy", "sha256": sha256(os.path.join(out, "pos_embed.npy")),
-                          "dtype": "float32", "shape": list(pos_table.shape)},
-            "head_weight": {"file": "head_weight.npy", "sha256": sha256(os.path.join(out, "head_weight.npy")),
-                            "dtype": "float32", "shape": list(head.shape)},
-        },
+        "arrays": {"pos_embed": array_entry(out, "pos_embed", pos_table.shape),
+                   "head_weight": array_entry(out, "head_weight", head.shape)},
         "preprocessing": {
             "size_policy": "short-side", "size": 512, "max_long_side": 2048,
             "mean": mean, "std": std, "patch_size": P, "position_grid": grid, "width": D,
@@ -758,8 +760,7 @@ def main(argv=None):
         "source": {
             "checkpoint": os.path.basename(ckpt.rstrip("/")),
             "exporter": "tools/export/export_clip.py",
-            "torch": torch.__version__, "transformers": transformers.__version__,
-            "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__,
+            **tool_versions(torch),
             "opset": OPSET,
             "export_routes": routes,
             "normalization": norm_src,

@@ -231,14 +231,7 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: default)")
     args = ap.parse_args(argv)
 
-    import logging
-    logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)  # torchvision absent
-    import torch
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    from transformers.utils import logging as hf_logging
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
+    torch = ec.import_torch_quietly(args.threads)
 
     t_start = time.time()
     out = os.path.abspath(args.out)
@@ -304,12 +297,8 @@ def main(argv=None):
             return 1
 
     def net(kind, inputs, outputs):
-        return {"file": files[kind], "sha256": ec.sha256(os.path.join(out, files[kind])), "precision": "fp32",
-                "inputs": inputs, "outputs": outputs}
+        return ec.network_entry(out, files, kind, inputs, outputs)
 
-    import onnx
-    import onnxruntime
-    import transformers
     family = f"sam-{'random-' if args.random else ''}vit-d{vc.hidden_size}-l{vc.num_hidden_layers}"
     manifest = {
         "format_version": 1,
@@ -340,8 +329,7 @@ def main(argv=None):
             "checkpoint": os.path.basename(ckpt.rstrip("/")),
             "random": bool(args.random), "seed": args.seed if args.random else None,
             "exporter": "tools/export/export_sam.py",
-            "torch": torch.__version__, "transformers": transformers.__version__,
-            "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__,
+            **ec.tool_versions(torch),
             "opset": OPSET, "export_routes": routes,
             "operators": {k: v[1] for k, v in info.items()},
             "normalization": norm_src,

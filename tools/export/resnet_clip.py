@@ -205,6 +205,17 @@ class TextTower(nn.Module):
         return self.hf(input_ids=input_ids).text_embeds
 
 
+def move_block_to_hf(sd, src, dst, hf):
+    """Moves one OpenAI CLIP residual attention block's tensors (prefix src) out of sd into hf under
+    transformers' names (prefix dst): in_proj split into q/k/v, ln_1/ln_2, mlp c_fc/c_proj."""
+    w, b = sd.pop(src + "attn.in_proj_weight"), sd.pop(src + "attn.in_proj_bias")
+    for name, wi, bi in zip(("q", "k", "v"), w.chunk(3, 0), b.chunk(3, 0)):
+        hf[f"{dst}self_attn.{name}_proj.weight"], hf[f"{dst}self_attn.{name}_proj.bias"] = wi, bi
+    for a, c in (("attn.out_proj", "self_attn.out_proj"), ("ln_1", "layer_norm1"), ("ln_2", "layer_norm2"),
+                 ("mlp.c_fc", "mlp.fc1"), ("mlp.c_proj", "mlp.fc2")):
+        hf[f"{dst}{c}.weight"], hf[f"{dst}{c}.bias"] = sd.pop(f"{src}{a}.weight"), sd.pop(f"{src}{a}.bias")
+
+
 def build_text(sd):
     """OpenAI text transformer -> transformers CLIPTextModelWithProjection (export_clip.py's ViT mapping)."""
     from transformers import CLIPTextConfig, CLIPTextModelWithProjection
@@ -220,13 +231,7 @@ def build_text(sd):
     model = CLIPTextModelWithProjection._from_config(cfg, attn_implementation="eager").eval()
     hf = {}
     for i in range(n):
-        src, dst = f"transformer.resblocks.{i}.", f"text_model.encoder.layers.{i}."
-        w, b = sd.pop(src + "attn.in_proj_weight"), sd.pop(src + "attn.in_proj_bias")
-        for name, wi, bi in zip(("q", "k", "v"), w.chunk(3, 0), b.chunk(3, 0)):
-            hf[f"{dst}self_attn.{name}_proj.weight"], hf[f"{dst}self_attn.{name}_proj.bias"] = wi, bi
-        for a, c in (("attn.out_proj", "self_attn.out_proj"), ("ln_1", "layer_norm1"), ("ln_2", "layer_norm2"),
-                     ("mlp.c_fc", "mlp.fc1"), ("mlp.c_proj", "mlp.fc2")):
-            hf[f"{dst}{c}.weight"], hf[f"{dst}{c}.bias"] = sd.pop(f"{src}{a}.weight"), sd.pop(f"{src}{a}.bias")
+        move_block_to_hf(sd, f"transformer.resblocks.{i}.", f"text_model.encoder.layers.{i}.", hf)
     hf["text_model.final_layer_norm.weight"] = sd.pop("ln_final.weight")
     hf["text_model.final_layer_norm.bias"] = sd.pop("ln_final.bias")
     hf["text_projection.weight"] = sd.pop("text_projection").T.contiguous()
