@@ -10,14 +10,16 @@ import java.util.Map;
 /**
  * The words an image is segmented into, in the order that gives each its index in the label map.
  * Any Unicode text is allowed; the list is validated once, here: at least one label, at most
- * {@value #MAX_LABELS} (the label map is 8-bit and 255 means unassigned), none blank, none
+ * {@value #MAX_LABELS} (over three times the largest public segmentation vocabulary, LVIS's 1,203
+ * classes; the 16-bit label map could hold 65,534, but every label costs a text-encoder pass per
+ * prompt template, 80 by default), none blank, none
  * containing control characters, and no two equal after CLIP's own normalisation (case and
  * surrounding whitespace do not distinguish labels, since the text encoder cannot tell them
  * apart). Immutable.
  */
 public final class Labels {
     /** Most labels one request may hold. */
-    public static final int MAX_LABELS = 255;
+    public static final int MAX_LABELS = 4096;
     /** Longest label in characters (the text context bounds it further, per model). */
     public static final int MAX_LABEL_CHARS = 1000;
     private final List<String> names;
@@ -48,7 +50,7 @@ public final class Labels {
     public static Labels of(List<String> names) {
         if (names == null || names.isEmpty()) throw new InvalidLabelsException("no labels given");
         if (names.size() > MAX_LABELS) {
-            throw new InvalidLabelsException("too many labels: " + names.size() + " (at most " + MAX_LABELS + ": the label map is 8-bit, 255 = unassigned)");
+            throw new InvalidLabelsException("too many labels: " + names.size() + " (at most " + MAX_LABELS + " per request)");
         }
         Map<String, Integer> seen = new HashMap<>();
         List<String> clean = new ArrayList<>(names.size());

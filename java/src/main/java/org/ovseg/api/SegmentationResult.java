@@ -1,58 +1,118 @@
 package org.ovseg.api;
 
+import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.ovseg.pipeline.PipelineOutput;
 
 /**
- * The segmentation of one image: a label per pixel (255 = unassigned), the winning score per
- * pixel, per-label statistics, and how long each stage took. Immutable; every array accessor
- * returns a copy.
+ * The segmentation of one image, the same shape for every method: a label per pixel
+ * ({@link #UNASSIGNED} where none), the winning score per pixel, per-label statistics, the
+ * panoptic segments with their id map, and how long each stage took. Methods without instance
+ * output give one stuff segment per label present (id = label index + 1). Immutable; every
+ * array accessor returns a copy.
  */
 public final class SegmentationResult {
-    /** Label-map value of a pixel no label was given to. */
-    public static final int UNASSIGNED = 255;
+    /** Label index of a pixel no label was given to. */
+    public static final int UNASSIGNED = -1;
     private final int width;
     private final int height;
     private final Labels labels;
-    private final byte[] labelMap;
+    private final int[] labelMap;
     private final float[] scores;
     private final float[] logits;
     private final Map<String, Double> timingsMs;
-    private final String backend;
+    private final Map<String, String> backends;
     private final String pipeline;
     private final List<Map<String, Object>> steps;
     private final long[] counts;
     private final double[] scoreSums;
+    private final int[] panopticIds; // null: derived from the label map (id = label + 1)
+    private final List<Segment> segments;
+    private final Map<Integer, Segment> segmentById;
 
-    SegmentationResult(int width, int height, Labels labels, byte[] labelMap, float[] scores, float[] logits,
-            Map<String, Double> timingsMs, String backend, String pipeline) {
-        this(width, height, labels, labelMap, scores, logits, timingsMs, backend, pipeline, List.of());
-    }
-
-    SegmentationResult(int width, int height, Labels labels, byte[] labelMap, float[] scores, float[] logits,
-            Map<String, Double> timingsMs, String backend, String pipeline, List<Map<String, Object>> steps) {
-        this.steps = List.copyOf(steps);
-        this.width = width;
-        this.height = height;
+    SegmentationResult(Labels labels, PipelineOutput out, String pipeline, Map<String, String> backends) {
+        this.width = out.width();
+        this.height = out.height();
         this.labels = labels;
-        this.labelMap = labelMap;
-        this.scores = scores;
-        this.logits = logits;
-        this.timingsMs = Collections.unmodifiableMap(new LinkedHashMap<>(timingsMs));
-        this.backend = backend;
+        this.labelMap = out.labels();
+        this.scores = out.scores();
+        this.logits = out.logits();
+        this.timingsMs = out.timingsMs();
+        this.steps = out.steps();
         this.pipeline = pipeline;
+        this.backends = Collections.unmodifiableMap(new LinkedHashMap<>(backends));
         this.counts = new long[labels.size()];
         this.scoreSums = new double[labels.size()];
         for (int i = 0; i < labelMap.length; i++) {
-            int l = labelMap[i] & 0xff;
-            if (l < labels.size()) {
+            int l = labelMap[i];
+            if (l >= labels.size() || l < UNASSIGNED) throw new IllegalStateException(pipeline + " gave label " + l + " of " + labels.size());
+            if (l >= 0) {
                 counts[l]++;
                 scoreSums[l] += scores[i];
             }
         }
+        List<PipelineOutput.Segment> raw = new ArrayList<>();
+        if (out.panoptic() != null) {
+            this.panopticIds = out.panoptic().ids();
+            raw.addAll(out.panoptic().segments());
+        } else {
+            this.panopticIds = null;
+            for (int l = 0; l < labels.size(); l++) {
+                if (counts[l] > 0) raw.add(new PipelineOutput.Segment(l + 1, l, false, (float) (scoreSums[l] / counts[l])));
+            }
+        }
+        this.segments = measure(raw);
+        Map<Integer, Segment> byId = new LinkedHashMap<>();
+        for (Segment s : segments) byId.put(s.id(), s);
+        this.segmentById = Collections.unmodifiableMap(byId);
+    }
+
+    /** Area and box of every segment, from the id map; segments that cover no pixel are dropped. */
+    private List<Segment> measure(List<PipelineOutput.Segment> raw) {
+        Map<Integer, Integer> slot = new java.util.HashMap<>();
+        for (int i = 0; i < raw.size(); i++) {
+            PipelineOutput.Segment s = raw.get(i);
+            if (s.labelIndex() < 0 || s.labelIndex() >= labels.size()) {
+                throw new IllegalStateException(pipeline + " gave segment " + s.id() + " label " + s.labelIndex() + " of " + labels.size());
+            }
+            slot.put(s.id(), i);
+        }
+        long[] area = new long[raw.size()];
+        int[] x0 = new int[raw.size()], y0 = new int[raw.size()], x1 = new int[raw.size()], y1 = new int[raw.size()];
+        java.util.Arrays.fill(x0, Integer.MAX_VALUE);
+        java.util.Arrays.fill(y0, Integer.MAX_VALUE);
+        java.util.Arrays.fill(x1, -1);
+        java.util.Arrays.fill(y1, -1);
+        for (int y = 0, i = 0; y < height; y++) {
+            for (int x = 0; x < width; x++, i++) {
+                int id = panopticId(i);
+                if (id == 0) continue;
+                Integer k = slot.get(id);
+                if (k == null) throw new IllegalStateException(pipeline + " gave panoptic id " + id + " with no segment");
+                area[k]++;
+                x0[k] = Math.min(x0[k], x);
+                y0[k] = Math.min(y0[k], y);
+                x1[k] = Math.max(x1[k], x);
+                y1[k] = Math.max(y1[k], y);
+            }
+        }
+        List<Segment> out = new ArrayList<>();
+        for (int k = 0; k < raw.size(); k++) {
+            if (area[k] == 0) continue;
+            PipelineOutput.Segment s = raw.get(k);
+            out.add(new Segment(s.id(), s.labelIndex(), labels.get(s.labelIndex()), s.isThing(), s.score(), area[k],
+                    new BoundingBox(x0[k], y0[k], x1[k] - x0[k] + 1, y1[k] - y0[k] + 1)));
+        }
+        return List.copyOf(out);
+    }
+
+    private int panopticId(int i) {
+        return panopticIds != null ? panopticIds[i] : labelMap[i] + 1;
     }
 
     /** @return image width in pixels */
@@ -65,19 +125,19 @@ public final class SegmentationResult {
         return height;
     }
 
-    /** @return the labels, in index order */
+    /** @return the labels, in index order (for referring segmentation: the sentences) */
     public List<String> labels() {
         return labels.names();
     }
 
-    /** @return a copy of the label map, row-major, one unsigned byte per pixel (255 = unassigned) */
-    public byte[] labelMap() {
+    /** @return a copy of the label map, row-major: label index per pixel, {@link #UNASSIGNED} where none */
+    public int[] labelMap() {
         return labelMap.clone();
     }
 
     /** @return label index at (x, y), or {@link #UNASSIGNED} */
     public int labelAt(int x, int y) {
-        return labelMap[index(x, y)] & 0xff;
+        return labelMap[index(x, y)];
     }
 
     /** @return winning score at (x, y) (for MaskCLIP: the cosine similarity, times the model's logit scale) */
@@ -99,7 +159,7 @@ public final class SegmentationResult {
     public boolean[] mask(int label) {
         checkLabel(label);
         boolean[] m = new boolean[labelMap.length];
-        for (int i = 0; i < m.length; i++) m[i] = (labelMap[i] & 0xff) == label;
+        for (int i = 0; i < m.length; i++) m[i] = labelMap[i] == label;
         return m;
     }
 
@@ -119,10 +179,38 @@ public final class SegmentationResult {
         if (label < 0 || label >= labels.size()) throw new IndexOutOfBoundsException("label " + label + " of " + labels.size());
     }
 
+    /** @return the panoptic segments, in id order of the method (every one covers at least one pixel) */
+    public List<Segment> segments() {
+        return segments;
+    }
+
+    /** @return whether the segments come from a panoptic method (false: one stuff segment per label present) */
+    public boolean hasInstances() {
+        return panopticIds != null;
+    }
+
+    /** @return a copy of the panoptic id map, row-major: segment id per pixel, 0 = void */
+    public int[] panopticIds() {
+        int[] ids = new int[labelMap.length];
+        for (int i = 0; i < ids.length; i++) ids[i] = panopticId(i);
+        return ids;
+    }
+
     /**
-     * @return a copy of the final logits [K, height, width] when they were requested; for CaR
-     *     ("car") the final proposal maps before the CRF, [Q, height, width] for the Q surviving
-     *     queries in the order of the last step's queries
+     * @return the pixels of segment {@code id}
+     * @throws java.util.NoSuchElementException when no segment has that id
+     */
+    public Mask segmentMask(int id) {
+        if (!segmentById.containsKey(id)) throw new java.util.NoSuchElementException("no segment with id " + id);
+        BitSet bits = new BitSet(labelMap.length);
+        for (int i = 0; i < labelMap.length; i++) if (panopticId(i) == id) bits.set(i);
+        return new Mask(width, height, bits);
+    }
+
+    /**
+     * @return a copy of the final maps when they were requested: for MaskCLIP the logits
+     *     [K, height, width]; for CaR the final proposal maps before the CRF, [Q, height, width]
+     *     for the Q surviving queries in the order of the last step's queries
      */
     public Optional<float[]> logits() {
         return logits == null ? Optional.empty() : Optional.of(logits.clone());
@@ -133,9 +221,18 @@ public final class SegmentationResult {
         return timingsMs;
     }
 
-    /** @return the backend that ran the networks, e.g. "onnxruntime-cpu" */
+    /**
+     * @return the backend that ran the networks ("onnxruntime-cpu", "tensorrt"), or "mixed" when
+     *     they ran on different ones (see {@link #backends()})
+     */
     public String backend() {
-        return backend;
+        java.util.Set<String> distinct = new java.util.LinkedHashSet<>(backends.values());
+        return distinct.size() == 1 ? distinct.iterator().next() : distinct.isEmpty() ? "none" : "mixed";
+    }
+
+    /** @return network role → the backend that actually ran it */
+    public Map<String, String> backends() {
+        return backends;
     }
 
     /**

@@ -1,7 +1,10 @@
 package org.ovseg.api;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -13,15 +16,15 @@ import org.ovseg.engine.Backend;
 import org.ovseg.engine.EngineOptions;
 import org.ovseg.image.ImageDecoder;
 import org.ovseg.image.RgbImage;
-import org.ovseg.pipeline.car.CarLoop;
-import org.ovseg.pipeline.car.CarPipeline;
-import org.ovseg.pipeline.car.CarSettings;
+import org.ovseg.pipeline.Capability;
+import org.ovseg.pipeline.PipelineFactory;
+import org.ovseg.pipeline.PipelineOption;
+import org.ovseg.pipeline.PipelineOptions;
+import org.ovseg.pipeline.PipelineRegistry;
+import org.ovseg.pipeline.PipelineRequest;
+import org.ovseg.pipeline.PipelineResources;
+import org.ovseg.pipeline.SegmentationPipeline;
 import org.ovseg.pipeline.common.SizePolicy;
-import org.ovseg.pipeline.maskclip.MaskClipLoader;
-import org.ovseg.pipeline.maskclip.MaskClipModel;
-import org.ovseg.pipeline.maskclip.MaskClipOptions;
-import org.ovseg.pipeline.maskclip.MaskClipOutput;
-import org.ovseg.pipeline.maskclip.MaskClipPipeline;
 import org.ovseg.text.PromptTemplates;
 import org.ovseg.text.TextEmbeddingCache;
 
@@ -42,100 +45,51 @@ import org.ovseg.text.TextEmbeddingCache;
  * throw {@link IllegalStateException}.
  */
 public final class Segmenter implements AutoCloseable {
-    /** The model used when none is named: the built-in demonstration model. */
+    /** The model used when neither a model nor a pipeline is named: the built-in demonstration model. */
     public static final String DEFAULT_MODEL = "builtin:colour-world";
-    /** The built-in CaR demonstration model, used for {@code pipeline("car")} without a model. */
-    public static final String DEFAULT_CAR_MODEL = "builtin:colour-world-car";
 
     private final ModelBundle bundle;
-    private final MaskClipModel model;
-    private final MaskClipPipeline pipeline;
-    private final CarPipeline car;
-    private final String carPreset;
-    private final org.ovseg.pipeline.sam.SamAutomaticMasks sam;
-    private final boolean keepLogits;
+    private final SegmentationPipeline pipeline;
     private final ImageDecoder decoder;
-    private final String backendName;
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed;
 
     private Segmenter(Builder b) {
-        String modelName = !b.modelSet && "car".equals(b.pipelineName) ? DEFAULT_CAR_MODEL : b.model;
+        PipelineFactory requested = b.pipelineName == null ? null : PipelineRegistry.get(b.pipelineName);
+        String modelName = b.model != null ? b.model : requested != null ? requested.demoModel() : DEFAULT_MODEL;
+        this.decoder = new ImageDecoder(b.maxPixels); // validates before anything native opens
         Path dir = modelName.startsWith("builtin:") ? BuiltinBundles.resolve(modelName, b.cacheDir) : Path.of(modelName);
         this.bundle = BundleLoader.load(dir);
         String kind = bundle.manifest().pipeline();
-        if (b.pipelineName != null && !b.pipelineName.equals(kind)) {
-            throw new OvsegException("model " + modelName + " is a '" + kind + "' bundle, not '" + b.pipelineName + "'"
-                    + (b.pipelineName.equals("car") ? " (CaR needs a bundle from tools/export/export_car.py with a classifier, or "
-                            + DEFAULT_CAR_MODEL + ")" : ""));
+        if (requested != null && !requested.name().equals(kind)) {
+            throw new OvsegException("model " + modelName + " is a '" + kind + "' bundle, not '" + requested.name()
+                    + "' (omit --model to run " + requested.demoModel() + ")");
         }
-        this.keepLogits = b.keepLogits;
-        if (!kind.equals("maskclip") && !kind.equals("car")) {
-            throw new OvsegException("model " + modelName + " is a '" + kind + "' bundle; this version of ovseg runs 'maskclip' and 'car' bundles");
-        }
-        if (b.samBundle != null && !kind.equals("car")) {
-            throw new OvsegException("a SAM bundle (--sam) refines CaR masks only, but model " + modelName + " is a '" + kind + "' bundle");
-        }
+        PipelineFactory factory = PipelineRegistry.find(kind).orElseThrow(() -> new OvsegException("model " + modelName
+                + " is a '" + kind + "' bundle; this version of ovseg runs " + String.join(", ", PipelineRegistry.names()) + " bundles"));
+        checkOptions(factory, b.options);
         EngineOptions.Builder eo = EngineOptions.builder().backend(b.backend);
         if (b.threads > 0) eo.intraOpThreads(b.threads);
         if (b.cacheDir != null) eo.planCacheDir(b.cacheDir.resolve("tensorrt-plans"));
         TextEmbeddingCache cache = new TextEmbeddingCache(b.textCache ? (b.cacheDir == null ? TextEmbeddingCache.defaultDirectory()
                 : b.cacheDir.resolve("text-embeddings")) : null);
-        if (kind.equals("car")) {
-            // The bundle may name its own default preset (the built-in demo does; see its notes).
-            Object bundlePreset = bundle.manifest().defaults().get("car_preset");
-            String preset = b.carPreset != null ? b.carPreset : bundlePreset instanceof String s ? s : "voc";
-            ImageDecoder imageDecoder = new ImageDecoder(b.maxPixels); // validates before anything native opens
-            this.car = CarPipeline.open(bundle, eo.build(), cache, CarSettings.preset(preset), b.gradCamMemory);
-            this.sam = b.samBundle == null ? null : openSam(b, eo.build(), car);
-            this.carPreset = preset;
-            this.model = null;
-            this.pipeline = null;
-            this.decoder = imageDecoder;
-            this.backendName = "onnxruntime-cpu";
-            return;
-        }
-        this.car = null;
-        this.sam = null;
-        this.carPreset = null;
-        this.model = MaskClipLoader.load(bundle, eo.build(), cache);
-        try {
-            var defaults = bundle.manifest().defaults();
-            float ks = b.keySmoothing != null ? b.keySmoothing : number(defaults.get("key_smoothing"));
-            float pd = b.promptDenoising != null ? b.promptDenoising : number(defaults.get("prompt_denoising"));
-            String templates = b.templates != null ? b.templates
-                    : bundle.manifest().text().templateSet() != null ? bundle.manifest().text().templateSet() : "imagenet80";
-            SizePolicy size = b.size > 0 ? SizePolicy.shortSide(b.size)
-                    : new SizePolicy(bundle.manifest().preprocessing().size(), bundle.manifest().preprocessing().maxLongSide());
-            MaskClipOptions opts = new MaskClipOptions(size, b.window, b.stride, PromptTemplates.named(templates), ks, pd, b.keepLogits);
-            this.pipeline = new MaskClipPipeline(model, opts);
-            this.decoder = new ImageDecoder(b.maxPixels);
-            this.backendName = model.image().backend() == Backend.TENSORRT ? "tensorrt" : "onnxruntime-cpu";
-        } catch (RuntimeException e) {
-            model.close();
-            throw e;
-        }
+        this.pipeline = factory.open(bundle, b.options, new PipelineResources(eo.build(), cache));
     }
 
-    /** Opens the SAM bundle and attaches it to the CaR pipeline; closes the pipeline on failure. */
-    private static org.ovseg.pipeline.sam.SamAutomaticMasks openSam(Builder b, EngineOptions eo, CarPipeline car) {
-        try {
-            ModelBundle samBundle = BundleLoader.load(b.samBundle);
-            if (!samBundle.manifest().pipeline().equals("sam")) {
-                throw new OvsegException("--sam " + b.samBundle + " is a '" + samBundle.manifest().pipeline()
-                        + "' bundle, not a SAM bundle (export one with tools/export/export_sam.py)");
+    /** Every option set must be one the pipeline takes, and a preset one it knows: never silently ignored. */
+    private static void checkOptions(PipelineFactory factory, PipelineOptions options) {
+        for (PipelineOption<?> o : options.keys()) {
+            if (!factory.options().contains(o)) {
+                throw new OvsegException("option " + o + " does not apply to the '" + factory.name() + "' pipeline (it takes "
+                        + factory.options().stream().map(Object::toString).sorted().collect(java.util.stream.Collectors.joining(", ")) + ")");
             }
-            org.ovseg.pipeline.sam.SamAutomaticMasks sam = org.ovseg.pipeline.sam.SamAutomaticMasks.open(samBundle, eo, b.samOptions);
-            car.useSam(sam);
-            return sam;
-        } catch (RuntimeException e) {
-            car.close();
-            throw e;
         }
-    }
-
-    private static float number(Object o) {
-        return o instanceof Number n ? n.floatValue() : 0f;
+        options.get(PipelineOption.PRESET).ifPresent(p -> {
+            if (!factory.presets().contains(p.toLowerCase(java.util.Locale.ROOT))) {
+                throw new OvsegException("unknown preset '" + p + "' for the '" + factory.name() + "' pipeline (known: "
+                        + String.join(", ", new java.util.TreeSet<>(factory.presets())) + ")");
+            }
+        });
     }
 
     /** @return a builder with the defaults (built-in model, automatic backend) */
@@ -150,15 +104,21 @@ public final class Segmenter implements AutoCloseable {
      * @throws InvalidLabelsException naming the first label that does not fit
      */
     public void validate(Labels labels) {
+        Objects.requireNonNull(labels, "labels");
         run(() -> {
-            if (pipeline == null) return null;
-            try {
-                pipeline.validateLabels(labels.names());
-            } catch (OvsegException e) {
-                throw new InvalidLabelsException(e.getMessage());
-            }
+            validateTexts(labels);
             return null;
         });
+    }
+
+    private void validateTexts(Labels labels) {
+        try {
+            pipeline.validate(labels.names());
+        } catch (InvalidLabelsException e) {
+            throw e;
+        } catch (OvsegException e) {
+            throw new InvalidLabelsException(e.getMessage());
+        }
     }
 
     /** Decodes an image file the way {@link #segment(Path, Labels)} does. */
@@ -179,95 +139,48 @@ public final class Segmenter implements AutoCloseable {
      * @throws IllegalStateException after {@link #close()}
      */
     public SegmentationResult segment(RgbImage image, Labels labels) {
-        Objects.requireNonNull(image, "image");
         Objects.requireNonNull(labels, "labels");
-        validate(labels);
-        if (car != null) return run(() -> segmentCar(image, labels));
-        return run(() -> {
-            MaskClipOutput out = pipeline.segment(image, labels.names());
-            byte[] map = new byte[out.labels().length];
-            for (int i = 0; i < map.length; i++) map[i] = (byte) (out.labels()[i] < 0 ? SegmentationResult.UNASSIGNED : out.labels()[i]);
-            return new SegmentationResult(out.width(), out.height(), labels, map, out.scores(), out.logits(),
-                    new LinkedHashMap<>(out.timingsMs()), backendName, "maskclip");
-        });
+        return run(image, labels, PipelineRequest.Segment.of(labels.names()));
     }
 
     /**
-     * Referring segmentation (CaR bundles): the sentences all describe one object; returns a
-     * result with a single label (the first sentence) whose mask is the merged object mask.
+     * Segments into thing classes and stuff classes; the result's labels are the things followed
+     * by the stuff. What the split changes depends on the method: CaR runs its second pass for
+     * stuff with the things as Grad-CAM background; panoptic methods never split stuff into
+     * instances; MaskCLIP labels both alike.
      *
-     * @throws OvsegException when the model is not a CaR bundle
-     */
-    public SegmentationResult refer(RgbImage image, Labels sentences) {
-        Objects.requireNonNull(image, "image");
-        if (car == null) throw new OvsegException("referring segmentation needs a 'car' bundle; this model is '" + bundle.manifest().pipeline() + "'");
-        return run(() -> {
-            long t0 = System.nanoTime();
-            boolean[] mask = car.refer(image, sentences.names());
-            byte[] map = new byte[mask.length];
-            float[] scores = new float[mask.length];
-            for (int i = 0; i < map.length; i++) {
-                map[i] = (byte) (mask[i] ? 0 : SegmentationResult.UNASSIGNED);
-                scores[i] = mask[i] ? 1f : 0f;
-            }
-            Map<String, Double> timings = new LinkedHashMap<>();
-            timings.put("car-refer", (System.nanoTime() - t0) / 1e6);
-            return new SegmentationResult(image.width(), image.height(), Labels.of(java.util.List.of(sentences.get(0))), map, scores, null,
-                    timings, backendName, "car-refer");
-        });
-    }
-
-    /**
-     * CaR's two-pass labelling (PASCAL Context / ADE20K style): {@code things} first, then
-     * {@code stuff} with the thing names as Grad-CAM background; the result's labels are things
-     * followed by stuff.
-     *
-     * @throws OvsegException when the model is not a CaR bundle
      * @throws InvalidLabelsException when a word appears in both lists
      */
     public SegmentationResult segmentWithStuff(RgbImage image, Labels things, Labels stuff) {
-        Objects.requireNonNull(image, "image");
-        if (car == null) throw new OvsegException("a stuff pass needs a 'car' bundle; this model is '" + bundle.manifest().pipeline() + "'");
-        java.util.List<String> all = new java.util.ArrayList<>(things.names());
+        Objects.requireNonNull(things, "things");
+        Objects.requireNonNull(stuff, "stuff");
+        List<String> all = new ArrayList<>(things.names());
         all.addAll(stuff.names());
-        Labels combined = Labels.of(all);
-        return run(() -> segmentCar(image, combined, car.segmentWithStuff(image, things.names(), stuff.names(), carPreset)));
+        return run(image, Labels.of(all), new PipelineRequest.Segment(things.names(), stuff.names()));
     }
 
-    private SegmentationResult segmentCar(RgbImage image, Labels labels) {
-        return segmentCar(image, labels, null);
+    /**
+     * Referring segmentation: the sentences all describe one object; returns a result whose
+     * labels are the sentences and whose only label index is 0 (the object's mask).
+     *
+     * @throws OvsegException when the pipeline cannot do referring segmentation
+     */
+    public SegmentationResult refer(RgbImage image, Labels sentences) {
+        Objects.requireNonNull(sentences, "sentences");
+        return run(image, sentences, new PipelineRequest.Refer(sentences.names()));
     }
 
-    private SegmentationResult segmentCar(RgbImage image, Labels labels, CarLoop.Result precomputed) {
-        long t0 = System.nanoTime();
-        CarLoop.Result r = precomputed != null ? precomputed : car.segment(image, labels.names());
-        double ms = (System.nanoTime() - t0) / 1e6;
-        byte[] map = new byte[r.labels().length];
-        float[] scores = new float[map.length];
-        for (int i = 0; i < map.length; i++) {
-            int l = r.labels()[i];
-            map[i] = (byte) (l < 0 ? SegmentationResult.UNASSIGNED : l);
-            scores[i] = l < 0 ? 0f : r.scores()[l];
+    private SegmentationResult run(RgbImage image, Labels labels, PipelineRequest request) {
+        Objects.requireNonNull(image, "image");
+        Capability needed = request.needs();
+        if (needed != null && !pipeline.capabilities().contains(needed)) {
+            throw new OvsegException(needed.description() + " is not available with the '" + pipeline.name() + "' pipeline (pipelines that can: "
+                    + String.join(", ", PipelineRegistry.having(needed)) + ")");
         }
-        java.util.List<Map<String, Object>> steps = new java.util.ArrayList<>();
-        for (CarLoop.Step st : r.steps()) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("queries", st.queries());
-            java.util.List<Double> sc = new java.util.ArrayList<>();
-            for (float f : st.scores()) sc.add((double) f);
-            m.put("scores", sc);
-            m.put("kept", st.kept());
-            steps.add(m);
-        }
-        Map<String, Double> timings = new LinkedHashMap<>(r.timingsMs());
-        timings.put("total", ms);
-        float[] logits = null;
-        if (keepLogits) { // the final proposal maps (before the CRF), [Q, H, W] in the order of the last step
-            int n = map.length;
-            logits = new float[r.proposals().length * n];
-            for (int q = 0; q < r.proposals().length; q++) System.arraycopy(r.proposals()[q], 0, logits, q * n, n);
-        }
-        return new SegmentationResult(image.width(), image.height(), labels, map, scores, logits, timings, backendName, "car", steps);
+        return run(() -> {
+            validateTexts(labels);
+            return new SegmentationResult(labels, pipeline.run(image, request), pipeline.name(), pipeline.backends());
+        });
     }
 
     private <T> T run(java.util.function.Supplier<T> body) {
@@ -280,9 +193,27 @@ public final class Segmenter implements AutoCloseable {
         }
     }
 
-    /** @return "tensorrt" or "onnxruntime-cpu" */
+    /** @return the method this Segmenter runs, e.g. "maskclip" */
+    public String pipeline() {
+        return pipeline.name();
+    }
+
+    /** @return the capability names of its pipeline (e.g. "REFER", "PANOPTIC"), for callers that adapt to the method */
+    public java.util.Set<String> capabilities() {
+        java.util.Set<String> s = new java.util.TreeSet<>();
+        for (Capability c : pipeline.capabilities()) s.add(c.name());
+        return java.util.Collections.unmodifiableSet(s);
+    }
+
+    /** @return "tensorrt", "onnxruntime-cpu", or "mixed" when the networks run on different backends */
     public String backend() {
-        return backendName;
+        java.util.Set<String> distinct = new java.util.LinkedHashSet<>(pipeline.backends().values());
+        return distinct.size() == 1 ? distinct.iterator().next() : "mixed";
+    }
+
+    /** @return network role → the backend that runs it */
+    public Map<String, String> backends() {
+        return pipeline.backends();
     }
 
     /** @return the model bundle's directory */
@@ -306,91 +237,48 @@ public final class Segmenter implements AutoCloseable {
         try {
             if (closed) return;
             closed = true;
-            // Each in its own finally: one failing close must not leak the others.
-            try {
-                if (model != null) model.close();
-            } finally {
-                try {
-                    if (car != null) car.close();
-                } finally {
-                    if (sam != null) sam.close();
-                }
-            }
+            pipeline.close();
         } finally {
             lifecycle.writeLock().unlock();
         }
     }
 
-    /** Options for {@link Segmenter}; every setter validates at once. */
+    /**
+     * Options for {@link Segmenter}; every setter validates its value at once. Method settings
+     * (size, window, presets, ...) are checked against the pipeline at {@link #build()}: one the
+     * pipeline does not take is an error, never silently ignored.
+     */
     public static final class Builder {
-        private String model = DEFAULT_MODEL;
+        private String model;
         private Backend backend = Backend.AUTO;
-        private int size;
-        private int window;
-        private int stride;
-        private String templates;
-        private Float keySmoothing;
-        private Float promptDenoising;
-        private boolean keepLogits;
         private int threads;
         private Path cacheDir;
         private boolean textCache = true;
         private long maxPixels = ImageDecoder.DEFAULT_MAX_PIXELS;
-        private String carPreset;
         private String pipelineName;
-        private boolean modelSet;
-        private long gradCamMemory = CarPipeline.DEFAULT_GRADCAM_MEMORY;
-        private Path samBundle;
-        private org.ovseg.pipeline.sam.SamOptions samOptions = org.ovseg.pipeline.sam.SamOptions.CAR;
+        private PipelineOptions options = PipelineOptions.none();
 
         private Builder() {}
 
         /**
-         * CaR's optional SAM merge: a "sam" bundle (tools/export/export_sam.py) whose automatic
-         * masks refine each post-CRF CaR mask ({@link org.ovseg.pipeline.car.SamRefiner}). Valid
-         * only with a "car" model ({@link #build()} fails otherwise); null turns it off.
-         */
-        public Builder samBundle(Path dir) {
-            this.samBundle = dir;
-            return this;
-        }
-
-        /** Settings of SAM's automatic mask generator (default: CaR's, 64 points per side). */
-        public Builder samOptions(org.ovseg.pipeline.sam.SamOptions options) {
-            this.samOptions = Objects.requireNonNull(options, "samOptions");
-            return this;
-        }
-
-        /**
-         * A bundle directory, or {@code builtin:<name>} (default {@value Segmenter#DEFAULT_MODEL},
-         * or {@value Segmenter#DEFAULT_CAR_MODEL} with {@code pipeline("car")}).
+         * A bundle directory, or {@code builtin:<name>}. Unset: the demonstration model of the
+         * pipeline named with {@link #pipeline}, else {@value Segmenter#DEFAULT_MODEL}.
          */
         public Builder model(String model) {
             this.model = Objects.requireNonNull(model, "model");
-            this.modelSet = true;
             return this;
         }
 
         /**
-         * CaR: bytes the Grad-CAM graph's batched backward may take (default 1 GiB; 0 = no
-         * limit). More queries than fit run in chunks — the same maps, one more forward pass per
-         * chunk. A ViT-B/16 at 513² needs ~230 MB per query; at 1024², ~3.2 GB.
-         */
-        public Builder carGradCamMemory(long bytes) {
-            if (bytes < 0) throw new IllegalArgumentException("Grad-CAM memory must be >= 0 bytes, is " + bytes);
-            this.gradCamMemory = bytes;
-            return this;
-        }
-
-        /**
-         * The method to run: "maskclip" or "car". A bundle is built for one method, so this picks
-         * the built-in demo model when no model is given, and otherwise makes {@link #build()}
-         * fail with a clear message when the bundle is of another kind. Unset: the bundle decides.
+         * The method to run, by registry name ("maskclip", "car", ...). A bundle is built for one
+         * method, so this picks that method's built-in demo model when no model is given, and
+         * otherwise makes {@link #build()} fail with a clear message when the bundle is of another
+         * kind. Unset: the bundle decides.
          */
         public Builder pipeline(String name) {
-            String n = Objects.requireNonNull(name, "pipeline").toLowerCase(java.util.Locale.ROOT);
-            if (!n.equals("maskclip") && !n.equals("car")) {
-                throw new IllegalArgumentException("unknown pipeline '" + name + "' (this version runs maskclip and car)");
+            String n = Objects.requireNonNull(name, "pipeline").toLowerCase(Locale.ROOT);
+            if (PipelineRegistry.find(n).isEmpty()) {
+                throw new IllegalArgumentException("unknown pipeline '" + name + "' (this version runs " + String.join(", ", PipelineRegistry.names()) + ")");
             }
             this.pipelineName = n;
             return this;
@@ -405,8 +293,7 @@ public final class Segmenter implements AutoCloseable {
         /** Short side the image is rescaled to (the bundle's default when unset). */
         public Builder size(int shortSide) {
             SizePolicy.shortSide(shortSide);
-            this.size = shortSide;
-            return this;
+            return set(PipelineOption.SIZE, shortSide);
         }
 
         /** Sliding-window inference with square windows; 0 means whole-image (the default). */
@@ -414,35 +301,64 @@ public final class Segmenter implements AutoCloseable {
             if (window < 0 || (window > 0 && (stride <= 0 || stride > window))) {
                 throw new IllegalArgumentException("sliding window needs 0 < stride <= window, got " + window + "/" + stride);
             }
-            this.window = window;
-            this.stride = stride;
-            return this;
+            if (window == 0) return set(PipelineOption.WINDOW, null).set(PipelineOption.STRIDE, null);
+            return set(PipelineOption.WINDOW, window).set(PipelineOption.STRIDE, stride);
         }
 
         /** Prompt templates: "imagenet80", "maskclip85", "single" or a file. */
         public Builder templates(String templates) {
             PromptTemplates.named(templates);
-            this.templates = templates;
-            return this;
+            return set(PipelineOption.TEMPLATES, templates);
+        }
+
+        /** A named set of the method's official settings (CaR: voc, coco-object, context, ade). */
+        public Builder preset(String preset) {
+            Objects.requireNonNull(preset, "preset");
+            return set(PipelineOption.PRESET, preset.toLowerCase(Locale.ROOT));
         }
 
         /** MaskCLIP's key-smoothing threshold (0 = off). */
         public Builder keySmoothing(float threshold) {
             if (!(threshold >= 0)) throw new IllegalArgumentException("key smoothing threshold must be >= 0");
-            this.keySmoothing = threshold;
-            return this;
+            return set(PipelineOption.KEY_SMOOTHING, threshold);
         }
 
         /** MaskCLIP's prompt-denoising threshold (0 = off). */
         public Builder promptDenoising(float threshold) {
             if (!(threshold >= 0)) throw new IllegalArgumentException("prompt denoising threshold must be >= 0");
-            this.promptDenoising = threshold;
-            return this;
+            return set(PipelineOption.PROMPT_DENOISING, threshold);
         }
 
-        /** Keep the full-resolution logits in each result (4·K·W·H bytes). */
+        /** Keep the final maps in each result ({@link SegmentationResult#logits()}; 4·K·W·H bytes). */
         public Builder keepLogits(boolean keep) {
-            this.keepLogits = keep;
+            return set(PipelineOption.KEEP_LOGITS, keep ? Boolean.TRUE : null);
+        }
+
+        /**
+         * CaR: bytes the Grad-CAM graph's batched backward may take (default 1 GiB; 0 = no
+         * limit). More queries than fit run in chunks — the same maps, one more forward pass per
+         * chunk. A ViT-B/16 at 513² needs ~230 MB per query; at 1024², ~3.2 GB.
+         */
+        public Builder carGradCamMemory(long bytes) {
+            if (bytes < 0) throw new IllegalArgumentException("Grad-CAM memory must be >= 0 bytes, is " + bytes);
+            return set(PipelineOption.GRADCAM_MEMORY, bytes);
+        }
+
+        /**
+         * CaR's optional SAM merge: a "sam" bundle (tools/export/export_sam.py) whose automatic
+         * masks refine each post-CRF mask; null turns it off.
+         */
+        public Builder samBundle(Path dir) {
+            return set(PipelineOption.SAM_BUNDLE, dir);
+        }
+
+        /** Settings of SAM's automatic mask generator (default: CaR's, 64 points per side). */
+        public Builder samOptions(org.ovseg.pipeline.sam.SamOptions options) {
+            return set(PipelineOption.SAM_OPTIONS, Objects.requireNonNull(options, "samOptions"));
+        }
+
+        private <T> Builder set(PipelineOption<T> option, T value) {
+            options = options.with(option, value);
             return this;
         }
 
@@ -462,16 +378,6 @@ public final class Segmenter implements AutoCloseable {
         /** Whether text embeddings are cached on disk (default true). */
         public Builder diskTextCache(boolean enabled) {
             this.textCache = enabled;
-            return this;
-        }
-
-        /**
-         * CaR preset for "car" bundles: voc, coco-object, context, ade (default: the bundle's
-         * {@code defaults.car_preset}, else voc).
-         */
-        public Builder carPreset(String preset) {
-            CarSettings.preset(preset);
-            this.carPreset = preset;
             return this;
         }
 

@@ -81,6 +81,17 @@ final class Args {
         }
     }
 
+    long longValue(String name, long min, long max) {
+        String v = get(name, null);
+        try {
+            long x = Long.parseLong(v.trim());
+            if (x < min || x > max) throw new UsageException("--" + name + " must be between " + min + " and " + max + ", got " + x);
+            return x;
+        } catch (NumberFormatException e) {
+            throw new UsageException("--" + name + " must be an integer, got '" + v + "'");
+        }
+    }
+
     List<String> positional() {
         return positional;
     }

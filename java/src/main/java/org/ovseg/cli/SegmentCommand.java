@@ -20,40 +20,46 @@ import org.ovseg.api.SegmentationResult;
 import org.ovseg.api.Segmenter;
 import org.ovseg.bundle.Npy;
 import org.ovseg.engine.Backend;
-import org.ovseg.io.AtomicFiles;
 import org.ovseg.image.ImageWriters;
 import org.ovseg.image.RgbImage;
+import org.ovseg.io.AtomicFiles;
 
 /**
- * {@code ovseg segment}: per image, writes {@code <stem>.labels.png} (8-bit label indices, 255
- * unassigned), {@code <stem>.overlay.png} and {@code <stem>.json}. Every argument is checked
- * before the model loads; an image that fails leaves none of its files behind.
+ * {@code ovseg segment}: per image, writes {@code <stem>.labels.png}, {@code
+ * <stem>.panoptic.png}, {@code <stem>.overlay.png} and {@code <stem>.json} (schema: {@link
+ * ResultJson}). Every argument is checked before the model loads. An image that fails is
+ * reported on one line and the others go on; its files are written under temporary names and
+ * renamed only when all are complete, so a failure leaves the previous run's outputs in place.
  */
 final class SegmentCommand implements Main.Command {
-    private static final Set<String> VALUED = Set.of("image", "labels", "model", "backend", "size", "out", "templates",
+    private static final Set<String> VALUED = Set.of("image", "images-from", "labels", "model", "backend", "size", "out", "templates",
             "window", "stride", "save-logits", "key-smoothing", "prompt-denoising", "threads", "cache-dir", "max-pixels", "preset", "stuff",
             "pipeline", "sam", "sam-points");
-    private static final Set<String> FLAGS = Set.of("no-text-cache", "refer");
+    private static final Set<String> FLAGS = Set.of("no-text-cache", "refer", "instances");
 
     @Override
     public String summary() {
-        return "segment images into any labels: label map, overlay and JSON per image";
+        return "segment images into any labels: label map, panoptic map, overlay and JSON per image";
     }
 
     static final String USAGE = """
-            usage: ovseg segment --image IN [--image IN2 ...] --labels "a,b,c" --out DIR
-                                 [--model DIR|builtin:colour-world|builtin:colour-world-car] [--pipeline maskclip|car]
-                                 [--backend auto|cpu|tensorrt] [--size 512]
-                                 [--templates imagenet80|maskclip85|single|FILE] [--window N --stride M]
+            usage: ovseg segment --image IN [--image IN2 ...] [--images-from LIST] --labels "a,b,c" --out DIR
+                                 [--model DIR|builtin:NAME] [--pipeline NAME] [--preset NAME]
+                                 [--backend auto|cpu|tensorrt] [--size 512] [--window N --stride M]
+                                 [--templates imagenet80|maskclip85|single|FILE]
                                  [--key-smoothing T] [--prompt-denoising T] [--save-logits FILE.npy|DIR]
                                  [--threads N] [--cache-dir DIR] [--no-text-cache] [--max-pixels N]
-                                 [--preset voc|coco-object|context|ade] [--refer] [--stuff "x,y"]   (CaR bundles;
-                                 --refer: the labels are sentences describing one object -> one mask;
-                                 --stuff: a second pass for stuff classes, indices after --labels)
-                                 [--sam DIR [--sam-points 64]]   (CaR bundles: merge each mask with the
-                                 automatic masks of a SAM bundle from tools/export/export_sam.py)
-            Writes DIR/<stem>.labels.png (pixel = 0-based label index, 255 = unassigned),
-            DIR/<stem>.overlay.png and DIR/<stem>.json for each image.""";
+                                 [--stuff "x,y"] [--refer] [--instances]
+                                 [--sam DIR [--sam-points 64]]
+            IN is an image file, a directory (its png/jpg/jpeg/bmp/gif files) or a glob ('photos/*.jpg');
+            LIST is a text file with one image path per line.
+            --stuff: stuff classes (indices follow --labels; CaR runs its second pass for them).
+            --refer: the labels are sentences describing one object -> one mask (pipelines that can: see 'ovseg models').
+            --instances: add each segment's mask to the JSON as COCO RLE.
+            --sam: merge CaR masks with the automatic masks of a SAM bundle (tools/export/export_sam.py).
+            Options a pipeline does not take are an error. Writes DIR/<stem>.labels.png (label index; 8-bit
+            with 255 = unassigned up to 255 labels, else 16-bit with 65535), DIR/<stem>.panoptic.png (COCO
+            panoptic ids), DIR/<stem>.overlay.png and DIR/<stem>.json for each image.""";
 
     @Override
     public int run(String[] argv, PrintStream out, PrintStream err) throws IOException {
@@ -63,12 +69,17 @@ final class SegmentCommand implements Main.Command {
         }
         Args a = Args.parse(argv, 1, VALUED, FLAGS);
         if (!a.positional().isEmpty()) throw new UsageException("unexpected argument '" + a.positional().get(0) + "' (images go after --image)");
-        List<Path> images = new ArrayList<>();
-        for (String s : a.all("image")) images.add(Path.of(s));
-        if (images.isEmpty()) throw new UsageException("missing required option --image");
+        if (a.all("image").isEmpty() && a.all("images-from").isEmpty()) throw new UsageException("missing required option --image (or --images-from)");
+        List<Path> images = ImageInputs.expand(a.all("image"), a.all("images-from"));
+        if (images.isEmpty()) throw new UsageException("no images given (--images-from lists none)");
         Labels labels = Labels.parse(a.require("labels"));
         Labels stuff = a.get("stuff", null) == null ? null : Labels.parse(a.get("stuff", null));
         if (stuff != null && a.flag("refer")) throw new UsageException("--stuff and --refer do not combine");
+        if (stuff != null) {
+            List<String> all = new ArrayList<>(labels.names());
+            all.addAll(stuff.names());
+            Labels.of(all); // a word in both lists, or too many together, fails here, before the model loads
+        }
         Path outDir = Path.of(a.require("out"));
         Backend backend = switch (a.get("backend", "auto").toLowerCase(Locale.ROOT)) {
             case "auto" -> Backend.AUTO;
@@ -94,8 +105,9 @@ final class SegmentCommand implements Main.Command {
             throw new UsageException("--save-logits with several images must name an existing directory");
         }
 
-        Segmenter.Builder b = Segmenter.builder().backend(backend)
-                .slidingWindow(window, window == 0 ? 0 : stride).keepLogits(logitsTarget != null).diskTextCache(!a.flag("no-text-cache"));
+        Segmenter.Builder b = Segmenter.builder().backend(backend).diskTextCache(!a.flag("no-text-cache"));
+        if (window > 0) b.slidingWindow(window, stride);
+        if (logitsTarget != null) b.keepLogits(true);
         if (a.get("model", null) != null) b.model(a.get("model", null));
         if (a.get("pipeline", null) != null) {
             try {
@@ -110,8 +122,8 @@ final class SegmentCommand implements Main.Command {
         if (a.get("prompt-denoising", null) != null) b.promptDenoising(floatValue(a, "prompt-denoising"));
         if (a.get("threads", null) != null) b.threads(a.intValue("threads", 0, 0, 1024));
         if (a.get("cache-dir", null) != null) b.cacheDir(Path.of(a.get("cache-dir", null)));
-        if (a.get("preset", null) != null) b.carPreset(a.get("preset", null));
-        if (a.get("max-pixels", null) != null) b.maxPixels(Long.parseLong(a.get("max-pixels", null)));
+        if (a.get("preset", null) != null) b.preset(a.get("preset", null));
+        if (a.get("max-pixels", null) != null) b.maxPixels(a.longValue("max-pixels", 1, Long.MAX_VALUE));
         if (a.get("sam-points", null) != null && a.get("sam", null) == null) throw new UsageException("--sam-points needs --sam DIR");
         if (a.get("sam", null) != null) {
             b.samBundle(Path.of(a.get("sam", null)));
@@ -122,7 +134,7 @@ final class SegmentCommand implements Main.Command {
 
         int failures = 0;
         try (Segmenter seg = b.build()) {
-            seg.validate(labels);
+            seg.validate(stuff == null ? labels : Labels.of(concat(labels, stuff)));
             for (Path img : images) {
                 try {
                     RgbImage image = seg.readImage(img);
@@ -130,16 +142,35 @@ final class SegmentCommand implements Main.Command {
                             : stuff != null ? seg.segmentWithStuff(image, labels, stuff) : seg.segment(image, labels);
                     String stem = stem(img);
                     Path logits = logitsTarget == null ? null : images.size() > 1 ? logitsTarget.resolve(stem + ".logits.npy") : logitsTarget;
-                    writeOutputs(outDir, stem, img, image, r, seg, logits);
+                    writeOutputs(outDir, stem, img, image, r, seg, logits, a.flag("refer") ? "refer" : "segment",
+                            stuff == null ? 0 : stuff.size(), a.flag("instances"));
                     out.printf(Locale.ROOT, "%s: %dx%d, %s%n", img, r.width(), r.height(), summary(r));
-                } catch (OvsegException | IOException e) {
-                    if (images.size() == 1) throw e;
-                    err.println("error: " + Main.oneLine(e.getMessage()));
+                } catch (IOException | RuntimeException e) {
+                    err.println("error: " + img + ": " + Main.oneLine(describe(e)));
+                    failures++;
+                } catch (OutOfMemoryError e) {
+                    err.println("error: " + img + ": out of memory (" + Main.oneLine(e.getMessage()) + "); try a smaller --size or --max-pixels");
                     failures++;
                 }
             }
         }
+        if (failures > 0 && images.size() > 1) err.printf(Locale.ROOT, "error: %d of %d images failed%n", failures, images.size());
         return failures == 0 ? 0 : 2;
+    }
+
+    private static List<String> concat(Labels a, Labels b) {
+        List<String> all = new ArrayList<>(a.names());
+        all.addAll(b.names());
+        return all;
+    }
+
+    /** OvsegExceptions carry a user-facing message; anything else is named by its type too. */
+    private static String describe(Exception e) {
+        if (e instanceof OvsegException || e instanceof IOException) {
+            String m = e.getMessage();
+            return e instanceof IOException ? "cannot write outputs: " + m : m;
+        }
+        return "internal failure: " + e;
     }
 
     private static float floatValue(Args a, String name) {
@@ -169,64 +200,46 @@ final class SegmentCommand implements Main.Command {
 
     private static String summary(SegmentationResult r) {
         StringBuilder s = new StringBuilder();
+        int shown = 0, more = 0;
         for (int i = 0; i < r.labels().size(); i++) {
             double f = r.pixelFraction(i);
-            if (f > 0) s.append(s.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%s %.1f%%", r.labels().get(i), 100 * f));
+            if (f <= 0) continue;
+            if (shown++ < 20) s.append(s.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%s %.1f%%", r.labels().get(i), 100 * f));
+            else more++;
         }
+        if (more > 0) s.append(String.format(Locale.ROOT, " (+%d more labels)", more));
         return s.length() == 0 ? "no label assigned" : s.toString();
     }
 
-    /** All files of one image are encoded in memory first, then renamed into place. */
-    private static void writeOutputs(Path dir, String stem, Path source, RgbImage image, SegmentationResult r, Segmenter seg, Path logitsFile)
-            throws IOException {
-        byte[] labelsPng = ImageWriters.labelsPng(r.width(), r.height(), r.labelMap());
-        byte[] overlayPng = ImageWriters.overlayPng(image, r.labelMap(), r.labels());
-        Map<String, Object> json = new LinkedHashMap<>();
-        json.put("image", source.toString());
-        json.put("width", r.width());
-        json.put("height", r.height());
-        json.put("pipeline", r.pipeline());
-        json.put("model", seg.modelInfo());
-        json.put("backend", r.backend());
-        List<Map<String, Object>> ls = new ArrayList<>();
-        for (int i = 0; i < r.labels().size(); i++) {
-            Map<String, Object> l = new LinkedHashMap<>();
-            l.put("index", i);
-            l.put("label", r.labels().get(i));
-            l.put("pixel_fraction", r.pixelFraction(i));
-            double ms = r.meanScore(i);
-            l.put("mean_score", Double.isNaN(ms) ? null : ms);
-            ls.add(l);
-        }
-        json.put("labels", ls);
-        json.put("unassigned_value", SegmentationResult.UNASSIGNED);
-        json.put("timings_ms", r.timingsMs());
-        if (!r.steps().isEmpty()) json.put("steps", r.steps());
+    /** Encodes every file of one image in memory, then writes them all under temporary names and renames them. */
+    private static void writeOutputs(Path dir, String stem, Path source, RgbImage image, SegmentationResult r, Segmenter seg, Path logitsFile,
+            String request, int stuffCount, boolean instances) throws IOException {
+        int[] map = r.labelMap();
+        byte[] labelsPng = ImageWriters.labelsPng(r.width(), r.height(), map, r.labels().size());
+        byte[] panopticPng = ImageWriters.panopticPng(r.width(), r.height(), r.panopticIds());
+        byte[] overlayPng = ImageWriters.overlayPng(image, map, r.labels());
+        Map<String, String> files = new LinkedHashMap<>();
+        files.put("labels", stem + ".labels.png");
+        files.put("panoptic", stem + ".panoptic.png");
+        files.put("overlay", stem + ".overlay.png");
+        if (logitsFile != null) files.put("logits", logitsFile.toString());
+        Map<String, Object> json = ResultJson.build(source, r, seg.modelInfo(), request, r.labels().size() - stuffCount, files, instances);
         byte[] jsonBytes = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(json);
-        List<Path> written = new ArrayList<>();
-        try {
-            write(dir.resolve(stem + ".labels.png"), labelsPng, written);
-            write(dir.resolve(stem + ".overlay.png"), overlayPng, written);
-            if (logitsFile != null) {
-                float[] logits = r.logits().orElseThrow(() -> new OvsegException("--save-logits: the " + r.pipeline() + " pipeline keeps no logits"));
-                // [K, H, W]; for CaR K is the number of surviving queries (the last step's order), not the label count
-                int planes = logits.length / Math.max(1, r.height() * r.width());
-                AtomicFiles.write(logitsFile, p -> {
-                    try (OutputStream os = new java.io.BufferedOutputStream(Files.newOutputStream(p), 1 << 20)) {
-                        Npy.writeFloats(os, logits, planes, r.height(), r.width());
-                    }
-                });
-                written.add(logitsFile);
-            }
-            write(dir.resolve(stem + ".json"), jsonBytes, written);
-        } catch (IOException | RuntimeException e) {
-            for (Path p : written) Files.deleteIfExists(p); // nothing half-written for this image
-            throw e;
+        Map<Path, AtomicFiles.Writer> writes = new LinkedHashMap<>();
+        writes.put(dir.resolve(stem + ".labels.png"), p -> Files.write(p, labelsPng));
+        writes.put(dir.resolve(stem + ".panoptic.png"), p -> Files.write(p, panopticPng));
+        writes.put(dir.resolve(stem + ".overlay.png"), p -> Files.write(p, overlayPng));
+        if (logitsFile != null) {
+            float[] logits = r.logits().orElseThrow(() -> new OvsegException("--save-logits: the " + r.pipeline() + " pipeline keeps no logits"));
+            // [K, H, W]; for CaR K is the number of surviving queries (the last step's order), not the label count
+            int planes = logits.length / Math.max(1, r.height() * r.width());
+            writes.put(logitsFile, p -> {
+                try (OutputStream os = new java.io.BufferedOutputStream(Files.newOutputStream(p), 1 << 20)) {
+                    Npy.writeFloats(os, logits, planes, r.height(), r.width());
+                }
+            });
         }
-    }
-
-    private static void write(Path target, byte[] bytes, List<Path> written) throws IOException {
-        AtomicFiles.write(target, bytes);
-        written.add(target);
+        writes.put(dir.resolve(stem + ".json"), p -> Files.write(p, jsonBytes));
+        AtomicFiles.writeAll(writes);
     }
 }

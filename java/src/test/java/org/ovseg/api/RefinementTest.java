@@ -51,7 +51,7 @@ class RefinementTest {
                 Segmenter ks = Segmenter.builder().cacheDir(cache).keySmoothing(1.0f).keepLogits(true).build()) {
             SegmentationResult a = plain.segment(halves(128, 64), labels), b = ks.segment(halves(128, 64), labels);
             int same = 0;
-            byte[] ma = a.labelMap(), mb = b.labelMap();
+            int[] ma = a.labelMap(), mb = b.labelMap();
             for (int i = 0; i < ma.length; i++) if (ma[i] == mb[i]) same++;
             assertTrue(same > 0.95 * ma.length, "agreement " + (double) same / ma.length);
             float[] l = b.logits().orElseThrow();

@@ -42,7 +42,7 @@ class SegmenterTest {
         assertEquals(0.25, r.pixelFraction(3), 0.03);
         assertTrue(r.meanScore(3) > 0.8, "cosine of a pure colour with its word: " + r.meanScore(3));
         assertThrows(IndexOutOfBoundsException.class, () -> r.labelAt(200, 0));
-        byte[] map = r.labelMap();
+        int[] map = r.labelMap();
         map[0] = 9; // results are immutable: accessors return copies
         assertEquals(3, r.labelAt(0, 0));
 
@@ -67,7 +67,7 @@ class SegmenterTest {
             RgbImage img = quadrants(300, 200);
             SegmentationResult a = whole.segment(img, labels), b = slide.segment(img, labels);
             int same = 0;
-            byte[] ma = a.labelMap(), mb = b.labelMap();
+            int[] ma = a.labelMap(), mb = b.labelMap();
             for (int i = 0; i < ma.length; i++) if (ma[i] == mb[i]) same++;
             assertTrue(same > 0.97 * ma.length, "agreement " + (double) same / ma.length);
         }

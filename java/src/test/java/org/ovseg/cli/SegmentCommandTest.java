@@ -192,8 +192,17 @@ class SegmentCommandTest {
         assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--size", "abc")), "--size");
         assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--bogus", "1")), "unknown option --bogus");
         assertFails(cli(withCache("segment", "--labels", "red", "--out", out.toString())), "--image");
-        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--refer")), "needs a 'car' bundle");
-        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--stuff", "sky")), "needs a 'car' bundle");
+        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--refer")),
+                "referring segmentation (--refer) is not available with the 'maskclip' pipeline (pipelines that can: car)");
+        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--stuff", "sky,Red")), "duplicate label");
+        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--pipeline", "car",
+                "--key-smoothing", "1")), "option --key-smoothing does not apply to the 'car' pipeline");
+        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--pipeline", "car", "--preset", "bogus")),
+                "unknown preset 'bogus' for the 'car' pipeline");
+        assertFails(cli(withCache("segment", "--image", dir.resolve("nowhere").toString() + "/*.png", "--labels", "red", "--out", out.toString())),
+                "does not exist");
+        assertFails(cli(withCache("segment", "--images-from", dir.resolve("no-list.txt").toString(), "--labels", "red", "--out", out.toString())),
+                "cannot read --images-from");
         assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--pipeline", "odise")), "--pipeline");
         assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--pipeline", "car",
                 "--model", "builtin:colour-world")), "is a 'maskclip' bundle, not 'car'");

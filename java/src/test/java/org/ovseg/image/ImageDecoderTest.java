@@ -146,12 +146,40 @@ class ImageDecoderTest {
 
     @Test
     void labelPngRoundTripsExactly() throws Exception {
-        byte[] labels = {0, 1, 2, (byte) 255, 7, 3};
-        byte[] png = ImageWriters.labelsPng(3, 2, labels);
+        int[] labels = {0, 1, 2, -1, 7, 254};
+        byte[] png = ImageWriters.labelsPng(3, 2, labels, 255);
         BufferedImage back = ImageIO.read(new java.io.ByteArrayInputStream(png));
         assertEquals(BufferedImage.TYPE_BYTE_GRAY, back.getType());
+        assertEquals(8, back.getColorModel().getComponentSize(0));
         WritableRaster r = back.getRaster();
-        for (int i = 0; i < 6; i++) assertEquals(labels[i] & 0xff, r.getSample(i % 3, i / 3, 0));
+        for (int i = 0; i < 6; i++) assertEquals(labels[i] < 0 ? 255 : labels[i], r.getSample(i % 3, i / 3, 0));
+    }
+
+    @Test
+    void moreThan255LabelsGiveA16BitPngWith65535Unassigned() throws Exception {
+        int[] labels = {0, 255, 256, -1, 1000, 65534};
+        byte[] png = ImageWriters.labelsPng(3, 2, labels, 65535);
+        BufferedImage back = ImageIO.read(new java.io.ByteArrayInputStream(png));
+        assertEquals(16, back.getColorModel().getComponentSize(0), "16-bit grayscale");
+        WritableRaster r = back.getRaster();
+        for (int i = 0; i < 6; i++) assertEquals(labels[i] < 0 ? 65535 : labels[i], r.getSample(i % 3, i / 3, 0));
+        // The boundary: 255 labels still fit 8 bits (indices 0..254, 255 = unassigned); 256 do not.
+        assertEquals(8, ImageWriters.labelBitDepth(255));
+        assertEquals(16, ImageWriters.labelBitDepth(256));
+        assertThrows(IllegalArgumentException.class, () -> ImageWriters.labelsPng(1, 1, new int[] {0}, 65536));
+    }
+
+    @Test
+    void panopticPngUsesCocoIdEncoding() throws Exception {
+        int[] ids = {0, 1, 255, 256, 65536 + 2 * 256 + 3, 0xffffff};
+        byte[] png = ImageWriters.panopticPng(3, 2, ids);
+        BufferedImage back = ImageIO.read(new java.io.ByteArrayInputStream(png));
+        for (int i = 0; i < 6; i++) {
+            int rgb = back.getRGB(i % 3, i / 3);
+            int r = (rgb >> 16) & 0xff, g = (rgb >> 8) & 0xff, b = rgb & 0xff;
+            assertEquals(ids[i], r + 256 * g + 256 * 256 * b, "pixel " + i); // COCO: id = R + 256 G + 256^2 B
+        }
+        assertThrows(IllegalArgumentException.class, () -> ImageWriters.panopticPng(1, 1, new int[] {1 << 24}));
     }
 
     @Test

@@ -21,11 +21,16 @@ import org.ovseg.text.TextEmbeddingCache;
  */
 public final class CarPipeline implements AutoCloseable {
     private static final PromptTemplates AS_IS = new PromptTemplates("as-is", List.of("{}"));
+    private static final PromptTemplates ORIGAMI = new PromptTemplates("car-background", List.of("a clean origami {}."));
     private final Engine text, cam, classifierImage, classifierText;
     private final CarLoop loop;
     private final CarSettings settings;
+    private final TextEmbedder camText, classifierTexts;
 
-    private CarPipeline(Engine text, Engine cam, Engine classifierImage, Engine classifierText, CarLoop loop, CarSettings settings) {
+    private CarPipeline(Engine text, Engine cam, Engine classifierImage, Engine classifierText, CarLoop loop, CarSettings settings,
+            TextEmbedder camText, TextEmbedder classifierTexts) {
+        this.camText = camText;
+        this.classifierTexts = classifierTexts;
         this.text = text;
         this.cam = cam;
         this.classifierImage = classifierImage;
@@ -74,7 +79,8 @@ public final class CarPipeline implements AutoCloseable {
                     background.stream().map(b -> "a clean origami " + b + ".").toList());
             ClipPromptClassifier classifier = new ClipPromptClassifier(ci, clsText, mean, std, (float) m.logitScale());
             DenseCrf.Target crf = crfTarget(cam.backend());
-            return new CarPipeline(text, cam, ci, ct, new CarLoop(gen, classifier, settings, DenseCrf.Params.CAR, crf), settings);
+            return new CarPipeline(text, cam, ci, ct, new CarLoop(gen, classifier, settings, DenseCrf.Params.CAR, crf), settings,
+                    camText, clsText);
         } catch (RuntimeException e) {
             for (Engine x : new Engine[] {text, cam, ci, ct}) if (x != null) x.close();
             throw e;
@@ -105,6 +111,27 @@ public final class CarPipeline implements AutoCloseable {
 
     private static float[] floats(List<Double> l) {
         return new float[] {l.get(0).floatValue(), l.get(1).floatValue(), l.get(2).floatValue()};
+    }
+
+    /**
+     * Checks that every text fits both text encoders under the prompts CaR applies to it
+     * ("a clean origami {}." for Grad-CAM, the 15 classifier templates).
+     *
+     * @throws org.ovseg.OvsegException naming the first text that does not fit
+     */
+    public void validate(List<String> texts) {
+        camText.checkFits(texts, ORIGAMI);
+        classifierTexts.checkFits(texts, new PromptTemplates("car-classifier", ClipPromptClassifier.TEMPLATES));
+    }
+
+    /** @return network role → backend that runs it ("onnxruntime-cpu" or "tensorrt") */
+    public java.util.Map<String, String> backends() {
+        java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+        m.put("text", org.ovseg.pipeline.SegmentationPipeline.backendLabel(text));
+        m.put("car_cam", org.ovseg.pipeline.SegmentationPipeline.backendLabel(cam));
+        m.put("car_classifier_image", org.ovseg.pipeline.SegmentationPipeline.backendLabel(classifierImage));
+        m.put("car_classifier_text", org.ovseg.pipeline.SegmentationPipeline.backendLabel(classifierText));
+        return m;
     }
 
     /** @return the settings this pipeline runs with */

@@ -99,6 +99,14 @@ public final class SamAutomaticMasks implements AutoCloseable {
         return new float[] {l.get(0).floatValue(), l.get(1).floatValue(), l.get(2).floatValue()};
     }
 
+    /** @return network role → backend that runs it ("onnxruntime-cpu" or "tensorrt") */
+    public java.util.Map<String, String> backends() {
+        java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+        m.put("image", org.ovseg.pipeline.SegmentationPipeline.backendLabel(image));
+        m.put("decoder", org.ovseg.pipeline.SegmentationPipeline.backendLabel(decoder));
+        return m;
+    }
+
     /** @return the settings masks are generated with */
     public SamOptions options() {
         return options;

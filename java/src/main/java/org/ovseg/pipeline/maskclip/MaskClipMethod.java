@@ -1,0 +1,128 @@
+package org.ovseg.pipeline.maskclip;
+
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.ovseg.bundle.ModelBundle;
+import org.ovseg.image.RgbImage;
+import org.ovseg.pipeline.Capability;
+import org.ovseg.pipeline.PipelineFactory;
+import org.ovseg.pipeline.PipelineOption;
+import org.ovseg.pipeline.PipelineOptions;
+import org.ovseg.pipeline.PipelineOutput;
+import org.ovseg.pipeline.PipelineRequest;
+import org.ovseg.pipeline.PipelineResources;
+import org.ovseg.pipeline.SegmentationPipeline;
+import org.ovseg.pipeline.common.SizePolicy;
+import org.ovseg.text.PromptTemplates;
+
+/**
+ * MaskCLIP behind the pipeline contract: bundle "maskclip", semantic labels only (stuff classes
+ * are labels like any other: the dense classifier does not tell them apart).
+ */
+public final class MaskClipMethod implements PipelineFactory {
+    /** The registry name. */
+    public static final String NAME = "maskclip";
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public Set<Capability> capabilities() {
+        return EnumSet.of(Capability.LOGITS);
+    }
+
+    @Override
+    public Set<PipelineOption<?>> options() {
+        return Set.of(PipelineOption.SIZE, PipelineOption.WINDOW, PipelineOption.STRIDE, PipelineOption.TEMPLATES,
+                PipelineOption.KEY_SMOOTHING, PipelineOption.PROMPT_DENOISING, PipelineOption.KEEP_LOGITS);
+    }
+
+    @Override
+    public Set<String> presets() {
+        return Set.of();
+    }
+
+    @Override
+    public String demoModel() {
+        return "builtin:colour-world";
+    }
+
+    @Override
+    public SegmentationPipeline open(ModelBundle bundle, PipelineOptions options, PipelineResources resources) {
+        MaskClipModel model = MaskClipLoader.load(bundle, resources.engines(), resources.textCache());
+        try {
+            return new Opened(model, new MaskClipPipeline(model, settings(bundle, options)));
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+    }
+
+    /** The bundle's defaults, overridden by the options that are set. */
+    static MaskClipOptions settings(ModelBundle bundle, PipelineOptions o) {
+        var defaults = bundle.manifest().defaults();
+        float ks = o.get(PipelineOption.KEY_SMOOTHING, number(defaults.get("key_smoothing")));
+        float pd = o.get(PipelineOption.PROMPT_DENOISING, number(defaults.get("prompt_denoising")));
+        String bundleTemplates = bundle.manifest().text().templateSet();
+        String templates = o.get(PipelineOption.TEMPLATES, bundleTemplates != null ? bundleTemplates : "imagenet80");
+        var pre = bundle.manifest().preprocessing();
+        SizePolicy size = o.get(PipelineOption.SIZE).map(SizePolicy::shortSide).orElseGet(() -> new SizePolicy(pre.size(), pre.maxLongSide()));
+        int window = o.get(PipelineOption.WINDOW, 0);
+        int stride = o.get(PipelineOption.STRIDE, window == 0 ? 0 : window / 2);
+        return new MaskClipOptions(size, window, stride, PromptTemplates.named(templates), ks, pd, o.get(PipelineOption.KEEP_LOGITS, false));
+    }
+
+    private static float number(Object o) {
+        return o instanceof Number n ? n.floatValue() : 0f;
+    }
+
+    /** One opened MaskCLIP model. */
+    private static final class Opened implements SegmentationPipeline {
+        private final MaskClipModel model;
+        private final MaskClipPipeline pipeline;
+        private final Map<String, String> backends = new LinkedHashMap<>();
+
+        Opened(MaskClipModel model, MaskClipPipeline pipeline) {
+            this.model = model;
+            this.pipeline = pipeline;
+            backends.put(MaskClipLoader.IMAGE, SegmentationPipeline.backendLabel(model.image()));
+            backends.put(MaskClipLoader.TEXT, SegmentationPipeline.backendLabel(model.textEngine()));
+        }
+
+        @Override
+        public String name() {
+            return NAME;
+        }
+
+        @Override
+        public Set<Capability> capabilities() {
+            return EnumSet.of(Capability.LOGITS);
+        }
+
+        @Override
+        public Map<String, String> backends() {
+            return java.util.Collections.unmodifiableMap(backends);
+        }
+
+        @Override
+        public void validate(List<String> texts) {
+            pipeline.validateLabels(texts);
+        }
+
+        @Override
+        public PipelineOutput run(RgbImage image, PipelineRequest request) {
+            MaskClipOutput out = pipeline.segment(image, request.names());
+            return new PipelineOutput(out.width(), out.height(), out.labels(), out.scores(), out.logits(), null, List.of(), out.timingsMs());
+        }
+
+        @Override
+        public void close() {
+            model.close();
+        }
+    }
+}
