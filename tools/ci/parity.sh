@@ -105,7 +105,7 @@ PYEOF
 java -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -cp "$root/java/target/ovseg.jar:$root/java/target/lib/*" org.ovseg.cli.Main \
     segment --model "$car_bundle" --labels "the cat on the sofa,a sleeping cat" --refer --out "$work/car-refer" \
     --cache-dir "$work/cache" --image "$samples/0_image.png"
-"$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['pipeline']=='car-refer' and len(d['labels'])==1, d; print('car refer smoke: ok')" \
+"$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['pipeline']=='car' and d['request']=='refer' and len(d['labels'])==1, d; print('car refer smoke: ok')" \
     "$work/car-refer/0_image.json" || status=1
 java -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -cp "$root/java/target/ovseg.jar:$root/java/target/lib/*" org.ovseg.cli.Main \
     segment --model "$car_bundle" --labels "cat,dog" --stuff "sky,wall,floor" --preset context --out "$work/car-stuff" \

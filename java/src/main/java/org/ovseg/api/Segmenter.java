@@ -140,7 +140,7 @@ public final class Segmenter implements AutoCloseable {
      */
     public SegmentationResult segment(RgbImage image, Labels labels) {
         Objects.requireNonNull(labels, "labels");
-        return run(image, labels, PipelineRequest.Segment.of(labels.names()));
+        return run(image, labels, labels, PipelineRequest.Segment.of(labels.names()));
     }
 
     /**
@@ -156,21 +156,23 @@ public final class Segmenter implements AutoCloseable {
         Objects.requireNonNull(stuff, "stuff");
         List<String> all = new ArrayList<>(things.names());
         all.addAll(stuff.names());
-        return run(image, Labels.of(all), new PipelineRequest.Segment(things.names(), stuff.names()));
+        Labels combined = Labels.of(all);
+        return run(image, combined, combined, new PipelineRequest.Segment(things.names(), stuff.names()));
     }
 
     /**
-     * Referring segmentation: the sentences all describe one object; returns a result whose
-     * labels are the sentences and whose only label index is 0 (the object's mask).
+     * Referring segmentation: the sentences all describe one object; returns a result with a
+     * single label (the first sentence) whose mask is the object's.
      *
      * @throws OvsegException when the pipeline cannot do referring segmentation
      */
     public SegmentationResult refer(RgbImage image, Labels sentences) {
         Objects.requireNonNull(sentences, "sentences");
-        return run(image, sentences, new PipelineRequest.Refer(sentences.names()));
+        return run(image, sentences, Labels.of(List.of(sentences.get(0))), new PipelineRequest.Refer(sentences.names()));
     }
 
-    private SegmentationResult run(RgbImage image, Labels labels, PipelineRequest request) {
+    /** @param texts what the pipeline reads (validated); @param resultLabels what the result's label indices name */
+    private SegmentationResult run(RgbImage image, Labels texts, Labels resultLabels, PipelineRequest request) {
         Objects.requireNonNull(image, "image");
         Capability needed = request.needs();
         if (needed != null && !pipeline.capabilities().contains(needed)) {
@@ -178,8 +180,8 @@ public final class Segmenter implements AutoCloseable {
                     + String.join(", ", PipelineRegistry.having(needed)) + ")");
         }
         return run(() -> {
-            validateTexts(labels);
-            return new SegmentationResult(labels, pipeline.run(image, request), pipeline.name(), pipeline.backends());
+            validateTexts(texts);
+            return new SegmentationResult(resultLabels, pipeline.run(image, request), pipeline.name(), pipeline.backends());
         });
     }
 

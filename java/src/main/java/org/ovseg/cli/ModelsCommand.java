@@ -31,6 +31,14 @@ final class ModelsCommand implements Main.Command {
             }
             out.println("Real models: export a CLIP checkpoint with tools/export/export_clip.py (MaskCLIP) or "
                     + "tools/export/export_car.py (CaR) and pass its directory.");
+            out.println("Pipelines (--pipeline NAME; a bundle names its own):");
+            for (String name : org.ovseg.pipeline.PipelineRegistry.names()) {
+                var f = org.ovseg.pipeline.PipelineRegistry.get(name);
+                java.util.List<String> caps = f.capabilities().stream().map(c -> c.description()).sorted().toList();
+                java.util.List<String> opts = f.options().stream().map(Object::toString).sorted().toList();
+                out.printf("  %-10s demo %s; can: %s; options: %s%s%n", name, f.demoModel(), caps.isEmpty() ? "semantic only" : String.join(", ", caps),
+                        String.join(" ", opts), f.presets().isEmpty() ? "" : "; presets: " + String.join(", ", new java.util.TreeSet<>(f.presets())));
+            }
             return 0;
         }
         for (String m : a.positional()) {

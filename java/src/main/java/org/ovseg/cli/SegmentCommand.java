@@ -34,7 +34,7 @@ import org.ovseg.io.AtomicFiles;
 final class SegmentCommand implements Main.Command {
     private static final Set<String> VALUED = Set.of("image", "images-from", "labels", "model", "backend", "size", "out", "templates",
             "window", "stride", "save-logits", "key-smoothing", "prompt-denoising", "threads", "cache-dir", "max-pixels", "preset", "stuff",
-            "pipeline", "sam", "sam-points");
+            "pipeline", "sam", "sam-points", "gradcam-memory");
     private static final Set<String> FLAGS = Set.of("no-text-cache", "refer", "instances");
 
     @Override
@@ -50,12 +50,13 @@ final class SegmentCommand implements Main.Command {
                                  [--key-smoothing T] [--prompt-denoising T] [--save-logits FILE.npy|DIR]
                                  [--threads N] [--cache-dir DIR] [--no-text-cache] [--max-pixels N]
                                  [--stuff "x,y"] [--refer] [--instances]
-                                 [--sam DIR [--sam-points 64]]
+                                 [--sam DIR [--sam-points 64]] [--gradcam-memory BYTES]
             IN is an image file, a directory (its png/jpg/jpeg/bmp/gif files) or a glob ('photos/*.jpg');
             LIST is a text file with one image path per line.
             --stuff: stuff classes (indices follow --labels; CaR runs its second pass for them).
             --refer: the labels are sentences describing one object -> one mask (pipelines that can: see 'ovseg models').
             --instances: add each segment's mask to the JSON as COCO RLE.
+            --gradcam-memory: bytes one Grad-CAM backward may take (CaR; default 1 GiB, 0 = no limit).
             --sam: merge CaR masks with the automatic masks of a SAM bundle (tools/export/export_sam.py).
             Options a pipeline does not take are an error. Writes DIR/<stem>.labels.png (label index; 8-bit
             with 255 = unassigned up to 255 labels, else 16-bit with 65535), DIR/<stem>.panoptic.png (COCO
@@ -123,6 +124,7 @@ final class SegmentCommand implements Main.Command {
         if (a.get("threads", null) != null) b.threads(a.intValue("threads", 0, 0, 1024));
         if (a.get("cache-dir", null) != null) b.cacheDir(Path.of(a.get("cache-dir", null)));
         if (a.get("preset", null) != null) b.preset(a.get("preset", null));
+        if (a.get("gradcam-memory", null) != null) b.carGradCamMemory(a.longValue("gradcam-memory", 0, Long.MAX_VALUE));
         if (a.get("max-pixels", null) != null) b.maxPixels(a.longValue("max-pixels", 1, Long.MAX_VALUE));
         if (a.get("sam-points", null) != null && a.get("sam", null) == null) throw new UsageException("--sam-points needs --sam DIR");
         if (a.get("sam", null) != null) {
