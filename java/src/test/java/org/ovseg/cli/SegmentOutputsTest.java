@@ -198,6 +198,34 @@ class SegmentOutputsTest {
         assertArrayEquals(before.get("keep.labels.png"), Files.readAllBytes(out.resolve("keep.labels.png")));
     }
 
+    /**
+     * An image that exhausts the heap while decoding (a 1-bit 8000x8000 PNG is small on disk and
+     * 192 MB as RGB) is reported on one line in a child JVM with a 96 MB heap; the image after it
+     * is still segmented.
+     */
+    @Test
+    void anImageThatRunsOutOfMemoryIsReportedAndTheNextOneRuns(@TempDir Path dir) throws Exception {
+        BufferedImage huge = new BufferedImage(8000, 8000, BufferedImage.TYPE_BYTE_BINARY);
+        Path big = dir.resolve("a-huge.png");
+        ImageIO.write(huge, "png", big.toFile());
+        Path small = dir.resolve("b-small.png");
+        Scenes.generate(60, 48, 40, new int[] {2, 3}, 1).write(small);
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> cmd = List.of(javaBin, "-Xmx96m", "-Dorg.bytedeco.javacpp.maxPhysicalBytes=0", "-cp", System.getProperty("java.class.path"),
+                "org.ovseg.cli.Main", "segment", "--image", big.toString(), "--image", small.toString(), "--labels", "blue,yellow",
+                "--out", dir.resolve("o").toString(), "--cache-dir", cache.toString());
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(false).start();
+        String stdout = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        String stderr = new String(p.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(5, java.util.concurrent.TimeUnit.MINUTES));
+        assertEquals(2, p.exitValue(), stderr);
+        List<String> errors = stderr.strip().lines().filter(l -> l.startsWith("error: ")).toList();
+        assertEquals(2, errors.size(), stderr);
+        assertTrue(errors.get(0).startsWith("error: " + big + ": out of memory"), errors.get(0));
+        assertTrue(stdout.contains("b-small.png"), stdout);
+        assertEquals(List.of("b-small.json"), jsonFiles(dir.resolve("o")));
+    }
+
     private static List<String> jsonFiles(Path dir) throws Exception {
         try (Stream<Path> s = Files.list(dir)) {
             return s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".json")).sorted().toList();
