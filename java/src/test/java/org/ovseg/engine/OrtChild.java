@@ -9,7 +9,8 @@ import org.ovseg.tensor.HostTensor;
  * Child-JVM main for {@link LongCommandLineTest} and {@link org.ovseg.LibraryLoggingTest}: opens
  * the ONNX file in args[0] through {@link Engines} on the CPU, runs it on the main thread with
  * x = [0, 1, 2, 3] and prints the output as {@code y= v0 v1 v2 v3}. Further arguments are only
- * there to make the command line long.
+ * there to make the command line long. With {@code -Dchild.appLog=true} it then logs one INFO
+ * record of its own through java.util.logging.
  */
 public final class OrtChild {
     private OrtChild() {}
@@ -26,5 +27,7 @@ public final class OrtChild {
             }
         }
         System.out.println("arguments: " + args.length);
+        // An application's own log record: ovseg's quiet default must not silence it.
+        if (Boolean.getBoolean("child.appLog")) java.util.logging.Logger.getLogger("app").info("application record");
     }
 }
