@@ -42,7 +42,7 @@ public final class BundleLoader {
     /** Name of the manifest file in a bundle directory. */
     public static final String MANIFEST = "bundle.json";
 
-    private static final System.Logger LOG = System.getLogger(BundleLoader.class.getName());
+    private static final System.Logger LOG = org.ovseg.Logging.logger(BundleLoader.class);
     private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
     private static final Pattern LABEL = Pattern.compile("[a-z0-9][a-z0-9_-]*");
     private static final Set<String> TOP_LEVEL = Set.of("format_version", "pipeline", "family", "networks", "preprocessing",

@@ -4,6 +4,7 @@ import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.ovseg.Logging;
 import org.ovseg.OvsegException;
 
 /**
@@ -67,27 +68,19 @@ public final class Main {
     }
 
     /**
-     * The CLI speaks through its own output: library log records show from WARNING up, or from
-     * the level in $OVSEG_LOG (e.g. OVSEG_LOG=info shows why a backend was chosen).
+     * The CLI speaks through its own output: log records show from WARNING up, or from the level
+     * in $OVSEG_LOG (e.g. OVSEG_LOG=info shows why a backend was chosen). Unlike the library
+     * ({@link Logging}), the CLI owns the process, so it sets the root logger too.
      */
     private static void configureLogging() {
-        java.util.logging.Level level = java.util.logging.Level.WARNING;
-        String env = System.getenv("OVSEG_LOG");
-        if (env != null && !env.isBlank()) {
-            try {
-                level = java.util.logging.Level.parse(env.trim().toUpperCase(java.util.Locale.ROOT));
-            } catch (IllegalArgumentException ignored) {
-                // keep WARNING
-            }
-        }
+        java.util.logging.Level level = Logging.requested().orElse(java.util.logging.Level.WARNING);
         java.util.logging.Logger root = java.util.logging.Logger.getLogger("");
         root.setLevel(level);
         for (java.util.logging.Handler h : root.getHandlers()) h.setLevel(level);
     }
 
     static String oneLine(String s) {
-        if (s == null) return "(no message)";
-        return s.replace('\n', ' ').replace('\r', ' ').trim();
+        return OvsegException.oneLine(s);
     }
 
     private static void usage(Map<String, Command> commands, PrintStream ps) {

@@ -14,7 +14,7 @@ import org.ovseg.kernel.Device;
  * its reason are logged at INFO, so "why is this running on the CPU?" has an answer in the log.
  */
 public final class Engines {
-    private static final System.Logger LOG = System.getLogger(Engines.class.getName());
+    private static final System.Logger LOG = org.ovseg.Logging.logger(Engines.class);
 
     private Engines() {}
 

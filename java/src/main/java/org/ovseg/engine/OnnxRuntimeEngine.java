@@ -18,6 +18,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.ovseg.Logging;
+import org.ovseg.OvsegException;
 import org.ovseg.tensor.ElementType;
 import org.ovseg.tensor.HostTensor;
 
@@ -33,7 +35,7 @@ import org.ovseg.tensor.HostTensor;
  * when every output shape is static and otherwise copies each ORT-allocated output once.
  */
 public final class OnnxRuntimeEngine implements Engine {
-    private static final System.Logger LOG = System.getLogger(OnnxRuntimeEngine.class.getName());
+    private static final System.Logger LOG = Logging.logger(OnnxRuntimeEngine.class);
 
     private final Path model;
     private final OrtEnvironment env;
@@ -318,8 +320,7 @@ public final class OnnxRuntimeEngine implements Engine {
     }
 
     static String oneLine(String s) {
-        if (s == null) return "(no message)";
-        return s.replaceAll("\\s*\\R\\s*", " ").trim();
+        return OvsegException.oneLine(s);
     }
 
     @Override

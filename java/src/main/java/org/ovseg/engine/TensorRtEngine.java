@@ -83,7 +83,7 @@ import org.ovseg.tensor.Shapes;
  * preset's glue also names newer ones, and calling those kills the JVM).
  */
 public final class TensorRtEngine implements Engine {
-    private static final System.Logger LOG = System.getLogger(TensorRtEngine.class.getName());
+    private static final System.Logger LOG = org.ovseg.Logging.logger(TensorRtEngine.class);
     private static final String PLAN_FORMAT = "ovseg-trt-plan/1";
 
     /**

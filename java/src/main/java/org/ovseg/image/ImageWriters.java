@@ -127,7 +127,7 @@ public final class ImageWriters {
             }
         } catch (RuntimeException | Error e) {
             // No usable font on a bare headless machine: the overlay stays valid without a legend.
-            System.getLogger(ImageWriters.class.getName()).log(System.Logger.Level.WARNING, "overlay legend skipped: " + e);
+            org.ovseg.Logging.logger(ImageWriters.class).log(System.Logger.Level.WARNING, "overlay legend skipped: " + e);
         } finally {
             g.dispose();
         }

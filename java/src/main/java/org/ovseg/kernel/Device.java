@@ -14,7 +14,7 @@ public final class Device {
     /** System property forcing the backend: {@code auto} (default), {@code cpu} or {@code cuda}. */
     public static final String PROPERTY = "ovseg.device";
 
-    private static final System.Logger LOG = System.getLogger(Device.class.getName());
+    private static final System.Logger LOG = org.ovseg.Logging.logger(Device.class);
 
     private Device() {}
 

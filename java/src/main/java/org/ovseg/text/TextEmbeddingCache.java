@@ -94,7 +94,7 @@ public final class TextEmbeddingCache {
             Files.createDirectories(f.getParent());
             AtomicFiles.write(f, b.array());
         } catch (IOException | RuntimeException e) {
-            System.getLogger(TextEmbeddingCache.class.getName()).log(System.Logger.Level.DEBUG, "text cache write failed: " + e);
+            org.ovseg.Logging.logger(TextEmbeddingCache.class).log(System.Logger.Level.DEBUG, "text cache write failed: " + e);
         }
     }
 

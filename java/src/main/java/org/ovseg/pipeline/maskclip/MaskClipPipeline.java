@@ -12,6 +12,7 @@ import org.ovseg.OvsegException;
 import org.ovseg.image.RgbImage;
 import org.ovseg.kernel.CpuKernels;
 import org.ovseg.pipeline.common.Bicubic;
+import org.ovseg.pipeline.common.EncoderMemory;
 import org.ovseg.pipeline.common.Resampling;
 import org.ovseg.pipeline.common.StageTimer;
 import org.ovseg.tensor.HostTensor;
@@ -42,6 +43,7 @@ public final class MaskClipPipeline {
     private final FloatBuffer headW;
     private final FloatBuffer headBias;
     private final Map<Long, float[]> positionCache = new ConcurrentHashMap<>();
+    private final EncoderMemory encoderMemory;
 
     /** @param model loaded networks and head; owned by the caller */
     public MaskClipPipeline(MaskClipModel model, MaskClipOptions options) {
@@ -53,6 +55,8 @@ public final class MaskClipPipeline {
             throw new OvsegException("dense head weight has " + model.headWeight().length + " values, expected "
                     + model.embedDim() + "·" + model.width());
         }
+        this.encoderMemory = EncoderMemory.forEngine(model.image(), model.positionInput() != null, model.patch(), model.width());
+        encoderMemory.checkSmallest(options.size(), options.window());
     }
 
     /** @return the options this pipeline runs with */
@@ -68,6 +72,7 @@ public final class MaskClipPipeline {
     /** Segments one image into {@code labels}. */
     public MaskClipOutput segment(RgbImage image, List<String> labels) {
         if (labels.isEmpty()) throw new OvsegException("no labels given");
+        encoderMemory.check(options.size(), options.window(), image.width(), image.height());
         StageTimer timer = new StageTimer();
         timer.start("text");
         int K = labels.size();
