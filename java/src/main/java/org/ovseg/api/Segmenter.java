@@ -22,6 +22,7 @@ import org.ovseg.pipeline.maskclip.MaskClipModel;
 import org.ovseg.pipeline.maskclip.MaskClipOptions;
 import org.ovseg.pipeline.maskclip.MaskClipOutput;
 import org.ovseg.pipeline.maskclip.MaskClipPipeline;
+import org.ovseg.pipeline.maskclip.MaskClipPreset;
 import org.ovseg.text.PromptTemplates;
 import org.ovseg.text.TextEmbeddingCache;
 
@@ -108,6 +109,14 @@ public final class Segmenter implements AutoCloseable {
             SizePolicy size = b.size > 0 ? SizePolicy.shortSide(b.size)
                     : new SizePolicy(bundle.manifest().preprocessing().size(), bundle.manifest().preprocessing().maxLongSide());
             MaskClipOptions opts = new MaskClipOptions(size, b.window, b.stride, PromptTemplates.named(templates), ks, pd, b.keepLogits);
+            if (b.carPreset != null) {
+                // --preset on a maskclip bundle names an official MaskCLIP preset; explicit size,
+                // templates and window still win over it.
+                opts = opts.withPreset(MaskClipPreset.named(b.carPreset));
+                if (b.size > 0) opts = opts.withSize(size);
+                if (b.templates != null) opts = opts.withTemplates(PromptTemplates.named(b.templates));
+                if (b.window > 0) opts = opts.withWindow(b.window, b.stride);
+            }
             this.pipeline = new MaskClipPipeline(model, opts);
             this.decoder = new ImageDecoder(b.maxPixels);
             this.backendName = model.image().backend() == Backend.TENSORRT ? "tensorrt" : "onnxruntime-cpu";
@@ -467,10 +476,20 @@ public final class Segmenter implements AutoCloseable {
 
         /**
          * CaR preset for "car" bundles: voc, coco-object, context, ade (default: the bundle's
-         * {@code defaults.car_preset}, else voc).
+         * {@code defaults.car_preset}, else voc). On a "maskclip" bundle the name is a
+         * {@link MaskClipPreset} instead: voc, context, coco-stuff (official MaskCLIP settings).
          */
         public Builder carPreset(String preset) {
-            CarSettings.preset(preset);
+            try {
+                CarSettings.preset(preset);
+            } catch (IllegalArgumentException notCar) {
+                try {
+                    MaskClipPreset.named(preset);
+                } catch (IllegalArgumentException notMaskClip) {
+                    throw new IllegalArgumentException("unknown preset '" + preset + "' (CaR: voc, coco-object, context, ade; MaskCLIP: "
+                            + String.join(", ", MaskClipPreset.NAMES) + ")");
+                }
+            }
             this.carPreset = preset;
             return this;
         }

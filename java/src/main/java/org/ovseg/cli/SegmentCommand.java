@@ -47,6 +47,7 @@ final class SegmentCommand implements Main.Command {
                                  [--templates imagenet80|maskclip85|single|FILE] [--window N --stride M]
                                  [--key-smoothing T] [--prompt-denoising T] [--save-logits FILE.npy|DIR]
                                  [--threads N] [--cache-dir DIR] [--no-text-cache] [--max-pixels N]
+                                 [--preset voc|context|coco-stuff]   (MaskCLIP bundles: official test settings)
                                  [--preset voc|coco-object|context|ade] [--refer] [--stuff "x,y"]   (CaR bundles;
                                  --refer: the labels are sentences describing one object -> one mask;
                                  --stuff: a second pass for stuff classes, indices after --labels)
