@@ -67,9 +67,11 @@ echo "parity rn50 crop:"
 #                that some, not all, classes were suppressed)
 #   rn50-ks      ResNet, unpadded, key smoothing 1.0 with the attention pool's k projection
 #   context      --preset context: ImageNet mean/std, 85 templates, long side 520 (crop -> 520x390)
-#   coco-stuff   --preset coco-stuff: ImageNet mean/std, 85 templates, img_scale (2048, 512)
-#   official-voc --preset voc on a bundle exported with --official-maskclip-vit (exact GELU,
-#                LayerNorm eps 1e-6), against the reference's --official-vit
+#   official-voc --preset voc (ImageNet mean/std, 85 templates, img_scale (2048, 512)) on a bundle
+#                exported with --official-maskclip-vit (exact GELU, LayerNorm eps 1e-6), against
+#                the reference's --official-vit (on these weights the two variants' logits differ
+#                by ~1.5e-3, three times the bound). coco-stuff's settings are voc's number for
+#                number (MaskClipPresetTest), so one run holds both.
 mc_case() { # name bundle checkpoint image "ovseg flags" "reference flags"
     local name="$1" bundle="$2" ckpt="$3" img="$4" oflags="$5" rflags="$6" out="$work/mc-$1"
     mkdir -p "$out"
@@ -107,7 +109,6 @@ assert 0 < n < 7, "prompt denoising must suppress some but not all classes to te
 PYEOF
 mc_case rn50-ks "$work/rn50-bundle" "$work/rn50" "$work/crop.png" "--key-smoothing 1.0" "--key-smoothing 1.0" || status=1
 mc_case context "$small_bundle" "$small_ckpt" "$work/crop.png" "--preset context" "--preset context" || status=1
-mc_case coco-stuff "$small_bundle" "$small_ckpt" "$samples/8_image.png" "--preset coco-stuff" "--preset coco-stuff" || status=1
 mc_case official-voc "$work/official-bundle" "$small_ckpt" "$samples/8_image.png" "--preset voc" "--preset voc --official-vit" || status=1
 
 # CaR parity: a small random car bundle (Grad-CAM graph from seed 1, classifier from seed 2; the
