@@ -31,11 +31,20 @@ block); the script exits non-zero if fp32 max abs error > 1e-4, or if an fp16 gr
 more than 2e-2 relative to the output's max magnitude (|ort-torch|max / |torch|max).
 
   python tools/export/export_clip.py --checkpoint DIR --out BUNDLE [--imagenet-norm] [--no-fp16]
+                                    [--official-maskclip-vit]
+
+--official-maskclip-vit exports the vision tower as the official MaskCLIP runs it (mmcv's
+VisionTransformer loaded with CLIP's weights): exact (erf) GELU instead of CLIP's QuickGELU and
+LayerNorm eps 1e-6 instead of 1e-5 in every vision LayerNorm. Use it to reproduce the paper's
+figures; the default keeps CLIP's own activations (what CLIP was trained with, and what every
+later method in ovseg uses). bundle.json records the choice in source.vision_variant.
 
 ResNet towers (MaskCLIP RN50): --checkpoint an OpenAI CLIP RN .pt (e.g. RN50.pt) or a directory
 holding model.pt in the same key layout (tools/export/make_random_clip.py --arch rn50) exports
-image.onnx with input pixel_values only and output dense_features [1,patches,D] (the ModifiedResNet
-feature map before the attention pool, row-major over the (H/32)x(W/32) grid), text.onnx as above,
+image.onnx with input pixel_values only (NOT padded, as the official ResNetClip) and outputs
+dense_features [1,patches,D] (the ModifiedResNet feature map before the attention pool, row-major
+over the gh x gw grid, g = ((side + 1) // 2) // 16) and dense_keys [1,patches,D] (attnpool.k_proj
+of the features, with its bias: MaskCLIP's keys for key smoothing on ResNet), text.onnx as above,
 and attnpool_v_weight [Dv,D] / attnpool_v_bias [Dv] / attnpool_c_weight [E,Dv] / attnpool_c_bias [E]
 (ovseg folds them into z = C(V f + b_v) + b_c); no pos_embed, position_grid 0, patch_size 32 (the
 encoder stride). See tools/export/resnet_clip.py and export_resnet() below.
@@ -484,12 +493,14 @@ def export_resnet(args, torch, rc, ckpt, t_start):
     files = {"image": "image.onnx", "text": "text.onnx"}
     if not args.no_fp16:
         files.update(image_fp16="image.fp16.onnx", text_fp16="text.fp16.onnx")
-    img_dims = {"pixel_values": [1, 3, "height", "width"], "dense_features": [1, "patches", D]}
+    img_dims = {"pixel_values": [1, 3, "height", "width"], "dense_features": [1, "patches", D],
+                "dense_keys": [1, "patches", D]}
     txt_dims = {"input_ids": ["batch", "length"], "text_embeds": ["batch", E]}
-    ex_px = torch.randn(1, 3, P * 10, P * 14)
+    ex_px = torch.randn(1, 3, P * 10 + 7, P * 14 + 21)  # not multiples of 32: the graph runs unpadded
     ex_ids = torch.from_numpy(random_ids(np.random.default_rng(0), 2, 16))
     img_dyn_shapes = {"pixel_values": {2: Dim.DYNAMIC, 3: Dim.DYNAMIC}}
-    img_dyn_axes = {"pixel_values": {2: "height", 3: "width"}, "dense_features": {1: "patches"}}
+    img_dyn_axes = {"pixel_values": {2: "height", 3: "width"}, "dense_features": {1: "patches"},
+                    "dense_keys": {1: "patches"}}
     txt_dyn_shapes = {"input_ids": {0: Dim.DYNAMIC, 1: Dim.DYNAMIC}}
     txt_dyn_axes = {"input_ids": {0: "batch", 1: "length"}, "text_embeds": {0: "batch"}}
 
@@ -502,7 +513,7 @@ def export_resnet(args, torch, rc, ckpt, t_start):
         t0 = time.time()
         p = os.path.join(out, files["image" + key])
         routes["image" + key] = export_onnx(torch, rc.DenseResNet(vis, dt), (ex_px,), p, ["pixel_values"],
-                                            ["dense_features"], img_dyn_shapes, img_dyn_axes, img_dims, args.route)
+                                            ["dense_features", "dense_keys"], img_dyn_shapes, img_dyn_axes, img_dims, args.route)
         graph_info["image" + key] = check_graph(p)
         log(f"exported {files['image' + key]} ({routes['image' + key]}, {time.time() - t0:.1f}s, "
             f"{os.path.getsize(p) / 1e6:.1f} MB)")
@@ -536,15 +547,20 @@ def export_resnet(args, torch, rc, ckpt, t_start):
                 failures.append(name)
 
         sess = {k: ort_session(os.path.join(out, f)) for k, f in files.items()}
-        for (h, w) in [(224, 224), (512, 704)]:
+        for (h, w) in [(224, 224), (375, 500)]:  # the second unpadded (grid 11 x 15)
             px = rng.standard_normal((1, 3, h, w)).astype(np.float32)
             with torch.no_grad():
-                ref = visual.features(torch.from_numpy(px)).flatten(2).transpose(1, 2).numpy()
+                ref = visual.features(torch.from_numpy(px)).flatten(2).transpose(1, 2)
+                ref_k = visual.attnpool.k_proj(ref).numpy()
+                ref = ref.numpy()
+            assert ref.shape[1] == rc.grid_side(h) * rc.grid_side(w), (ref.shape, h, w)
             for prec in ["fp32"] + ([] if args.no_fp16 else ["fp16"]):
                 t1 = time.time()
-                (f,) = sess["image" + ("" if prec == "fp32" else "_fp16")].run(["dense_features"], {"pixel_values": px})
+                f, k = sess["image" + ("" if prec == "fp32" else "_fp16")].run(["dense_features", "dense_keys"],
+                                                                              {"pixel_values": px})
                 assert f.shape == ref.shape, (f.shape, ref.shape)
                 record(f"image {prec} {h}x{w} dense_features ({time.time() - t1:.2f}s)", f, ref, prec == "fp16")
+                record(f"image {prec} {h}x{w} dense_keys", k, ref_k, prec == "fp16")
         for (batch, length) in [(3, 77), (2, 9)]:
             ids = random_ids(rng, batch, length)
             with torch.no_grad():
@@ -568,7 +584,8 @@ def export_resnet(args, torch, rc, ckpt, t_start):
         "family": fam,
         "networks": {
             "image": net("image", [{"name": "pixel_values", "dtype": "float32", "shape": [1, 3, "height", "width"]}],
-                         [{"name": "dense_features", "dtype": "float32", "shape": [1, "patches", D]}]),
+                         [{"name": "dense_features", "dtype": "float32", "shape": [1, "patches", D]},
+                          {"name": "dense_keys", "dtype": "float32", "shape": [1, "patches", D]}]),
             "text": net("text", [{"name": "input_ids", "dtype": "int64", "shape": ["batch", "length"]}],
                         [{"name": "text_embeds", "dtype": "float32", "shape": ["batch", E]}]),
         },
@@ -578,7 +595,8 @@ def export_resnet(args, torch, rc, ckpt, t_start):
             "mean": mean, "std": std, "patch_size": P, "position_grid": 0, "width": D,
             "interpolation": "bilinear, align_corners=false",
             "pos_embed_interpolation": "none",
-            "padding": "zero, bottom-right, to a multiple of patch_size",
+            "padding": "none (as the official ResNetClip: the stride-2 stem conv and four 2x2 average "
+                       "pools give the grid, ((side + 1) // 2) // 16)",
         },
         "text": {"tokenizer": "clip-bpe", "context_length": int(text.config.max_position_embeddings),
                  "template_set": "imagenet80"},
@@ -593,7 +611,8 @@ def export_resnet(args, torch, rc, ckpt, t_start):
             "export_routes": routes,
             "normalization": norm_src,
             "notes": ("MaskCLIP ResNet: dense_features is the ModifiedResNet feature map before the attention "
-                      "pool (stride 32, row-major); the head is z = c_proj(v_proj(f)) per pixel with both "
+                      "pool (stride 32, row-major, input not padded); dense_keys = attnpool.k_proj(f) (key "
+                      "smoothing); the head is z = c_proj(v_proj(f)) per pixel with both "
                       "biases (attnpool_* arrays; the attention-pool positional embedding is not used). "
                       "mean/std from " + norm_src + ". Text graph pools at argmax(input_ids). The checkpoint's "
                       "logit_scale is not used (raw cosines)."),
@@ -617,6 +636,9 @@ def main(argv=None):
     ap.add_argument("--imagenet-norm", action="store_true",
                     help="use ImageNet mean/std (as the official MaskCLIP configs do) instead of CLIP's")
     ap.add_argument("--no-fp16", action="store_true", help="skip the fp16 variants")
+    ap.add_argument("--official-maskclip-vit", action="store_true",
+                    help="vision tower as the official MaskCLIP ViT: exact GELU, LayerNorm eps 1e-6 "
+                         "(default: CLIP's QuickGELU, eps 1e-5)")
     ap.add_argument("--no-check", action="store_true", help="skip the ONNX Runtime self-check")
     ap.add_argument("--route", choices=["auto", "dynamo", "torchscript"], default="auto",
                     help="torch.onnx exporter (auto: dynamo, then TorchScript if dynamo fails)")
@@ -631,6 +653,9 @@ def main(argv=None):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import resnet_clip
     if resnet_clip.is_resnet_checkpoint(ckpt):
+        if args.official_maskclip_vit:
+            log("error: --official-maskclip-vit applies to ViT checkpoints only")
+            return 2
         return export_resnet(args, torch, resnet_clip, ckpt, t_start)
     if os.path.isfile(ckpt):
         model = load_openai_vit(torch, ckpt)
@@ -649,6 +674,17 @@ def main(argv=None):
         return 2
     vcfg, tcfg = model.config.vision_config, model.config.text_config
     vm, tm = vision_tower(model), text_tower(model)
+    variant = "clip (QuickGELU, LayerNorm eps 1e-5)"
+    if args.official_maskclip_vit:
+        n_ln = 0
+        for mod in vm.modules():
+            if isinstance(mod, torch.nn.LayerNorm):
+                mod.eps = 1e-6
+                n_ln += 1
+        for layer in vm.encoder.layers:
+            layer.mlp.activation_fn = torch.nn.GELU()  # erf form, as mmcv's FFN
+        variant = "maskclip-official (exact GELU, LayerNorm eps 1e-6)"
+        log(f"vision tower: official MaskCLIP variant ({n_ln} LayerNorms at eps 1e-6, exact GELU)")
     D, E, P = vcfg.hidden_size, model.config.projection_dim, vcfg.patch_size
     pos_table = vm.embeddings.position_embedding.weight.detach().float().numpy().copy()
     grid = int(round((pos_table.shape[0] - 1) ** 0.5))
@@ -764,6 +800,7 @@ def main(argv=None):
             "opset": OPSET,
             "export_routes": routes,
             "normalization": norm_src,
+            "vision_variant": variant,
             "notes": ("mean/std from " + norm_src + "; official MaskCLIP configs normalise with ImageNet "
                       "mean/std (0.485,0.456,0.406)/(0.229,0.224,0.225) instead of CLIP's "
                       "(export with --imagenet-norm for that). Text graph pools at argmax(input_ids) "

@@ -12,7 +12,8 @@ loads with no renaming.
               Bottleneck average-pools after its 3x3 conv (before conv3); its downsample is
               AvgPool(stride) -> 1x1 conv (no bias) -> BN (keys downsample.0 / downsample.1).
   attnpool:   AttentionPool2d(D = 32w, heads, E): MaskCLIP's dense head ignores the attention and
-              the positional embedding and uses feat = c_proj(v_proj(x)) per pixel (both biases).
+              the positional embedding and uses feat = c_proj(v_proj(x)) per pixel (both biases);
+              its key smoothing uses keys k_proj(x) per pixel.
 
 The text tower of an OpenAI RN checkpoint is the same transformer as ViT CLIP's; it is converted
 to transformers' CLIPTextModelWithProjection with the mapping export_clip.py uses for ViT .pt files.
@@ -153,7 +154,9 @@ class ModifiedResNet(nn.Module):
 
 
 class DenseResNet(nn.Module):
-    """Exported image graph: pixel_values [1,3,H,W] -> dense_features [1, (H/32)(W/32), D] (row-major)."""
+    """Exported image graph: pixel_values [1,3,H,W] -> dense_features [1, gh*gw, D] (row-major) and
+    dense_keys [1, gh*gw, D] = attnpool.k_proj(features) (with its bias; MaskCLIP's key smoothing on
+    ResNet). The input is not padded: gh = grid_side(H), gw = grid_side(W)."""
 
     def __init__(self, visual, dtype=torch.float32):
         super().__init__()
@@ -161,8 +164,18 @@ class DenseResNet(nn.Module):
         self.dtype_ = dtype
 
     def forward(self, pixel_values):
-        x = self.visual.features(pixel_values.to(self.dtype_))
-        return x.flatten(2).transpose(1, 2).to(torch.float32)
+        f = self.visual.features(pixel_values.to(self.dtype_)).flatten(2).transpose(1, 2)
+        k = self.visual.attnpool.k_proj(f)
+        return f.to(torch.float32), k.to(torch.float32)
+
+
+def grid_side(side):
+    """Feature-map side for an unpadded input side: the stride-2 stem conv (3x3, padding 1) gives
+    ceil(side/2); the stem's and layers 2-4's 2x2 average pools each floor-halve it."""
+    g = (side + 1) // 2
+    for _ in range(4):
+        g //= 2
+    return g
 
 
 # ----------------------------------------------------------------------------- state dicts

@@ -2,37 +2,64 @@
 """Reference MaskCLIP (training-free dense CLIP segmentation) in PyTorch, for parity checks of ovseg.
 
 Runs on a Hugging Face transformers CLIP checkpoint (the same directory tools/export/export_clip.py
-reads) with transformers' own modules, written from the MaskCLIP semantics and independently of
-the exported ONNX graphs:
+reads) with transformers' own modules, written from the MaskCLIP semantics (chongzhou96/MaskCLIP:
+mmseg's EncoderDecoder whole/slide inference, its VisionTransformer with return_qkv, ResNetClip and
+MaskClipHead) and independently of the exported ONNX graphs:
 
-  image: RGB uint8 -> float 0..255 -> mmcv imrescale (keep ratio, s = min(2048/long, 512/short),
-         size int(x*s+0.5)), bilinear align_corners=False, no antialias, no rounding
-         -> (v/255 - mean)/std -> zero pad bottom/right to a multiple of the patch size
-  dense: patch conv + class token + position table (patch rows resized bicubically,
+  image: RGB uint8 -> float 0..255 -> mmcv imrescale with img_scale (long, short) (keep ratio,
+         s = min(long/long side, short/short side), size int(x*s+0.5); (2048, 512) by default),
+         bilinear align_corners=False, no antialias, no rounding -> (v/255 - mean)/std
+  dense: ViT: zero pad bottom/right to a multiple of the patch size (PatchEmbed's corner padding);
+         patch conv + class token + position table (patch rows resized bicubically,
          align_corners=False, to the patch grid) -> pre_layrnorm -> layers[:-1]; last block:
-         v = x + out_proj(v_proj(ln_1(x))); v = v + mlp(ln_2(v)); f = post_layernorm(v)[1:]
+         v = x + out_proj(v_proj(ln_1(x))); v = v + mlp(ln_2(v)); f = post_layernorm(v)[1:];
+         keys k = out_proj(k_proj(ln_1(x)))[1:] (the official backbone passes q, k, v through out_proj)
   head:  z = visual_projection(f), L2-normalised; text: class x templates, CLIP BPE,
-         get_text_features, L2-normalise, mean per class, renormalise; logits = cosines
-  out:   [K, gh, gw] -> bilinear (align_corners=False) to the rescaled size (unpadded)
-         -> bilinear to the original size; labels = argmax over K
+         get_text_features, L2-normalise, mean per class, renormalise; logits = cosines [K, gh, gw]
+  refine (MaskClipHead.refine_output, only when asked; both off in the official MaskCLIP configs):
+         prompt denoising (pd > 0): p = softmax(100 logits) over classes; a class whose p never
+         reaches pd anywhere in the crop gets logit -100 everywhere.
+         key smoothing (ks > 0): p = softmax(100 logits); keys L2-normalised along the TOKEN axis
+         (F.normalize's default dim=1 on the official [N, HW, C] tensor); A = k k^T [P, P]; at
+         positions whose max_k p < ks, p := A p; the output is p (probabilities) everywhere.
+  out:   whole: [K, gh, gw] -> bilinear (align_corners=False) to the rescaled size (unpadded)
+         -> bilinear to the original size; labels = argmax over K.
+         slide (--window W --stride S): mmseg's slide_inference on the rescaled image: crops of
+         min(W, side), grid counts max(side - crop + stride - 1, 0) // stride + 1, the last crop
+         flush with the edge; each crop's logits (refined per crop) resized to the crop, summed,
+         divided by the per-pixel crop count, then resized to the original size.
 
 ResNet (MaskCLIP RN50): --checkpoint an OpenAI CLIP RN .pt or a make_random_clip.py --arch rn50
-directory (tools/export/resnet_clip.py's ModifiedResNet): dense features = the feature map before
-the attention pool (stride 32, input padded to a multiple of 32), head z = c_proj(v_proj(f)) per
-pixel with both biases (no attention, no attention-pool positional embedding); the rest as above.
+directory (tools/export/resnet_clip.py's ModifiedResNet): NOT padded (the official ResNetClip
+takes the rescaled image as is; its stride-2 conv and average pools give the feature grid),
+dense features = the feature map before the attention pool, head z = c_proj(v_proj(f)) per pixel
+with both biases (no attention, no attention-pool positional embedding), keys for key smoothing
+k = k_proj(f) (the attention pool's key projection, with its bias); the rest as above.
+
+--official-vit runs the vision tower as the official MaskCLIP ViT does (mmcv's VisionTransformer
+on CLIP's weights): exact (erf) GELU instead of QuickGELU and LayerNorm eps 1e-6 instead of 1e-5
+in every vision LayerNorm. The text tower stays CLIP's (the official text embeddings come from
+the clip package).
+
+--preset voc|context|coco-stuff applies the official MaskCLIP test settings (configs/_base_/
+datasets): ImageNet mean/std, the 85 MaskCLIP templates, img_scale (2048, 512) for voc and
+coco-stuff, (520, 520) for Pascal Context (keep ratio: the long side becomes 520); whole-image
+inference, no refinement. Explicit --templates / --norm / --img-scale override it.
+
+Mean/std never come from the bundle under test: --norm clip|imagenet (or a preset), else the
+checkpoint's preprocessor_config.json, else CLIP's.
 
 Writes OUT/logits.npy ([K,H,W] float32) and OUT/labels.npy ([H,W] int32), and prints timings;
 with several --image files, OUT/<file stem>/logits.npy etc. (the model and text run once).
 
   python tools/reference/maskclip_reference.py --checkpoint DIR --image IMG [IMG ...] \
-      --labels "cat,dog,person" [--templates imagenet80|maskclip85|single|FILE] [--bundle BUNDLE] --out DIR
+      --labels "cat,dog,person" [--templates imagenet80|maskclip85|single|FILE] [--preset NAME] \
+      [--norm clip|imagenet] [--img-scale 2048,512] [--window 448 --stride 224] \
+      [--key-smoothing 1.0] [--prompt-denoising 0.5] [--official-vit] --out DIR
 
 --engine onnx runs the text and image networks of --bundle (text.onnx, image.onnx, pos_embed.npy,
 head_weight.npy) in ONNX Runtime instead of torch, with the same pre/post-processing: a check
 of the bundle's graphs and arrays against the torch path (add --precision fp16 for the variants).
-
-Mean/std: from --bundle's bundle.json when given (so the reference matches what ovseg runs),
-else --imagenet-norm, else the checkpoint's preprocessor_config.json, else CLIP's.
 """
 import argparse
 import gzip
@@ -157,34 +184,54 @@ def read_rgb(path):
     return np.ascontiguousarray(img[:, :, ::-1])  # BGR -> RGB, uint8 [H, W, 3]
 
 
-def rescale_size(h, w, short=512, long=2048):
-    """mmcv.imrescale(keep_ratio) with scale (long, short)."""
-    s = min(long / max(h, w), short / min(h, w))
+def rescale_size(h, w, img_scale=(2048, 512)):
+    """mmcv.imrescale(keep_ratio) with img_scale (long, short): both edges fit, the ratio kept."""
+    long_, short = max(img_scale), min(img_scale)
+    s = min(long_ / max(h, w), short / min(h, w))
     return int(h * s + 0.5), int(w * s + 0.5)
 
 
-def preprocess(torch, rgb, mean, std, patch):
+def preprocess(torch, rgb, mean, std, img_scale):
+    """Rescaled, normalised image [1, 3, nh, nw] (not padded: padding is per crop and per tower)."""
     F = torch.nn.functional
     h, w = rgb.shape[:2]
-    nh, nw = rescale_size(h, w)
+    nh, nw = rescale_size(h, w, img_scale)
     x = torch.from_numpy(rgb).permute(2, 0, 1).unsqueeze(0).to(torch.float32)  # 0..255
     if (nh, nw) != (h, w):
         x = F.interpolate(x, size=(nh, nw), mode="bilinear", align_corners=False, antialias=False)
     m = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
     s = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
-    x = (x / 255.0 - m) / s
-    ph, pw = (-nh) % patch, (-nw) % patch
-    x = F.pad(x, (0, pw, 0, ph), value=0.0)  # bottom / right, zeros after normalisation
-    return x, (nh, nw)
+    return (x / 255.0 - m) / s
+
+
+def pad_to(torch, x, patch):
+    ph, pw = (-x.shape[2]) % patch, (-x.shape[3]) % patch
+    return torch.nn.functional.pad(x, (0, pw, 0, ph), value=0.0)  # bottom / right, zeros after normalisation
 
 
 # ----------------------------------------------------------------------------- dense features
+def make_official_vit(torch, model):
+    """The official MaskCLIP ViT on CLIP's weights: exact GELU, LayerNorm eps 1e-6 (vision tower only)."""
+    vm = model.vision_model
+    vm = getattr(vm, "vision_model", vm)
+    n_ln = 0
+    for mod in vm.modules():
+        if isinstance(mod, torch.nn.LayerNorm):
+            mod.eps = 1e-6
+            n_ln += 1
+    for layer in vm.encoder.layers:
+        layer.mlp.activation_fn = torch.nn.GELU(approximate="none")
+    return n_ln
+
+
 def dense_features(torch, model, x):
+    """ViT dense features and keys on a zero-padded crop: ([P, D], [P, D], (gh, gw))."""
     F = torch.nn.functional
     vm = model.vision_model
     vm = getattr(vm, "vision_model", vm)
     emb = vm.embeddings
     patch = emb.patch_embedding.kernel_size[0]
+    x = pad_to(torch, x, patch)
     gh, gw = x.shape[2] // patch, x.shape[3] // patch
     with torch.no_grad():
         t = emb.patch_embedding(x).flatten(2).transpose(1, 2)  # [1, P, D]
@@ -199,10 +246,21 @@ def dense_features(torch, model, x):
             h = layer(h, None)
         last = vm.encoder.layers[-1]
         y = last.layer_norm1(h)
-        v = h + last.self_attn.out_proj(last.self_attn.v_proj(y))
+        attn = last.self_attn
+        v = h + attn.out_proj(attn.v_proj(y))
         v = v + last.mlp(last.layer_norm2(v))
         f = vm.post_layernorm(v)[0, 1:]  # [P, D]
-    return f, (gh, gw)
+        k = attn.out_proj(attn.k_proj(y))[0, 1:]
+    return f, k, (gh, gw)
+
+
+def resnet_grid(side):
+    """Feature-map side of CLIP's ModifiedResNet on an unpadded input: the stride-2 3x3 stem conv
+    (padding 1) gives ceil(side/2), then four 2x2 average pools (stem, layers 2-4) floor."""
+    g = (side + 1) // 2
+    for _ in range(4):
+        g //= 2
+    return g
 
 
 class OnnxBundle:
@@ -223,6 +281,7 @@ class OnnxBundle:
             return ort.InferenceSession(os.path.join(bundle, entry["file"]), so, providers=["CPUExecutionProvider"])
 
         self.image, self.text = sess("image"), sess("text")
+        self.outputs = [o.name for o in self.image.get_outputs()]
         arr = self.manifest["arrays"]
         self.patch = self.manifest["preprocessing"]["patch_size"]
         self.resnet = "pos_embed" not in arr
@@ -248,33 +307,78 @@ class OnnxBundle:
 
     def dense(self, torch, x):
         F = torch.nn.functional
-        gh, gw = x.shape[2] // self.patch, x.shape[3] // self.patch
+        names = ["dense_features"] + (["dense_keys"] if "dense_keys" in self.outputs else [])
         if self.resnet:
-            f = self.image.run(["dense_features"], {"pixel_values": x.numpy()})[0]
-            return torch.from_numpy(f[0]), (gh, gw)
-        table = torch.from_numpy(self.pos_table)
-        g = int(round((table.shape[0] - 1) ** 0.5))
-        grid = F.interpolate(table[1:].reshape(1, g, g, -1).permute(0, 3, 1, 2), size=(gh, gw),
-                             mode="bicubic", align_corners=False)
-        pos = torch.cat([table[:1], grid.permute(0, 2, 3, 1).reshape(gh * gw, -1)], 0).unsqueeze(0)
-        f = self.image.run(["dense_features"], {"pixel_values": x.numpy(), "pos_embed": pos.numpy()})[0]
-        return torch.from_numpy(f[0]), (gh, gw)
+            outs = self.image.run(names, {"pixel_values": x.numpy()})
+            gh, gw = resnet_grid(x.shape[2]), resnet_grid(x.shape[3])
+        else:
+            x = pad_to(torch, x, self.patch)
+            gh, gw = x.shape[2] // self.patch, x.shape[3] // self.patch
+            table = torch.from_numpy(self.pos_table)
+            g = int(round((table.shape[0] - 1) ** 0.5))
+            grid = F.interpolate(table[1:].reshape(1, g, g, -1).permute(0, 3, 1, 2), size=(gh, gw),
+                                 mode="bicubic", align_corners=False)
+            pos = torch.cat([table[:1], grid.permute(0, 2, 3, 1).reshape(gh * gw, -1)], 0).unsqueeze(0)
+            outs = self.image.run(names, {"pixel_values": x.numpy(), "pos_embed": pos.numpy()})
+        f = torch.from_numpy(outs[0][0])
+        k = torch.from_numpy(outs[1][0]) if len(outs) > 1 else None
+        return f, k, (gh, gw)
 
 
-def norm_from(args):
-    if args.bundle:
-        with open(os.path.join(args.bundle, "bundle.json")) as f:
-            pre = json.load(f)["preprocessing"]
-        return pre["mean"], pre["std"], "bundle.json"
-    if args.imagenet_norm:
+# ----------------------------------------------------------------------------- refinement
+def prompt_denoise(torch, logits, thresh):
+    """[K, P] cosines -> classes whose softmax(100 cos) peak stays below thresh set to -100."""
+    p = torch.softmax(logits * 100, dim=0)
+    absent = p.max(dim=1).values < thresh
+    out = logits.clone()
+    out[absent] = -100.0
+    return out
+
+
+def key_smooth(torch, logits, keys, thresh):
+    """[K, P] logits, [P, D] keys -> [K, P] probabilities, smoothed by key affinity where unsure."""
+    p = torch.softmax(logits * 100, dim=0)  # [K, P]
+    kn = keys / keys.norm(dim=0, keepdim=True).clamp_min(1e-12)  # along tokens, as the official code
+    affinity = kn @ kn.T  # [P, P]
+    smoothed = p @ affinity.T  # [K, P]: sum_q A[p, q] prob[:, q]
+    unsure = p.max(dim=0).values < thresh
+    return torch.where(unsure.unsqueeze(0), smoothed, p)
+
+
+# ----------------------------------------------------------------------------- presets and norm
+PRESETS = {  # the official test settings (configs/_base_/datasets/*.py, tools/maskclip_utils)
+    "voc": dict(img_scale=(2048, 512), norm="imagenet", templates="maskclip85"),
+    "context": dict(img_scale=(520, 520), norm="imagenet", templates="maskclip85"),
+    "coco-stuff": dict(img_scale=(2048, 512), norm="imagenet", templates="maskclip85"),
+}
+
+
+def norm_from(args, preset):
+    name = args.norm or ("imagenet" if args.imagenet_norm else None) or (preset or {}).get("norm")
+    if name == "imagenet":
         return IMAGENET_MEAN, IMAGENET_STD, "imagenet"
+    if name == "clip":
+        return CLIP_MEAN, CLIP_STD, "clip"
     p = os.path.join(args.checkpoint, "preprocessor_config.json")
-    if os.path.exists(p):
+    if os.path.isdir(args.checkpoint) and os.path.exists(p):
         with open(p) as f:
             cfg = json.load(f)
         if "image_mean" in cfg:
             return cfg["image_mean"], cfg["image_std"], "preprocessor_config.json"
     return CLIP_MEAN, CLIP_STD, "clip default"
+
+
+def crop_boxes(h, w, window, stride):
+    """mmseg slide_inference's crops (y0, y1, x0, x1) on an h x w image."""
+    ch, cw = min(window, h), min(window, w)
+    ny = max(h - ch + stride - 1, 0) // stride + 1
+    nx = max(w - cw + stride - 1, 0) // stride + 1
+    boxes = []
+    for iy in range(ny):
+        for ix in range(nx):
+            y1, x1 = min(iy * stride + ch, h), min(ix * stride + cw, w)
+            boxes.append((max(y1 - ch, 0), y1, max(x1 - cw, 0), x1))
+    return boxes
 
 
 def main(argv=None):
@@ -284,15 +388,28 @@ def main(argv=None):
     ap.add_argument("--image", required=True, nargs="+",
                     help="image file(s); with several, outputs go to OUT/<file stem>/")
     ap.add_argument("--labels", required=True, help="comma-separated class names")
-    ap.add_argument("--templates", default="imagenet80", help="imagenet80, maskclip85, single, or a file")
-    ap.add_argument("--bundle", help="ovseg bundle directory: take mean/std from its bundle.json")
-    ap.add_argument("--imagenet-norm", action="store_true", help="ImageNet mean/std (official MaskCLIP configs)")
+    ap.add_argument("--preset", choices=sorted(PRESETS), help="official MaskCLIP test settings")
+    ap.add_argument("--templates", help="imagenet80 (default), maskclip85, single, or a file")
+    ap.add_argument("--norm", choices=["clip", "imagenet"],
+                    help="mean/std constants (default: the preset's, else the checkpoint's, else CLIP's)")
+    ap.add_argument("--imagenet-norm", action="store_true", help="same as --norm imagenet")
+    ap.add_argument("--img-scale", help="mmcv img_scale LONG,SHORT (default 2048,512; Pascal Context 520,520)")
+    ap.add_argument("--window", type=int, default=0, help="sliding-window crop side (0: whole image)")
+    ap.add_argument("--stride", type=int, default=0, help="sliding-window stride")
+    ap.add_argument("--key-smoothing", type=float, default=0.0, help="ks_thresh (0: off)")
+    ap.add_argument("--prompt-denoising", type=float, default=0.0, help="pd_thresh (0: off)")
+    ap.add_argument("--official-vit", action="store_true",
+                    help="vision tower with exact GELU and LayerNorm eps 1e-6 (the official MaskCLIP ViT)")
+    ap.add_argument("--bundle", help="ovseg bundle directory (only for --engine onnx; never a source of mean/std)")
     ap.add_argument("--out", default=".", help="directory for logits.npy and labels.npy")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--engine", choices=["torch", "onnx"], default="torch",
                     help="torch: transformers modules (the reference); onnx: the --bundle's graphs in ONNX Runtime")
     ap.add_argument("--precision", choices=["fp32", "fp16"], default="fp32", help="bundle variant for --engine onnx")
     args = ap.parse_args(argv)
+    if args.window < 0 or (args.window > 0 and not 0 < args.stride <= args.window):
+        ap.error("--window needs 0 < --stride <= --window")
+    preset = PRESETS.get(args.preset)
 
     t_all = time.time()
     import torch
@@ -305,37 +422,71 @@ def main(argv=None):
 
     sys.path.insert(0, os.path.join(ROOT, "tools", "export"))
     import resnet_clip
-    visual = None
     labels = [l.strip() for l in args.labels.split(",") if l.strip()]
-    templates = read_templates(args.templates)
-    mean, std, norm_src = norm_from(args)
+    templates = read_templates(args.templates or (preset or {}).get("templates") or "imagenet80")
+    mean, std, norm_src = norm_from(args, preset)
+    img_scale = tuple(int(v) for v in args.img_scale.split(",")) if args.img_scale else \
+        (preset or {}).get("img_scale", (2048, 512))
 
     t0 = time.time()
+    resnet = False
     if args.engine == "onnx":
         if not args.bundle:
             ap.error("--engine onnx needs --bundle")
         onnx_bundle = OnnxBundle(args.bundle, args.precision)
-        patch = onnx_bundle.patch
         head = onnx_bundle.head_fn(torch)
         text_model = onnx_bundle
+
+        def dense(x):
+            return onnx_bundle.dense(torch, x)
     elif resnet_clip.is_resnet_checkpoint(os.path.abspath(args.checkpoint)):
+        resnet = True
+        if args.official_vit:
+            ap.error("--official-vit applies to ViT checkpoints only")
         visual, text_model = resnet_clip.load_checkpoint(os.path.abspath(args.checkpoint))
-        patch = 32  # encoder stride
         ap_ = visual.attnpool
         head = lambda f: ap_.c_proj(ap_.v_proj(f))  # noqa: E731 - MaskCLIP RN head, both biases
+
+        def dense(x):  # unpadded, as the official ResNetClip
+            with torch.no_grad():
+                fm = visual.features(x)[0]  # [D, gh, gw]
+                f = fm.flatten(1).T  # [P, D], row-major over (h, w)
+                return f, ap_.k_proj(f), (fm.shape[1], fm.shape[2])
     else:
         model = CLIPModel.from_pretrained(args.checkpoint, attn_implementation="eager", dtype=torch.float32).eval()
-        patch = model.config.vision_config.patch_size
+        if args.official_vit:
+            n = make_official_vit(torch, model)
+            log(f"official MaskCLIP ViT: exact GELU, eps 1e-6 in {n} vision LayerNorms")
         head_weight = model.visual_projection.weight
         head = lambda f: f @ head_weight.T  # noqa: E731
         text_model = model
-        visual = None
+
+        def dense(x):
+            return dense_features(torch, model, x)
     t_load = time.time() - t0
 
     t0 = time.time()
     tok = clip_tokenizer()
     classes = text_classifier(torch, text_model, tok, labels, templates)  # [K, E]
     t_text = time.time() - t0
+    F = torch.nn.functional
+    K = len(labels)
+
+    def crop_logits(x):
+        """[K, h, w] logits of one (unpadded) crop at the crop's size."""
+        f, k, (gh, gw) = dense(x)
+        with torch.no_grad():
+            z = head(f)  # [P, E]
+            z = z / z.norm(dim=-1, keepdim=True)
+            lg = classes @ z.T  # [K, P]
+            if args.prompt_denoising > 0:
+                lg = prompt_denoise(torch, lg, args.prompt_denoising)
+            if args.key_smoothing > 0:
+                if k is None:
+                    raise RuntimeError("key smoothing needs dense keys; the bundle's image graph has none")
+                lg = key_smooth(torch, lg, k, args.key_smoothing)
+            lg = lg.reshape(1, K, gh, gw)
+            return F.interpolate(lg, size=tuple(x.shape[2:]), mode="bilinear", align_corners=False)[0]
 
     t_image = 0.0
     for path in args.image:
@@ -344,22 +495,21 @@ def main(argv=None):
             os.path.join(args.out, os.path.splitext(os.path.basename(path))[0])
         rgb = read_rgb(path)
         H, W = rgb.shape[:2]
-        x, (nh, nw) = preprocess(torch, rgb, mean, std, patch)
-        if args.engine == "onnx":
-            f, (gh, gw) = onnx_bundle.dense(torch, x)
-        elif visual is not None:
-            with torch.no_grad():
-                fm = visual.features(x)[0]  # [D, gh, gw]
-            gh, gw = fm.shape[1], fm.shape[2]
-            f = fm.flatten(1).T  # [P, D], row-major over (h, w)
-        else:
-            f, (gh, gw) = dense_features(torch, model, x)
+        x = preprocess(torch, rgb, mean, std, img_scale)
+        nh, nw = x.shape[2], x.shape[3]
         with torch.no_grad():
-            z = head(f)  # [P, E]
-            z = z / z.norm(dim=-1, keepdim=True)
-            logits = (z @ classes.T).T.reshape(1, len(labels), gh, gw)
-            F = torch.nn.functional
-            logits = F.interpolate(logits, size=(nh, nw), mode="bilinear", align_corners=False)
+            if args.window == 0:
+                boxes = [(0, nh, 0, nw)]
+                logits = crop_logits(x)
+            else:
+                boxes = crop_boxes(nh, nw, args.window, args.stride)
+                acc = torch.zeros(K, nh, nw, dtype=torch.float32)
+                count = torch.zeros(1, nh, nw, dtype=torch.float32)
+                for (y0, y1, x0, x1) in boxes:
+                    acc[:, y0:y1, x0:x1] += crop_logits(x[:, :, y0:y1, x0:x1])
+                    count[:, y0:y1, x0:x1] += 1
+                logits = acc / count
+            logits = logits.unsqueeze(0)
             if (nh, nw) != (H, W):  # (a same-size align_corners=False resize is the identity)
                 logits = F.interpolate(logits, size=(H, W), mode="bilinear", align_corners=False)
             logits = logits[0].contiguous().numpy().astype(np.float32)  # [K, H, W]
@@ -369,11 +519,12 @@ def main(argv=None):
         os.makedirs(out_dir, exist_ok=True)
         np.save(os.path.join(out_dir, "logits.npy"), logits)
         np.save(os.path.join(out_dir, "labels.npy"), pred)
-        counts = np.bincount(pred.ravel(), minlength=len(labels))
-        log(f"{path}: {W}x{H} -> rescaled {nw}x{nh}, padded {x.shape[3]}x{x.shape[2]}, grid {gw}x{gh}; "
-            f"{len(labels)} classes x {len(templates)} templates; mean/std from {norm_src}")
+        counts = np.bincount(pred.ravel(), minlength=K)
+        log(f"{path}: {W}x{H} -> rescaled {nw}x{nh} (img_scale {img_scale}), {len(boxes)} crop(s)"
+            f"{' (resnet, unpadded)' if resnet else ''}; {K} classes x {len(templates)} templates; "
+            f"mean/std from {norm_src}; ks {args.key_smoothing:g}, pd {args.prompt_denoising:g}")
         log("  pixels per class: " + ", ".join(f"{l}={c}" for l, c in zip(labels, counts)))
-        log(f"  logits [{len(labels)},{H},{W}] range [{logits.min():.4f}, {logits.max():.4f}] -> {out_dir}")
+        log(f"  logits [{K},{H},{W}] range [{logits.min():.4f}, {logits.max():.4f}] -> {out_dir}")
     log(f"time: load {t_load:.1f}s, text {t_text:.1f}s, image {t_image:.1f}s, total {time.time() - t_all:.1f}s")
     return 0
 

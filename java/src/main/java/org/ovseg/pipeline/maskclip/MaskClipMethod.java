@@ -38,13 +38,13 @@ public final class MaskClipMethod implements PipelineFactory {
 
     @Override
     public Set<PipelineOption<?>> options() {
-        return Set.of(PipelineOption.SIZE, PipelineOption.WINDOW, PipelineOption.STRIDE, PipelineOption.TEMPLATES,
+        return Set.of(PipelineOption.PRESET, PipelineOption.SIZE, PipelineOption.WINDOW, PipelineOption.STRIDE, PipelineOption.TEMPLATES,
                 PipelineOption.KEY_SMOOTHING, PipelineOption.PROMPT_DENOISING, PipelineOption.KEEP_LOGITS);
     }
 
     @Override
     public Set<String> presets() {
-        return Set.of();
+        return Set.copyOf(MaskClipPreset.NAMES);
     }
 
     @Override
@@ -63,7 +63,7 @@ public final class MaskClipMethod implements PipelineFactory {
         }
     }
 
-    /** The bundle's defaults, overridden by the options that are set. */
+    /** The bundle's defaults, then the preset's official settings, then the options set explicitly. */
     static MaskClipOptions settings(ModelBundle bundle, PipelineOptions o) {
         var defaults = bundle.manifest().defaults();
         float ks = o.get(PipelineOption.KEY_SMOOTHING, number(defaults.get("key_smoothing")));
@@ -74,7 +74,13 @@ public final class MaskClipMethod implements PipelineFactory {
         SizePolicy size = o.get(PipelineOption.SIZE).map(SizePolicy::shortSide).orElseGet(() -> new SizePolicy(pre.size(), pre.maxLongSide()));
         int window = o.get(PipelineOption.WINDOW, 0);
         int stride = o.get(PipelineOption.STRIDE, window == 0 ? 0 : window / 2);
-        return new MaskClipOptions(size, window, stride, PromptTemplates.named(templates), ks, pd, o.get(PipelineOption.KEEP_LOGITS, false));
+        MaskClipOptions opts = new MaskClipOptions(size, window, stride, PromptTemplates.named(templates), ks, pd, o.get(PipelineOption.KEEP_LOGITS, false));
+        if (o.get(PipelineOption.PRESET).isEmpty()) return opts;
+        opts = opts.withPreset(MaskClipPreset.named(o.get(PipelineOption.PRESET).get()));
+        if (o.get(PipelineOption.SIZE).isPresent()) opts = opts.withSize(size);
+        if (o.get(PipelineOption.TEMPLATES).isPresent()) opts = opts.withTemplates(PromptTemplates.named(templates));
+        if (window > 0) opts = opts.withWindow(window, stride);
+        return opts;
     }
 
     private static float number(Object o) {

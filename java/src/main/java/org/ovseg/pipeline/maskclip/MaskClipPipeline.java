@@ -22,14 +22,17 @@ import org.ovseg.text.TextEmbedder;
  * MaskCLIP (Zhou, Loy and Dai, ECCV 2022): dense labels from a frozen CLIP, no training.
  * <ol>
  *   <li>Class embeddings: every label through every prompt template, normalised and averaged.
- *   <li>The image rescaled (short side 512), normalised, zero-padded to a multiple of the patch.
+ *   <li>The image rescaled (short side 512), normalised; for ViT zero-padded to a multiple of the
+ *       patch (the official PatchEmbed's corner padding); for ResNet not padded (the official
+ *       ResNetClip: the stride-2 stem and four 2×2 average pools floor the grid).
  *   <li>The encoder's dense features: for ViT, the last block's attention replaced by its value
  *       path (x + out_proj(v_proj(ln_1 x)), then the MLP, then ln_post), with positional
  *       embeddings resized bicubically to the patch grid; for ResNet, the map before the
  *       attention pool.
  *   <li>The dense head: z = W f + b (ViT: the CLIP projection; ResNet: the pool's value and output
  *       projections, folded), cosine with each class embedding — one fused native kernel.
- *   <li>Optional prompt denoising and key smoothing (off in MaskCLIP's official configs).
+ *   <li>Optional prompt denoising and key smoothing (off in MaskCLIP's official configs); the keys
+ *       are the last block's (ViT) or the attention pool's k projection (ResNet).
  *   <li>Logits resized bilinearly to the rescaled size, then to the original size; argmax.
  * </ol>
  * Whole-image inference by default; a sliding window averages overlapping crops like mmseg.
@@ -88,7 +91,9 @@ public final class MaskClipPipeline {
         timer.start("preprocess");
         int[] size = options.size().apply(image.width(), image.height());
         int rw = size[0], rh = size[1];
-        float[] chw = Resampling.resizeNormalize(image.rgb(), image.width(), image.height(), rw, rh, model.mean(), model.std());
+        float[] mean = options.normalization() != null ? options.normalization().mean() : model.mean();
+        float[] std = options.normalization() != null ? options.normalization().std() : model.std();
+        float[] chw = Resampling.resizeNormalize(image.rgb(), image.width(), image.height(), rw, rh, mean, std);
 
         int ow = image.width(), oh = image.height();
         int[] labelsOut = new int[ow * oh];
@@ -111,8 +116,12 @@ public final class MaskClipPipeline {
 
     private Grid runCrop(float[] chw, int W, int H, int x0, int y0, int cw, int ch, FloatBuffer T, int K, StageTimer timer) {
         int p = model.patch();
-        int gw = (cw + p - 1) / p, gh = (ch + p - 1) / p;
-        int pw = gw * p, ph = gh * p;
+        boolean resnet = model.positionInput() == null;
+        int gw = resnet ? resnetGrid(cw) : (cw + p - 1) / p, gh = resnet ? resnetGrid(ch) : (ch + p - 1) / p;
+        int pw = resnet ? cw : gw * p, ph = resnet ? ch : gh * p;
+        if (gw == 0 || gh == 0) {
+            throw new OvsegException("a " + cw + "x" + ch + " crop is too small for the ResNet encoder (each side needs at least 31 pixels)");
+        }
         int P = gw * gh, D = model.width(), E = model.embedDim();
         Map<String, HostTensor> inputs = new HashMap<>();
         Map<String, HostTensor> outputs = null;
@@ -146,7 +155,8 @@ public final class MaskClipPipeline {
             if (options.promptDenoising() > 0) promptDenoise(logits, K, P, options.promptDenoising());
             if (options.keySmoothing() > 0) {
                 HostTensor keys = model.keysOutput() == null ? null : outputs.get(model.keysOutput());
-                if (keys == null) throw new OvsegException("key smoothing needs the encoder's dense keys; this model exports none");
+                if (keys == null) throw new OvsegException("key smoothing needs the encoder's dense keys; this model exports none "
+                        + "(re-export it with tools/export/export_clip.py: ResNet bundles gained dense_keys)");
                 keySmooth(logits, K, P, keys.toFloatArray(), D, options.keySmoothing());
             }
             return new Grid(logits, gw, gh);
@@ -154,6 +164,15 @@ public final class MaskClipPipeline {
             inputs.values().forEach(HostTensor::close);
             if (outputs != null) outputs.values().forEach(HostTensor::close);
         }
+    }
+
+    /**
+     * Feature-grid side of CLIP's ModifiedResNet on an unpadded input side: the stride-2 3×3 stem
+     * conv (padding 1) gives ceil(side/2), the stem's and layers 2–4's 2×2 average pools each
+     * floor-halve it.
+     */
+    static int resnetGrid(int side) {
+        return ((side + 1) / 2) / 16;
     }
 
     /** mmseg's slide inference: crops of window², stride apart, the last ones flush with the edge. */
