@@ -157,7 +157,10 @@ std::string compare(const std::vector<float> &g, const std::vector<float> &c, To
         const float a = g[i], b = c[i];
         bool ok;
         double excess = 0;
-        if (std::isnan(b) || std::isnan(a)) ok = std::isnan(a) && std::isnan(b);
+        /* No output is NaN by contract, so a NaN on either side is a failure (also NaN against
+         * NaN: the CPU twin is the reference, not an oracle); an infinity must match exactly
+         * (K = 0 scores are -inf on both). */
+        if (std::isnan(b) || std::isnan(a)) { ok = false; excess = NAN; }
         else if (std::isinf(b) || std::isinf(a)) ok = a == b;
         else {
             const double lim = (double)t.atol * s + (double)t.rtol * std::fabs(b);
@@ -174,6 +177,28 @@ std::string compare(const std::vector<float> &g, const std::vector<float> &c, To
     std::snprintf(buf, sizeof buf, "%zu/%zu elements off, e.g. [%zu] gpu %.7g cpu %.7g", bad,
                   c.size(), worst, (double)g[worst], (double)c[worst]);
     return buf;
+}
+
+/* compare() must fail on a NaN wherever it sits; runs before the device probe, so also without
+ * a GPU. Returns the number of wrong verdicts. */
+int check_compare_rejects_nan() {
+    const float nan = NAN, inf = INFINITY;
+    const std::vector<float> ref = {1.f, 2.f, 3.f, 4.f, -inf};
+    struct Case { std::vector<float> got; bool pass; const char *what; } cases[] = {
+        {{1.f, 2.f, 3.f, 4.f, -inf}, true, "equal"},
+        {{1.f, nan, 3.f, 9.f, -inf}, false, "NaN in the middle, a larger error after it"},
+        {{1.f, 2.f, 3.f, 4.f, nan}, false, "NaN where -inf is expected"},
+        {{1.f, 2.f, inf, 4.f, -inf}, false, "inf where finite is expected"},
+    };
+    int wrong = 0;
+    for (const Case &c : cases) {
+        const bool passed = compare(c.got, ref, Tol{1e-4f, 1e-4f}).empty();
+        if (passed != c.pass) { std::printf("FAIL comparator: %s\n", c.what); ++wrong; }
+    }
+    std::vector<float> nan_ref = {1.f, nan};
+    if (compare({1.f, nan}, nan_ref, Tol{1e-4f, 1e-4f}).empty()) { std::printf("FAIL comparator: NaN against NaN\n"); ++wrong; }
+    std::printf("%s comparator self-check (NaN anywhere fails)\n", wrong ? "FAIL" : "PASS");
+    return wrong;
 }
 
 std::string shape_str(std::initializer_list<std::pair<const char *, int64_t>> dims) {
@@ -504,8 +529,11 @@ void check_crf(const CrfShape &sh, const CrfParams &pa, uint64_t seed, bool use_
         return;
     }
     std::vector<float> gq = dq.get<float>((size_t)(L * N));
-    double worst = 0;
-    for (size_t i = 0; i < gq.size(); ++i) worst = std::max(worst, (double)std::fabs(gq[i] - cq[i]));
+    double worst = 0; /* for the message only; compare() decides. NaN sticks (std::max would drop it) */
+    for (size_t i = 0; i < gq.size(); ++i) {
+        const double e = std::fabs(gq[i] - cq[i]);
+        if (!(e <= worst) && !std::isnan(worst)) worst = e;
+    }
     std::string d = compare(gq, cq, Tol{1e-4f, 0.f});
     char buf[64];
     std::snprintf(buf, sizeof buf, "max |dQ| %.2e", worst);
@@ -907,6 +935,7 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
+    if (check_compare_rejects_nan()) return 1;
     int rt = 0, drv = 0, count = 0;
     ovseg_cuda_runtime_version(&rt);
     ovseg_cuda_driver_version(&drv);

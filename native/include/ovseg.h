@@ -29,7 +29,9 @@ typedef enum ovseg_status {
     OVSEG_ERR_NO_CUDA_BUILD = 3,    /* libovseg_cuda was built without nvcc */
     OVSEG_ERR_NO_DEVICE = 4,        /* no usable GPU or driver; ovseg_cuda_last_error says why */
     OVSEG_ERR_CUDA = 5,             /* a CUDA call failed; ovseg_cuda_last_error says which */
-    OVSEG_ERR_UNSUPPORTED = 6       /* valid request this build cannot serve (e.g. S > 64 on GPU) */
+    OVSEG_ERR_UNSUPPORTED = 6,      /* valid request this build cannot serve (e.g. S > 64 on GPU) */
+    OVSEG_ERR_ISA = 7               /* OVSEG_CPU_ISA forces a kernel table this CPU cannot run;
+                                       ovseg_cpu_isa_error says why */
 } ovseg_status;
 
 typedef enum ovseg_dtype {
@@ -50,13 +52,21 @@ const char *ovseg_status_string(int status);
 /* CPU library (libovseg_cpu)                                                                  */
 /* ------------------------------------------------------------------------------------------ */
 
-/* Widest vector ISA the running CPU offers to the multiversioned kernels: "avx512", "avx2" or
- * "generic". Chosen at load time from cpuid; the library itself is built for baseline x86-64. */
+/* The kernel table the CPU kernels use: "avx512", "avx2" or "generic" — the widest the running
+ * CPU supports, chosen at load time from cpuid (the library itself is built for baseline
+ * x86-64), or the one the environment variable OVSEG_CPU_ISA=generic|avx2|avx512 names. NULL when
+ * OVSEG_CPU_ISA names a table this CPU lacks (or an unknown one): there is no silent fallback;
+ * every kernel that uses the tables then returns OVSEG_ERR_ISA, and ovseg_cpu_isa_error says why. */
 const char *ovseg_cpu_isa(void);
+
+/* One line saying why OVSEG_CPU_ISA cannot be honoured, or NULL when ovseg_cpu_isa is not NULL. */
+const char *ovseg_cpu_isa_error(void);
 
 /* Worker threads used by the CPU kernels (default: hardware concurrency). n <= 0 restores the
  * default. The pool is owned by the library and shared by callers; kernels may be called from
- * several threads at once (calls are serialised on the pool, never corrupt each other). */
+ * several threads at once and run concurrently: each call computes on its calling thread and
+ * borrows the pool workers idle at that moment (results do not depend on how many it gets).
+ * OVSEG_CPU_POOL=serial (read at load) runs one call at a time instead, for comparisons. */
 int ovseg_cpu_set_threads(int n);
 int ovseg_cpu_get_threads(void);
 

@@ -22,6 +22,7 @@ OVSEG_API int ovseg_cpu_dense_projection(const float *F, int64_t B, int64_t P, i
                                          const float *T, int64_t K, float tau, float *logits,
                                          int32_t *labels, float *scores) {
     using namespace ovseg;
+    if (!ovseg::isa_ready()) return OVSEG_ERR_ISA;
     if (any_negative({B, P, D, E, K})) return OVSEG_ERR_INVALID_ARGUMENT;
     if (!logits && !labels && !scores) return OVSEG_ERR_INVALID_ARGUMENT;
     if ((B * P * D > 0 && !F) || (E * D > 0 && !W) || (K * E > 0 && !T))

@@ -8,6 +8,7 @@
 OVSEG_API int ovseg_fold_projection(const float *C, const float *bc, const float *V,
                                     const float *bv, int64_t E, int64_t Dv, int64_t D, float *W,
                                     float *b) {
+    if (!ovseg::isa_ready()) return OVSEG_ERR_ISA;
     if (ovseg::any_negative({E, Dv, D})) return OVSEG_ERR_INVALID_ARGUMENT;
     if ((E * Dv > 0 && !C) || (Dv * D > 0 && !V) || (E * D > 0 && !W) || (E > 0 && !b))
         return OVSEG_ERR_INVALID_ARGUMENT;

@@ -106,6 +106,7 @@ void pool_hard(const float *F, const float *M, int64_t C, int64_t Q, int64_t HW,
 OVSEG_API int ovseg_cpu_mask_pool(const float *F, const float *M, int64_t B, int64_t C, int64_t Q,
                                   int64_t HW, int mode, int normalize, float *out) {
     using namespace ovseg;
+    if (!ovseg::isa_ready()) return OVSEG_ERR_ISA;
     if (any_negative({B, C, Q, HW})) return OVSEG_ERR_INVALID_ARGUMENT;
     if (mode != OVSEG_MASK_HARD && mode != OVSEG_MASK_SOFT) return OVSEG_ERR_INVALID_ARGUMENT;
     if ((B * C * HW > 0 && !F) || (B * Q * HW > 0 && !M) || (B * Q * C > 0 && !out))

@@ -15,6 +15,7 @@ OVSEG_API int ovseg_cpu_slot_attention(const float *q, const float *k, const flo
                                        float scale, float eps, int hard, float *updates,
                                        float *assign) {
     using namespace ovseg;
+    if (!ovseg::isa_ready()) return OVSEG_ERR_ISA;
     if (any_negative({B, S, N, d, dv})) return OVSEG_ERR_INVALID_ARGUMENT;
     if ((B * S * d > 0 && !q) || (B * N * d > 0 && !k) || (B * N * dv > 0 && !v) ||
         (B * S * dv > 0 && !updates))

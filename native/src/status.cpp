@@ -9,6 +9,7 @@ OVSEG_API const char *ovseg_status_string(int status) {
         case OVSEG_ERR_NO_DEVICE: return "no usable CUDA device";
         case OVSEG_ERR_CUDA: return "CUDA error";
         case OVSEG_ERR_UNSUPPORTED: return "unsupported on this backend";
+        case OVSEG_ERR_ISA: return "OVSEG_CPU_ISA forces a kernel table this CPU cannot run";
         default: return "unknown status";
     }
 }

@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -18,106 +21,150 @@ int hardware_threads() {
     return n == 0 ? 1 : static_cast<int>(std::min(n, 256u));
 }
 
+// One parallel_for call. Lives on the caller's stack; the caller returns only once every
+// borrowed worker has reported done under `mutex`, after which no worker touches it again.
+class Job {
+public:
+    Job(const std::function<void(int64_t, int)> &fn, int64_t n) : fn_(fn), size_(n) {}
+
+    // A task that throws (only std::bad_alloc in practice) stops the job; the first exception
+    // is rethrown on the calling thread once every worker is done.
+    void drain(int worker) {
+        try {
+            for (int64_t t = next_.fetch_add(1); t < size_; t = next_.fetch_add(1)) fn_(t, worker);
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (!error_) error_ = std::current_exception();
+            next_.store(size_);
+        }
+    }
+
+    void expect(int helpers) { pending_ = helpers; }
+
+    void helper_done() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        // Notified under the lock: once pending_ reads 0 the caller may return and destroy us.
+        if (--pending_ == 0) done_.notify_one();
+    }
+
+    void finish() {
+        std::unique_lock<std::mutex> lock(mutex_);
+        done_.wait(lock, [&] { return pending_ == 0; });
+        if (error_) std::rethrow_exception(error_);
+    }
+
+private:
+    const std::function<void(int64_t, int)> &fn_;
+    const int64_t size_;
+    std::atomic<int64_t> next_{0};
+    std::mutex mutex_;
+    std::condition_variable done_;
+    int pending_ = 0;
+    std::exception_ptr error_;
+};
+
 class Pool {
 public:
-    Pool() : active_(hardware_threads()) {}
+    // OVSEG_CPU_POOL=serial restores the former behaviour (one call at a time, each with the
+    // whole pool) so that benchmarks can compare both on the same build.
+    Pool() : active_(hardware_threads()) {
+        const char *mode = std::getenv("OVSEG_CPU_POOL");
+        serial_ = mode && std::strcmp(mode, "serial") == 0;
+    }
 
     int threads() const { return active_.load(); }
 
-    void set_threads(int n) {
-        std::lock_guard<std::mutex> call(call_mutex_);
-        active_ = n <= 0 ? hardware_threads() : std::min(n, 256);
-    }
+    void set_threads(int n) { active_ = n <= 0 ? hardware_threads() : std::min(n, 256); }
 
     void run(int64_t n, const std::function<void(int64_t, int)> &fn) {
         if (n <= 0) return;
-        std::lock_guard<std::mutex> call(call_mutex_);
-        int want = static_cast<int>(std::min<int64_t>(active_.load(), n));
+        std::unique_lock<std::mutex> serial;
+        if (serial_) serial = std::unique_lock<std::mutex>(serial_mutex_);
+        const int want = static_cast<int>(std::min<int64_t>(active_.load(), n));
         if (want <= 1) {
             for (int64_t t = 0; t < n; ++t) fn(t, 0);
             return;
         }
-        ensure_workers(want - 1);
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            job_ = &fn;
-            job_size_ = n;
-            next_.store(0);
-            helpers_ = want - 1;
-            pending_ = want - 1;
-            ++generation_;
-        }
-        wake_.notify_all();
-        drain(0);
-        std::unique_lock<std::mutex> lock(mutex_);
-        done_.wait(lock, [&] { return pending_ == 0; });
-        job_ = nullptr;
-        std::exception_ptr error;
-        {
-            std::lock_guard<std::mutex> elock(error_mutex_);
-            std::swap(error, error_);
-        }
-        if (error) std::rethrow_exception(error);
+        Job job(fn, n);
+        lend(job, want - 1);
+        job.drain(0);
+        job.finish();
     }
 
 private:
-    // A task that throws (only std::bad_alloc in practice) stops the job; the first exception
-    // is rethrown on the calling thread once every worker is done.
-    void drain(int worker) {
-        const auto &fn = *job_;
-        try {
-            for (int64_t t = next_.fetch_add(1); t < job_size_; t = next_.fetch_add(1)) fn(t, worker);
-        } catch (...) {
-            std::lock_guard<std::mutex> lock(error_mutex_);
-            if (!error_) error_ = std::current_exception();
-            next_.store(job_size_);
-        }
-    }
+    struct Worker {
+        std::condition_variable wake;
+        Job *job = nullptr;  // guarded by Pool::mutex_
+        int index = 0;
+    };
 
-    void ensure_workers(int count) {
-        while (static_cast<int>(workers_) < count) {
-            int id = static_cast<int>(++workers_);
-            uint64_t born;
-            {
-                std::lock_guard<std::mutex> lock(mutex_);
-                born = generation_;  // the job about to be posted is generation born + 1
+    // Hands the job to up to `count` idle workers (starting new ones while the pool holds fewer
+    // than threads() - 1); with none free the caller simply runs every task itself.
+    void lend(Job &job, int count) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        Worker *taken[256];
+        int got = 0;
+        const int cap = std::max(0, active_.load() - 1);
+        while (got < count) {
+            Worker *w;
+            if (!idle_.empty()) {
+                w = idle_.back();
+                idle_.pop_back();
+            } else if (static_cast<int>(workers_.size()) < cap) {
+                w = start_worker();
+                if (!w) break;
+            } else {
+                break;
             }
-            // Detached on purpose: the pool lives as long as the process, and joining threads
-            // from a static destructor during JVM shutdown can deadlock.
-            std::thread([this, id, born] { loop(id, born); }).detach();
+            taken[got++] = w;
+        }
+        job.expect(got);
+        for (int i = 0; i < got; ++i) {
+            taken[i]->job = &job;
+            taken[i]->index = i + 1;
+            taken[i]->wake.notify_one();
         }
     }
 
-    void loop(int id, uint64_t seen) {
+    // Called with mutex_ held. Workers are detached on purpose: the pool lives as long as the
+    // process, and joining threads from a static destructor during JVM shutdown can deadlock.
+    Worker *start_worker() {
+        Worker *w = new Worker();
+        try {
+            std::thread([this, w] { loop(*w); }).detach();
+        } catch (const std::system_error &) {
+            delete w;  // no thread to be had: run with the workers we have
+            return nullptr;
+        }
+        workers_.push_back(w);
+        return w;
+    }
+
+    void loop(Worker &w) {
+        std::unique_lock<std::mutex> lock(mutex_);
         for (;;) {
-            std::unique_lock<std::mutex> lock(mutex_);
-            wake_.wait(lock, [&] { return generation_ != seen; });
-            seen = generation_;
-            if (id > helpers_) continue;  // not needed for this job
+            w.wake.wait(lock, [&] { return w.job != nullptr; });
+            Job *job = w.job;
+            const int index = w.index;
             lock.unlock();
-            drain(id);
+            job->drain(index);
+            job->helper_done();  // the last touch of *job
             lock.lock();
-            if (--pending_ == 0) done_.notify_one();
+            w.job = nullptr;
+            idle_.push_back(&w);
         }
     }
 
-    std::mutex call_mutex_;
-    std::mutex mutex_;
-    std::mutex error_mutex_;
-    std::exception_ptr error_;
-    std::condition_variable wake_, done_;
     std::atomic<int> active_;
-    size_t workers_ = 0;
-    uint64_t generation_ = 0;
-    int helpers_ = 0;
-    int pending_ = 0;
-    const std::function<void(int64_t, int)> *job_ = nullptr;
-    int64_t job_size_ = 0;
-    std::atomic<int64_t> next_{0};
+    bool serial_ = false;
+    std::mutex serial_mutex_;
+    std::mutex mutex_;              // guards idle_, workers_ and every Worker::job
+    std::vector<Worker *> idle_;
+    std::vector<Worker *> workers_;  // never freed, see start_worker
 };
 
 Pool &pool() {
-    static Pool *instance = new Pool();  // never destroyed, see ensure_workers
+    static Pool *instance = new Pool();  // never destroyed, see start_worker
     return *instance;
 }
 

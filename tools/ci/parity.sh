@@ -13,6 +13,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 "$root/tools/python-setup.sh"
 PY="$root/.venv/bin/python"
+# The comparators below must fail on a NaN anywhere (a fraction of a second).
+"$PY" tools/reference/check_comparators.py
 work="${OVSEG_PARITY_DIR:-$root/java/target/parity}"
 rm -rf "$work"
 mkdir -p "$work"

@@ -56,7 +56,7 @@ def main(argv=None):
     for i, (a, b) in enumerate(zip(ov_steps, ref_steps)):
         same_q, same_k = a["queries"] == b["queries"], a["kept"] == b["kept"]
         d = float(np.abs(np.array(a["scores"]) - np.array(b["scores"])).max()) if same_q else float("inf")
-        worst_score = max(worst_score, d)
+        worst_score = d if d != d or worst_score != worst_score else max(worst_score, d)  # keeps a NaN
         pruned += len(b["queries"]) - len(b["kept"])
         tie = conf is not None and any(abs(s - conf) < args.score_tol for s in b["scores"])
         step_ok = same_q and same_k and d <= args.score_tol

@@ -18,6 +18,11 @@ import sys
 import numpy as np
 
 
+def nan_max(a, b):
+    """max() that keeps a NaN (the builtin returns its first argument when the second is NaN)."""
+    return a if a != a else b if b != b else max(a, b)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("ovseg", help="prefix of <stem>.sam.npy / <stem>.sam.json")
@@ -53,20 +58,21 @@ def main(argv=None):
         diff = int(np.logical_xor(a, b).sum())
         dpi = abs(meta[i]["predicted_iou"] - float(ref["iou_preds"][i]))
         dst = abs(meta[i]["stability_score"] - float(ref["stability"][i]))
-        dbox = int(np.max(np.abs(np.array(meta[i]["box_xyxy"]) - ref["boxes"][i])))
+        dbox = float(np.max(np.abs(np.array(meta[i]["box_xyxy"], dtype=np.float64) - ref["boxes"][i])))
         worst_iou, worst_diff = min(worst_iou, iou), max(worst_diff, diff)
-        worst_pi, worst_st, worst_box = max(worst_pi, dpi), max(worst_st, dst), max(worst_box, dbox)
+        worst_pi, worst_st, worst_box = nan_max(worst_pi, dpi), nan_max(worst_st, dst), nan_max(worst_box, dbox)
+        # Written as `not x <= tol`: a NaN (e.g. a NaN score in ovseg's JSON) compares false and fails.
         if iou < args.min_iou or diff > max_diff:
             problems.append(f"mask {i}: IoU {iou:.5f}, {diff} pixels differ")
-        if dpi > args.iou_tol:
+        if not dpi <= args.iou_tol:
             problems.append(f"mask {i}: predicted IoU {meta[i]['predicted_iou']:.6f} vs {float(ref['iou_preds'][i]):.6f}")
-        if dst > args.stability_tol:
+        if not dst <= args.stability_tol:
             problems.append(f"mask {i}: stability {meta[i]['stability_score']:.6f} vs {float(ref['stability'][i]):.6f}")
-        if dbox > args.box_tol:
+        if not dbox <= args.box_tol:
             problems.append(f"mask {i}: box {meta[i]['box_xyxy']} vs {ref['boxes'][i].tolist()}")
     print(f"  {masks.shape[0]} masks (reference {rm.shape[0]}); worst mask IoU {worst_iou:.6f}, worst differing pixels "
           f"{worst_diff} (<= {max_diff}), max |pred IoU diff| {worst_pi:.2e}, max |stability diff| {worst_st:.2e}, "
-          f"max box diff {worst_box}px")
+          f"max box diff {worst_box:g}px")
     for p in problems[:20]:
         print("  FAIL " + p)
     return 1 if problems else 0

@@ -39,5 +39,8 @@ extern const IsaKernels kIsaAvx512;
 
 // The table chosen for this CPU (set once, at library load).
 const IsaKernels &isa();
+// False when OVSEG_CPU_ISA forces a table this CPU lacks: entry points using isa() then return
+// OVSEG_ERR_ISA.
+bool isa_ready();
 
 }  // namespace ovseg

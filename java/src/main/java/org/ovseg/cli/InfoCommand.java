@@ -21,7 +21,8 @@ final class InfoCommand implements Main.Command {
         Args.parse(argv, 1, java.util.Set.of(), java.util.Set.of());
         DeviceProbe p = Device.probe();
         out.println("ovseg " + Version.get());
-        out.println("cpu kernels: " + (p.cpuIsa() == null ? "not loaded" : p.cpuIsa() + ", " + CpuKernels.threads() + " threads"));
+        out.println("cpu kernels: " + (p.cpuIsa() == null ? "unusable: " + p.cpuUnavailableReason()
+                : p.cpuIsa() + ", " + CpuKernels.threads() + " threads"));
         if (p.cuda().isPresent()) {
             var d = p.cuda().get();
             out.printf("cuda: %s (sm_%d%d, %.1f GiB), runtime %d, driver %d%n", d.name(), d.smMajor(), d.smMinor(),

@@ -1,6 +1,14 @@
 package org.ovseg.kernel;
 
 import java.nio.Buffer;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.CharBuffer;
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.nio.LongBuffer;
+import java.nio.ShortBuffer;
 
 /** Argument checks shared by the kernel wrappers; every failure is one clear sentence. */
 final class Checks {
@@ -18,7 +26,10 @@ final class Checks {
         return p;
     }
 
-    /** A required buffer: direct and holding at least {@code elements} from its position. */
+    /**
+     * A required buffer: direct, in native byte order (multi-byte elements) and holding at least
+     * {@code elements} from its position. Writability and aliasing: {@link Operands}.
+     */
     static void buffer(String op, String name, Buffer b, long elements) {
         if (b == null) {
             if (elements == 0) return;
@@ -31,13 +42,35 @@ final class Checks {
     static void optional(String op, String name, Buffer b, long elements) {
         if (b == null) return;
         if (!b.isDirect()) throw new IllegalArgumentException(op + ": " + name + " must be a direct buffer");
+        ByteOrder order = order(b);
+        if (order != null && order != ByteOrder.nativeOrder()) {
+            throw new IllegalArgumentException(op + ": " + name + " is " + order + ", native code needs "
+                    + ByteOrder.nativeOrder() + " (view it with .order(ByteOrder.nativeOrder()))");
+        }
         if (b.remaining() < elements) {
             throw new IllegalArgumentException(op + ": " + name + " holds " + b.remaining()
                     + " elements, needs " + elements);
         }
     }
 
+    /** The byte order a view's elements are read in; null for bytes, where it does not matter. */
+    private static ByteOrder order(Buffer b) {
+        if (b instanceof FloatBuffer f) return f.order();
+        if (b instanceof IntBuffer i) return i.order();
+        if (b instanceof ShortBuffer s) return s.order();
+        if (b instanceof CharBuffer c) return c.order();
+        if (b instanceof DoubleBuffer d) return d.order();
+        if (b instanceof LongBuffer l) return l.order();
+        return null;
+    }
+
+    /** Status code 7 (OVSEG_ERR_ISA) in ovseg.h: OVSEG_CPU_ISA forces a table the CPU lacks. */
+    static final int ERR_ISA = 7;
+
     static void status(String op, int rc) {
-        if (rc != 0) throw new KernelException(op, rc, NativeCpu.ovseg_status_string(rc));
+        if (rc == 0) return;
+        String detail = NativeCpu.ovseg_status_string(rc);
+        if (rc == ERR_ISA) detail = NativeCpu.ovseg_cpu_isa_error();
+        throw new KernelException(op, rc, detail);
     }
 }

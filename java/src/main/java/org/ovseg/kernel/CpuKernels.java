@@ -2,22 +2,37 @@ package org.ovseg.kernel;
 
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
+import java.util.Optional;
 
 /**
  * The CPU twins of ovseg's kernels (libovseg_cpu), fp32, on direct native-order buffers read
  * from their current position. Shapes are row-major with batch outermost, exactly as in
- * {@code native/include/ovseg.h}, whose comments hold the full semantics.
+ * {@code native/include/ovseg.h}, whose comments hold the full semantics. Outputs must be
+ * writable and share no memory with any other operand; a buffer that breaks a rule is an
+ * {@link IllegalArgumentException} before any native code runs.
  *
- * <p>Thread-safety: every method may be called from any thread. Calls share one native worker
- * pool (sized by {@link #setThreads}) and are serialised on it, so concurrent callers wait for
- * each other rather than oversubscribe the cores.
+ * <p>Thread-safety: every method may be called from any thread, and concurrent calls run
+ * concurrently: each computes on its calling thread plus the native pool workers (sized by
+ * {@link #setThreads}) idle at that moment, so a lone call gets the whole pool and simultaneous
+ * calls share it. Results do not depend on how many workers a call gets.
  */
 public final class CpuKernels {
     private CpuKernels() {}
 
-    /** @return the vector ISA the native kernels dispatched to: "avx512", "avx2" or "generic" */
+    /**
+     * @return the kernel table the native kernels dispatched to: "avx512", "avx2" or "generic"
+     * @throws IllegalStateException when the environment variable OVSEG_CPU_ISA forces a table
+     *     this CPU lacks (the message says which); the kernels then refuse to run
+     */
     public static String isa() {
-        return NativeCpu.ovseg_cpu_isa();
+        String isa = NativeCpu.ovseg_cpu_isa();
+        if (isa == null) throw new IllegalStateException("CPU kernels unusable: " + NativeCpu.ovseg_cpu_isa_error());
+        return isa;
+    }
+
+    /** @return why OVSEG_CPU_ISA cannot be honoured on this CPU, or empty when the kernels are usable */
+    public static Optional<String> isaUnavailableReason() {
+        return Optional.ofNullable(NativeCpu.ovseg_cpu_isa_error());
     }
 
     /** @return worker threads the native kernels use */
@@ -45,12 +60,9 @@ public final class CpuKernels {
             int E, int Dv, int D, FloatBuffer W, FloatBuffer b) {
         String op = "foldProjection";
         Checks.sizes(op, E, Dv, D);
-        Checks.buffer(op, "C", C, Checks.product(op, E, Dv));
-        Checks.optional(op, "bc", bc, E);
-        Checks.buffer(op, "V", V, Checks.product(op, Dv, D));
-        Checks.optional(op, "bv", bv, Dv);
-        Checks.buffer(op, "W", W, Checks.product(op, E, D));
-        Checks.buffer(op, "b", b, E);
+        new Operands(op).in("C", C, Checks.product(op, E, Dv)).optionalIn("bc", bc, E)
+                .in("V", V, Checks.product(op, Dv, D)).optionalIn("bv", bv, Dv)
+                .out("W", W, Checks.product(op, E, D)).out("b", b, E);
         Checks.status(op, NativeCpu.ovseg_fold_projection(C, bc, V, bv, E, Dv, D, W, b));
     }
 
@@ -71,13 +83,11 @@ public final class CpuKernels {
         if (logits == null && labels == null && scores == null) {
             throw new IllegalArgumentException(op + ": no output requested");
         }
-        Checks.buffer(op, "F", F, Checks.product(op, B, P, D));
-        Checks.buffer(op, "W", W, Checks.product(op, E, D));
-        Checks.optional(op, "bias", bias, E);
-        Checks.buffer(op, "T", T, Checks.product(op, K, E));
-        Checks.optional(op, "logits", logits, Checks.product(op, B, K, P));
-        Checks.optional(op, "labels", labels, Checks.product(op, B, P));
-        Checks.optional(op, "scores", scores, Checks.product(op, B, P));
+        new Operands(op).in("F", F, Checks.product(op, B, P, D)).in("W", W, Checks.product(op, E, D))
+                .optionalIn("bias", bias, E).in("T", T, Checks.product(op, K, E))
+                .optionalOut("logits", logits, Checks.product(op, B, K, P))
+                .optionalOut("labels", labels, Checks.product(op, B, P))
+                .optionalOut("scores", scores, Checks.product(op, B, P));
         Checks.status(op, NativeCpu.ovseg_cpu_dense_projection(
                 F, B, P, D, W, bias, E, T, K, tau, logits, labels, scores));
     }
@@ -92,9 +102,8 @@ public final class CpuKernels {
         String op = "maskPool";
         Checks.sizes(op, B, C, Q, HW);
         if (mode == null) throw new IllegalArgumentException(op + ": mode is null");
-        Checks.buffer(op, "F", F, Checks.product(op, B, C, HW));
-        Checks.buffer(op, "M", M, Checks.product(op, B, Q, HW));
-        Checks.buffer(op, "out", out, Checks.product(op, B, Q, C));
+        new Operands(op).in("F", F, Checks.product(op, B, C, HW)).in("M", M, Checks.product(op, B, Q, HW))
+                .out("out", out, Checks.product(op, B, Q, C));
         Checks.status(op, NativeCpu.ovseg_cpu_mask_pool(F, M, B, C, Q, HW, mode.code, normalize ? 1 : 0, out));
     }
 
@@ -113,11 +122,9 @@ public final class CpuKernels {
         if (!(eps >= 0) || !Float.isFinite(scale)) {
             throw new IllegalArgumentException(op + ": eps must be >= 0 and scale finite");
         }
-        Checks.buffer(op, "q", q, Checks.product(op, B, S, d));
-        Checks.buffer(op, "k", k, Checks.product(op, B, N, d));
-        Checks.buffer(op, "v", v, Checks.product(op, B, N, dv));
-        Checks.buffer(op, "updates", updates, Checks.product(op, B, S, dv));
-        Checks.optional(op, "assign", assign, Checks.product(op, B, N, S));
+        new Operands(op).in("q", q, Checks.product(op, B, S, d)).in("k", k, Checks.product(op, B, N, d))
+                .in("v", v, Checks.product(op, B, N, dv)).out("updates", updates, Checks.product(op, B, S, dv))
+                .optionalOut("assign", assign, Checks.product(op, B, N, S));
         Checks.status(op, NativeCpu.ovseg_cpu_slot_attention(
                 q, k, v, B, S, N, d, dv, scale, eps, hard ? 1 : 0, updates, assign));
     }

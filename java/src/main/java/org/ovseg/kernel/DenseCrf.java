@@ -10,7 +10,7 @@ import org.bytedeco.javacpp.FloatPointer;
  * normalisation, the self term included, filtered with a permutohedral lattice in libovseg_cpu.
  * See {@code ovseg_cpu_dense_crf} in {@code native/include/ovseg.h} for the exact update.
  *
- * <p>Thread-safety: as {@link CpuKernels} (calls share the native pool and are serialised).
+ * <p>Thread-safety: as {@link CpuKernels} (concurrent calls share the native pool and run concurrently).
  */
 public final class DenseCrf {
     private DenseCrf() {}

@@ -43,11 +43,16 @@ public final class Device {
     }
 
     private static DeviceProbe probeNow() {
-        String isa = null;
+        String isa = null, cpuReason = "";
         try {
             isa = NativeCpu.ovseg_cpu_isa();
+            if (isa == null) {
+                cpuReason = NativeCpu.ovseg_cpu_isa_error();
+                LOG.log(Level.WARNING, "ovseg CPU kernels unusable: " + cpuReason);
+            }
         } catch (LinkageError | RuntimeException e) {
-            LOG.log(Level.WARNING, "ovseg CPU kernel library failed to load: " + rootMessage(e));
+            cpuReason = "CPU kernel library failed to load: " + rootMessage(e);
+            LOG.log(Level.WARNING, "ovseg " + cpuReason);
         }
         String forced = System.getProperty(PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
         String reason;
@@ -66,7 +71,7 @@ public final class Device {
         } else {
             LOG.log(Level.DEBUG, "ovseg: CUDA rejected: " + reason);
         }
-        return new DeviceProbe(isa, cuda, reason);
+        return new DeviceProbe(isa, cuda, reason, cpuReason);
     }
 
     private static Optional<CudaDevice> probeCuda(String[] why) {

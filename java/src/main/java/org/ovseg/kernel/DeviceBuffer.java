@@ -62,6 +62,8 @@ public final class DeviceBuffer implements AutoCloseable {
     /** Copies device bytes out into the remaining space of a direct host buffer. */
     public void download(ByteBuffer host, CudaStream stream) {
         requireDirect(host);
+        // The copy writes through the raw address: a read-only (e.g. mapped) buffer would crash the JVM.
+        if (host.isReadOnly()) throw new IllegalArgumentException("download: host buffer is read-only");
         long n = Math.min(host.remaining(), bytes);
         long s = stream == null ? 0 : stream.handle();
         CudaKernels.check("cudaMemcpy D2H", NativeCuda.ovseg_cuda_memcpy_d2h(host, address(), n, s));

@@ -24,6 +24,8 @@ final class NativeCpu {
 
     static native @Cast("const char*") String ovseg_cpu_isa();
 
+    static native @Cast("const char*") String ovseg_cpu_isa_error();
+
     static native int ovseg_cpu_set_threads(int n);
 
     static native int ovseg_cpu_get_threads();
