@@ -263,9 +263,19 @@ public final class Segmenter implements AutoCloseable {
         timings.put("total", ms);
         float[] logits = null;
         if (keepLogits) { // the final proposal maps (before the CRF), [Q, H, W] in the order of the last step
-            int n = map.length;
-            logits = new float[r.proposals().length * n];
-            for (int q = 0; q < r.proposals().length; q++) System.arraycopy(r.proposals()[q], 0, logits, q * n, n);
+            int n = map.length, Q = r.proposals().length;
+            if ((long) Q * n > Integer.MAX_VALUE - 8) {
+                throw new OvsegException("keepLogits: " + Q + " CaR proposal maps of " + image.width() + "x" + image.height()
+                        + " exceed a Java array (" + (long) Q * n + " floats); segment without logits or a smaller image");
+            }
+            logits = new float[Q * n];
+            // Above CarLoop.MAX_WORKING_PIXELS the maps are at the working size: bilinear back to the image's.
+            org.ovseg.pipeline.car.WorkingSize ws = CarLoop.workingSize(image.width(), image.height());
+            for (int q = 0; q < Q; q++) {
+                float[] m = ws.isIdentity() ? r.proposals()[q]
+                        : org.ovseg.pipeline.common.Resampling.resizePlanes(r.proposals()[q], 1, ws.workWidth(), ws.workHeight(), image.width(), image.height());
+                System.arraycopy(m, 0, logits, q * n, n);
+            }
         }
         return new SegmentationResult(image.width(), image.height(), labels, map, scores, logits, timings, backendName, "car", steps);
     }
