@@ -85,6 +85,7 @@ public final class CarLoop {
     private final DenseCrf.Params crf;
     private final DenseCrf.Target crfTarget;
     private final CrfImage crfImage;
+    private final long maxWorkingPixels;
     private volatile MaskRefiner refiner;
 
     /**
@@ -109,6 +110,13 @@ public final class CarLoop {
     /** @param crfImage the colours the CRF's bilateral kernel compares (the bundle's choice) */
     public CarLoop(ProposalGenerator proposals, PromptClassifier classifier, CarSettings settings, DenseCrf.Params crf,
             DenseCrf.Target crfTarget, CrfImage crfImage) {
+        this(proposals, classifier, settings, crf, crfTarget, crfImage, MAX_WORKING_PIXELS);
+    }
+
+    /** @param maxWorkingPixels the working-size bound (tests use a small one to stay fast) */
+    CarLoop(ProposalGenerator proposals, PromptClassifier classifier, CarSettings settings, DenseCrf.Params crf,
+            DenseCrf.Target crfTarget, CrfImage crfImage, long maxWorkingPixels) {
+        this.maxWorkingPixels = maxWorkingPixels;
         this.proposals = proposals;
         this.classifier = classifier;
         this.settings = settings;
@@ -145,7 +153,7 @@ public final class CarLoop {
      * at the image's size, the proposals at the working size.
      */
     public Result segment(RgbImage image, List<String> labels) {
-        WorkingSize size = workingSize(image.width(), image.height());
+        WorkingSize size = WorkingSize.of(image.width(), image.height(), maxWorkingPixels);
         if (size.isIdentity()) return segmentAtSize(image, labels);
         long t0 = System.nanoTime();
         RgbImage small = size.downscale(image);
@@ -231,7 +239,7 @@ public final class CarLoop {
     public Result segmentWithStuff(RgbImage image, List<String> things, List<String> stuff, java.util.Set<VisualPrompt.Effect> stuffPrompts) {
         Result t = segment(image, things);
         CarLoop stuffLoop = new CarLoop(proposals, classifier, settings.withPrompts(stuffPrompts).withBackground(things), crf, crfTarget,
-                crfImage);
+                crfImage, maxWorkingPixels);
         stuffLoop.setMaskRefiner(refiner);
         Result s = stuffLoop.segment(image, stuff);
         int[] labels = new int[t.labels().length];

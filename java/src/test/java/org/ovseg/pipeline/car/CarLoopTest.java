@@ -197,8 +197,9 @@ class CarLoopTest {
 
     /**
      * A generated 40 MP red | blue image: the recurrence and the CRF run at the working size
-     * (at most 2048² pixels: at 40 MP the CRF's lattice alone would take ~7 GB), and the labels
-     * come back at the image's size with each half its colour.
+     * (here at most 512² pixels to keep the test fast; the default 2048² runs end to end in
+     * CarDemoTest — at 40 MP the CRF's lattice alone would take ~7 GB), and the labels come back
+     * at the image's size with each half its colour.
      */
     @Test
     void fortyMegapixelImageRunsAtTheWorkingSizeAndLabelsComeBackFullSize() {
@@ -217,20 +218,23 @@ class CarLoopTest {
             }
             return out;
         };
-        CarLoop loop = new CarLoop(byColour, classifier, CarSettings.preset("voc"), DenseCrf.Params.CAR);
+        long bound = 512L * 512;
+        CarLoop loop = new CarLoop(byColour, classifier, CarSettings.preset("voc"), DenseCrf.Params.CAR, DenseCrf.Target.CPU,
+                CrfImage.OFFICIAL, bound);
         CarLoop.Result r = loop.segment(image, List.of("green", "red", "blue"));
-        WorkingSize ws = CarLoop.workingSize(w, h);
+        WorkingSize ws = WorkingSize.of(w, h, bound);
+        assertEquals(2, seen.size(), "two recurrence steps");
         for (long[] s : seen) {
             assertEquals(ws.workWidth(), s[0]);
             assertEquals(ws.workHeight(), s[1]);
-            assertTrue(s[0] * s[1] <= CarLoop.MAX_WORKING_PIXELS);
+            assertTrue(s[0] * s[1] <= bound);
         }
         assertEquals((long) w * h, r.labels().length);
         assertEquals(ws.workWidth() * ws.workHeight(), r.proposals()[0].length, "proposals stay at the working size");
         assertEquals(List.of("red", "blue"), r.steps().get(r.steps().size() - 1).kept());
         long wrong = 0;
         for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) if (r.labels()[y * w + x] != (x < w / 2 ? 1 : 2)) wrong++;
-        // the working size's pixels straddling the edge are 3.6 columns wide: allow a few columns
-        assertTrue(wrong <= 8L * h, wrong + " pixels wrong");
+        // a working pixel straddling the edge is ~14 columns wide: allow two of them
+        assertTrue(wrong <= 28L * h, wrong + " pixels wrong");
     }
 }
