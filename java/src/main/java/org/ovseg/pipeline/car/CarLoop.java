@@ -92,7 +92,8 @@ public final class CarLoop {
      * The most pixels the recurrence and the CRF run at (2048²): larger images are reduced by
      * area averaging and the labels brought back by nearest neighbour ({@link WorkingSize};
      * DEVIATION: the official code runs at the image's size). At this size the CRF's lattice
-     * takes ~0.7 GB and each proposal map 16 MB.
+     * takes ~0.7 GB plus ~150 MB per label (its native and Java [L, H, W] arrays), and each
+     * proposal map 16 MB.
      */
     public static final long MAX_WORKING_PIXELS = 2048L * 2048;
 
