@@ -11,7 +11,11 @@ import org.ovseg.image.RgbImage;
  * Scenes as a new user of the colour demos would draw them: k of the 6 colours, a grey or
  * coloured background, 1–2 rectangles or ellipses per remaining colour, each 72 px up to half the
  * image's short side, placed anywhere whose centre the classifier's centre crop sees (a region
- * outside the crop cannot be confirmed by any CLIP-style classifier), overlapping freely.
+ * outside the crop cannot be confirmed by any CLIP-style classifier). Shapes may overlap and
+ * touch, but a placement that would leave an earlier shape less than 60% visible is tried
+ * elsewhere (unchecked, one was cut to a 6 px sliver, no longer a 72 px shape); a shape that
+ * finds no place in 200 tries is retried at 72 px, then left out (the truth records which
+ * colours remain).
  */
 final class UserScenes {
     static final List<String> COLOURS = List.of("red", "green", "blue", "yellow", "cyan", "magenta");
@@ -56,18 +60,38 @@ final class UserScenes {
         java.util.Arrays.fill(truth, background);
         int crop = Math.min(W, H), cx0 = (W - crop) / 2, cy0 = (H - crop) / 2;
         int maxShape = Math.min(W, H) / 2;
+        int[] owner = new int[W * H]; // which shape shows at each pixel (0 = background)
+        List<Integer> areas = new ArrayList<>(List.of(0));
         for (int c : greyBackground ? chosen : chosen.subList(1, k)) {
             int n = 1 + r.nextInt(2);
             for (int i = 0; i < n; i++) {
                 int w = MIN_SHAPE + r.nextInt(maxShape - MIN_SHAPE + 1), h = MIN_SHAPE + r.nextInt(maxShape - MIN_SHAPE + 1);
-                int cx = cx0 + r.nextInt(crop), cy = cy0 + r.nextInt(crop);
-                int sx = Math.max(0, Math.min(W - w, cx - w / 2)), sy = Math.max(0, Math.min(H - h, cy - h / 2));
                 boolean ellipse = r.nextBoolean();
-                for (int y = sy; y < sy + h; y++) {
-                    for (int x = sx; x < sx + w; x++) {
-                        double dx = (x + 0.5 - sx - w / 2.0) / (w / 2.0), dy = (y + 0.5 - sy - h / 2.0) / (h / 2.0);
-                        if (!ellipse || dx * dx + dy * dy <= 1) truth[y * W + x] = c;
+                for (int attempt = 0; attempt < 400; attempt++) {
+                    if (attempt == 200) w = h = MIN_SHAPE;
+                    int cx = cx0 + r.nextInt(crop), cy = cy0 + r.nextInt(crop);
+                    int sx = Math.max(0, Math.min(W - w, cx - w / 2)), sy = Math.max(0, Math.min(H - h, cy - h / 2));
+                    int[] covered = new int[areas.size()], visible = new int[areas.size()];
+                    List<Integer> pixels = new ArrayList<>();
+                    for (int y = sy; y < sy + h; y++) {
+                        for (int x = sx; x < sx + w; x++) {
+                            double dx = (x + 0.5 - sx - w / 2.0) / (w / 2.0), dy = (y + 0.5 - sy - h / 2.0) / (h / 2.0);
+                            if (!ellipse || dx * dx + dy * dy <= 1) {
+                                pixels.add(y * W + x);
+                                covered[owner[y * W + x]]++;
+                            }
+                        }
                     }
+                    for (int o : owner) visible[o]++;
+                    boolean hides = false;
+                    for (int s = 1; s < areas.size(); s++) hides |= visible[s] - covered[s] < 0.6 * areas.get(s);
+                    if (hides) continue;
+                    areas.add(pixels.size());
+                    for (int p : pixels) {
+                        owner[p] = areas.size() - 1;
+                        truth[p] = c;
+                    }
+                    break;
                 }
             }
         }
