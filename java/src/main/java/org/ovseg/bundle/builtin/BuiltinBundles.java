@@ -149,7 +149,12 @@ public final class BuiltinBundles {
         m.put("embed_dim", E);
         m.put("logit_scale", (double) ColourWorldCarNetworks.LOGIT_SCALE);
         // The demo's classifier finds the proposal only through the gray prompt (see ColourWorldCarNetworks).
-        m.put("defaults", Map.of("car_preset", "coco-object"));
+        Map<String, Object> defaults = new LinkedHashMap<>(); // ordered: the manifest's bytes must not vary between runs
+        defaults.put("car_preset", "coco-object");
+        // The demo's scenes are saturated colours, which the official wrapped CRF image blurs across
+        // (CrfImage.OFFICIAL); exported bundles keep the official image.
+        defaults.put("car_crf_image", "exact");
+        m.put("defaults", defaults);
         Map<String, Object> source = new LinkedHashMap<>();
         source.put("generator", "org.ovseg.bundle.builtin.ColourWorldCarNetworks " + VERSION);
         source.put("notes", "CLIP-as-RNN demonstration model: CLIP ViT-shaped proposal and classifier networks and a CLIP text "

@@ -68,8 +68,9 @@ public final class CarLoop {
      * @param scores per input label: final classifier score, 0 when pruned
      * @param steps the recurrence, step by step
      * @param timingsMs stage (proposals, visual prompts, classifier, crf) → milliseconds, summed over steps
-     * @param proposals the final proposal maps (the CRF's input, before the CRF): [Q][H·W], one per
-     *     surviving query, in the order of the last step's queries (things then stuff for the two-pass run)
+     * @param proposals the final proposal maps (the CRF's input, before the CRF): [Q][h·w] at
+     *     {@link CarLoop#workingSize} (the image's size up to {@link CarLoop#MAX_WORKING_PIXELS}), one
+     *     per surviving query, in the order of the last step's queries (things then stuff for the two-pass run)
      */
     public record Result(int[] labels, float[] scores, List<Step> steps, java.util.Map<String, Double> timingsMs, float[][] proposals) {
         /** A result without proposal maps. */
@@ -83,7 +84,18 @@ public final class CarLoop {
     private final CarSettings settings;
     private final DenseCrf.Params crf;
     private final DenseCrf.Target crfTarget;
+    private final CrfImage crfImage;
+    private final long maxWorkingPixels;
     private volatile MaskRefiner refiner;
+
+    /**
+     * The most pixels the recurrence and the CRF run at (2048²): larger images are reduced by
+     * area averaging and the labels brought back by nearest neighbour ({@link WorkingSize};
+     * DEVIATION: the official code runs at the image's size). At this size the CRF's lattice
+     * takes ~0.7 GB plus ~150 MB per label (its native and Java [L, H, W] arrays), and each
+     * proposal map 16 MB.
+     */
+    public static final long MAX_WORKING_PIXELS = 2048L * 2048;
 
     /** @param crf dense-CRF parameters (CaR's: {@link DenseCrf.Params#CAR}), run on the CPU */
     public CarLoop(ProposalGenerator proposals, PromptClassifier classifier, CarSettings settings, DenseCrf.Params crf) {
@@ -93,11 +105,38 @@ public final class CarLoop {
     /** @param crfTarget where the CRF runs (CUDA when the networks run on the GPU) */
     public CarLoop(ProposalGenerator proposals, PromptClassifier classifier, CarSettings settings, DenseCrf.Params crf,
             DenseCrf.Target crfTarget) {
+        this(proposals, classifier, settings, crf, crfTarget, CrfImage.OFFICIAL);
+    }
+
+    /** @param crfImage the colours the CRF's bilateral kernel compares (the bundle's choice) */
+    public CarLoop(ProposalGenerator proposals, PromptClassifier classifier, CarSettings settings, DenseCrf.Params crf,
+            DenseCrf.Target crfTarget, CrfImage crfImage) {
+        this(proposals, classifier, settings, crf, crfTarget, crfImage, MAX_WORKING_PIXELS);
+    }
+
+    /** @param maxWorkingPixels the working-size bound (tests use a small one to stay fast) */
+    CarLoop(ProposalGenerator proposals, PromptClassifier classifier, CarSettings settings, DenseCrf.Params crf,
+            DenseCrf.Target crfTarget, CrfImage crfImage, long maxWorkingPixels) {
+        this.maxWorkingPixels = maxWorkingPixels;
         this.proposals = proposals;
         this.classifier = classifier;
         this.settings = settings;
         this.crf = crf;
         this.crfTarget = crfTarget;
+        this.crfImage = java.util.Objects.requireNonNull(crfImage, "crfImage");
+    }
+
+    /** @return the colours the CRF compares */
+    public CrfImage crfImageMode() {
+        return crfImage;
+    }
+
+    /**
+     * @return the size the recurrence runs at for a width × height image; {@link Result#proposals}
+     *     are at this size
+     */
+    public static WorkingSize workingSize(int width, int height) {
+        return WorkingSize.of(width, height, MAX_WORKING_PIXELS);
     }
 
     /** Sets (or, with null, removes) the post-CRF mask refinement; set it before sharing the loop. */
@@ -110,8 +149,26 @@ public final class CarLoop {
         return refiner;
     }
 
-    /** Runs the recurrence to its fixed point, then the CRF. */
+    /**
+     * Runs the recurrence to its fixed point, then the CRF, at {@link #workingSize}; the labels are
+     * at the image's size, the proposals at the working size.
+     */
     public Result segment(RgbImage image, List<String> labels) {
+        WorkingSize size = WorkingSize.of(image.width(), image.height(), maxWorkingPixels);
+        if (size.isIdentity()) return segmentAtSize(image, labels);
+        long t0 = System.nanoTime();
+        RgbImage small = size.downscale(image);
+        double downMs = (System.nanoTime() - t0) / 1e6;
+        Result r = segmentAtSize(small, labels);
+        t0 = System.nanoTime();
+        int[] full = size.upsampleLabels(r.labels());
+        java.util.Map<String, Double> timings = new java.util.LinkedHashMap<>();
+        timings.put("resize", downMs + (System.nanoTime() - t0) / 1e6);
+        timings.putAll(r.timingsMs());
+        return new Result(full, r.scores(), r.steps(), timings, r.proposals());
+    }
+
+    private Result segmentAtSize(RgbImage image, List<String> labels) {
         int H = image.height(), W = image.width();
         List<Integer> alive = new ArrayList<>();
         for (int i = 0; i < labels.size(); i++) alive.add(i);
@@ -182,7 +239,8 @@ public final class CarLoop {
      */
     public Result segmentWithStuff(RgbImage image, List<String> things, List<String> stuff, java.util.Set<VisualPrompt.Effect> stuffPrompts) {
         Result t = segment(image, things);
-        CarLoop stuffLoop = new CarLoop(proposals, classifier, settings.withPrompts(stuffPrompts).withBackground(things), crf, crfTarget);
+        CarLoop stuffLoop = new CarLoop(proposals, classifier, settings.withPrompts(stuffPrompts).withBackground(things), crf, crfTarget,
+                crfImage, maxWorkingPixels);
         stuffLoop.setMaskRefiner(refiner);
         Result s = stuffLoop.segment(image, stuff);
         int[] labels = new int[t.labels().length];
@@ -246,6 +304,10 @@ public final class CarLoop {
     /** CRF over [background; proposals], then each query's mask painted in rising score order. */
     private int[] paint(RgbImage image, float[][] maps, List<Integer> alive, float[] scores, org.ovseg.pipeline.common.StageTimer timer) {
         int H = image.height(), W = image.width(), N = H * W, L = maps.length + 1;
+        if ((long) L * N > Integer.MAX_VALUE - 8) { // N ≤ MAX_WORKING_PIXELS: only with hundreds of surviving labels
+            throw new org.ovseg.OvsegException("CaR's CRF: " + maps.length + " surviving labels at " + W + "x" + H + " need " + (long) L * N
+                    + " unary values, more than a Java array holds (at most " + (Integer.MAX_VALUE - 8) / N + " labels at this size)");
+        }
         float[] unary = new float[L * N];
         for (int p = 0; p < N; p++) {
             float mx = 0f;
@@ -253,7 +315,7 @@ public final class CarLoop {
             unary[p] = energy((float) Math.pow(1f - mx, settings.backgroundFactor()));
             for (int l = 1; l < L; l++) unary[l * N + p] = energy(maps[l - 1][p]);
         }
-        int[] crfLabels = DenseCrf.labels(unary, crfImage(image), L, H, W, crf, crfTarget);
+        int[] crfLabels = DenseCrf.labels(unary, crfImage.bytes(image), L, H, W, crf, crfTarget);
         MaskRefiner r = refiner;
         if (r != null) timer.start("sam");
         List<boolean[]> refined = r == null ? null : r.refine(image, queryMasks(crfLabels, maps.length));
@@ -303,14 +365,6 @@ public final class CarLoop {
      * @return [H,W,3] bytes for {@link DenseCrf}
      */
     public static byte[] crfImage(RgbImage image) {
-        byte[] rgb = image.rgb(), out = new byte[rgb.length];
-        double[] mean = {104.008, 116.669, 122.675};
-        for (int p = 0; p < rgb.length; p += 3) {
-            for (int c = 0; c < 3; c++) {
-                double v = (rgb[p + 2 - c] & 0xff) - mean[c]; // BGR
-                out[p + c] = (byte) ((int) v); // truncation toward zero, then wrap
-            }
-        }
-        return out;
+        return CrfImage.OFFICIAL.bytes(image);
     }
 }

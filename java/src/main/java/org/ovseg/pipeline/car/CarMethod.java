@@ -20,6 +20,7 @@ import org.ovseg.pipeline.PipelineOutput;
 import org.ovseg.pipeline.PipelineRequest;
 import org.ovseg.pipeline.PipelineResources;
 import org.ovseg.pipeline.SegmentationPipeline;
+import org.ovseg.pipeline.common.Resampling;
 import org.ovseg.pipeline.sam.SamAutomaticMasks;
 import org.ovseg.pipeline.sam.SamOptions;
 
@@ -171,10 +172,17 @@ public final class CarMethod implements PipelineFactory {
             if (keepLogits) { // the final proposal maps (before the CRF), [Q, H, W] in the order of the last step
                 long total = (long) r.proposals().length * n;
                 if (total > Integer.MAX_VALUE - 8) {
-                    throw new OvsegException("--save-logits: " + r.proposals().length + " proposal maps of " + n + " pixels exceed 2^31 values");
+                    throw new OvsegException("--save-logits: " + r.proposals().length + " CaR proposal maps of " + image.width() + "x" + image.height()
+                            + " exceed a Java array (" + total + " floats); segment without logits or a smaller image");
                 }
                 logits = new float[(int) total];
-                for (int q = 0; q < r.proposals().length; q++) System.arraycopy(r.proposals()[q], 0, logits, q * n, n);
+                // Above CarLoop.MAX_WORKING_PIXELS the maps are at the working size: bilinear back to the image's.
+                WorkingSize ws = CarLoop.workingSize(image.width(), image.height());
+                for (int q = 0; q < r.proposals().length; q++) {
+                    float[] m = ws.isIdentity() ? r.proposals()[q]
+                            : Resampling.resizePlanes(r.proposals()[q], 1, ws.workWidth(), ws.workHeight(), image.width(), image.height());
+                    System.arraycopy(m, 0, logits, q * n, n);
+                }
             }
             return new PipelineOutput(image.width(), image.height(), r.labels(), scores, logits, null, steps, timings);
         }

@@ -57,6 +57,7 @@ public final class CarPipeline implements AutoCloseable {
             long gradCamMemory) {
         BundleManifest m = bundle.manifest();
         if (!m.pipeline().equals("car")) throw new BundleException(bundle.dir().resolve("bundle.json"), "pipeline", "is '" + m.pipeline() + "', not 'car'");
+        CrfImage crfImage = crfImage(bundle);
         BundleManifest.Preprocessing pre = m.preprocessing();
         float[] mean = floats(pre.mean()), std = floats(pre.std());
         Engine text = null, cam = null, ci = null, ct = null;
@@ -79,11 +80,28 @@ public final class CarPipeline implements AutoCloseable {
                     background.stream().map(b -> "a clean origami " + b + ".").toList());
             ClipPromptClassifier classifier = new ClipPromptClassifier(ci, clsText, mean, std, (float) m.logitScale());
             DenseCrf.Target crf = crfTarget(cam.backend());
-            return new CarPipeline(text, cam, ci, ct, new CarLoop(gen, classifier, settings, DenseCrf.Params.CAR, crf), settings,
+            return new CarPipeline(text, cam, ci, ct, new CarLoop(gen, classifier, settings, DenseCrf.Params.CAR, crf, crfImage), settings,
                     camText, clsText);
         } catch (RuntimeException e) {
             for (Engine x : new Engine[] {text, cam, ci, ct}) if (x != null) x.close();
             throw e;
+        }
+    }
+
+    /**
+     * The bundle's {@code defaults.car_crf_image}: "official" (the default: the official code's
+     * wrapped uint8 image, for parity with real checkpoints) or "exact" (the image's own colours).
+     *
+     * @throws BundleException naming the key when the value is anything else
+     */
+    static CrfImage crfImage(ModelBundle bundle) {
+        Object v = bundle.manifest().defaults().get(CrfImage.MANIFEST_KEY);
+        if (v == null) return CrfImage.OFFICIAL;
+        try {
+            return CrfImage.parse(v instanceof String str ? str : null);
+        } catch (IllegalArgumentException e) {
+            throw new BundleException(bundle.dir().resolve("bundle.json"), "defaults." + CrfImage.MANIFEST_KEY,
+                    "must be \"official\" or \"exact\", is " + (v instanceof String ? "\"" + v + "\"" : v));
         }
     }
 

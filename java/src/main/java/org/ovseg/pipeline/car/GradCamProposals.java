@@ -80,9 +80,32 @@ public final class GradCamProposals {
         this.clipEsThreshold = clipEsThreshold;
     }
 
+    /**
+     * The most patches the network runs on (64² = 1024² pixels at patch 16): its attention
+     * outputs and CLIP-ES's affinity grow as patches² (8 blocks · 4096² floats = 0.5 GB here), and
+     * the ViT's own attention as tokens² per query. DEVIATION: larger images are resized to the
+     * largest grid of their aspect ratio within it (the official code runs the ViT at the image's
+     * size; PASCAL VOC's images give at most ~1000 patches, well within).
+     */
+    public static final int MAX_PATCHES = 64 * 64;
+
+    /** @return the patch grid {gw, gh} the network runs on for a width × height image */
+    int[] grid(int width, int height) {
+        int gw = (width + patch - 1) / patch, gh = (height + patch - 1) / patch;
+        if ((long) gw * gh <= MAX_PATCHES) return new int[] {gw, gh};
+        double s = Math.sqrt((double) MAX_PATCHES / ((double) gw * gh));
+        int a = Math.max(1, (int) (gw * s)), b = Math.max(1, (int) (gh * s));
+        while ((long) a * b > MAX_PATCHES) {
+            if (a >= b) a--;
+            else b--;
+        }
+        return new int[] {a, b};
+    }
+
     /** @return [queries][H·W] maps in [0, 1] at the image's size */
     public float[][] propose(RgbImage image, List<String> queries, List<String> background) {
-        int gw = (image.width() + patch - 1) / patch, gh = (image.height() + patch - 1) / patch;
+        int[] g = grid(image.width(), image.height());
+        int gw = g[0], gh = g[1];
         int w = gw * patch, h = gh * patch;
         float[] pixels = pixels(image, w, h);
         float[] pos = bilinearPositions(gh, gw);
@@ -108,8 +131,13 @@ public final class GradCamProposals {
         return out;
     }
 
-    /** Network outputs of one run. */
-    record Outputs(float[] activations, float[] gradients, List<float[]> attention) {}
+    /**
+     * Network outputs of one run, the gradients already reduced to Grad-CAM's channel weights (the
+     * full [fg, P, D] gradients would be fg·P·D floats: 1.9 GB for 150 labels at 64² patches).
+     *
+     * @param weights [fg][D]: mean over patches of ∂p_f/∂a
+     */
+    record Outputs(float[] activations, double[][] weights, List<float[]> attention) {}
 
     /** @return how many foreground queries one run may take at P patches (at least 1) */
     int queriesPerRun(int P) {
@@ -124,8 +152,8 @@ public final class GradCamProposals {
      */
     private Outputs runChunked(float[] pixels, int w, int h, float[] pos, int P, float[][] fg, float[][] bg) {
         int chunk = queriesPerRun(P);
-        if (fg.length <= chunk) return run(pixels, w, h, pos, P, fg, bg);
-        float[] gradients = new float[fg.length * P * width];
+        if (fg.length <= chunk) return run(pixels, w, h, pos, P, fg, bg, true);
+        double[][] weights = new double[fg.length][];
         Outputs first = null;
         for (int a = 0; a < fg.length; a += chunk) {
             int b = Math.min(fg.length, a + chunk);
@@ -133,14 +161,14 @@ public final class GradCamProposals {
             int k = 0;
             for (int i = 0; i < fg.length; i++) if (i < a || i >= b) others[k++] = fg[i];
             for (float[] t : bg) others[k++] = t;
-            Outputs o = run(pixels, w, h, pos, P, java.util.Arrays.copyOfRange(fg, a, b), others);
-            System.arraycopy(o.gradients(), 0, gradients, a * P * width, (b - a) * P * width);
+            Outputs o = run(pixels, w, h, pos, P, java.util.Arrays.copyOfRange(fg, a, b), others, first == null);
+            System.arraycopy(o.weights(), 0, weights, a, b - a);
             if (first == null) first = o;
         }
-        return new Outputs(first.activations(), gradients, first.attention());
+        return new Outputs(first.activations(), weights, first.attention());
     }
 
-    private Outputs run(float[] pixels, int w, int h, float[] pos, int P, float[][] fg, float[][] bg) {
+    private Outputs run(float[] pixels, int w, int h, float[] pos, int P, float[][] fg, float[][] bg, boolean wantAttention) {
         Map<String, HostTensor> in = new HashMap<>();
         Map<String, HostTensor> out = null;
         try {
@@ -151,15 +179,36 @@ public final class GradCamProposals {
             out = cam.run(in);
             HostTensor a = out.get("activations"), g = out.get("gradients"), att = out.get("attention");
             if (a == null || g == null || att == null) throw new OvsegException("car_cam graph lacks activations/gradients/attention outputs");
-            float[] all = att.toFloatArray();
             List<float[]> blocks = new ArrayList<>();
-            int n = (int) att.dim(0);
-            for (int b = 0; b < n; b++) blocks.add(java.util.Arrays.copyOfRange(all, b * P * P, (b + 1) * P * P));
-            return new Outputs(a.toFloatArray(), g.toFloatArray(), blocks);
+            if (wantAttention) {
+                java.nio.FloatBuffer all = att.floatBuffer();
+                int n = (int) att.dim(0);
+                for (int b = 0; b < n; b++) {
+                    float[] block = new float[P * P];
+                    all.get(b * P * P, block); // P ≤ MAX_PATCHES: P² fits an int
+                    blocks.add(block);
+                }
+            }
+            return new Outputs(a.toFloatArray(), channelWeights(g.floatBuffer(), fg.length, P), blocks);
         } finally {
             in.values().forEach(HostTensor::close);
             if (out != null) out.values().forEach(HostTensor::close);
         }
+    }
+
+    /** mean_p(g[f, p, c]) for each query f, from the graph's [fg, 1, P, D] gradients. */
+    private double[][] channelWeights(java.nio.FloatBuffer g, int fg, int P) {
+        int D = width;
+        double[][] weights = new double[fg][D];
+        float[] row = new float[D];
+        for (int f = 0; f < fg; f++) {
+            for (int p = 0; p < P; p++) {
+                g.get((f * P + p) * D, row); // one chunk's tensor: its size fits an int (HostTensor.byteSize)
+                for (int c = 0; c < D; c++) weights[f][c] += row[c];
+            }
+            for (int c = 0; c < D; c++) weights[f][c] /= P;
+        }
+        return weights;
     }
 
     private static HostTensor rows(float[][] r) {
@@ -171,10 +220,7 @@ public final class GradCamProposals {
     /** cam = ReLU(Σ_c mean_p(g_c) · a_c), then (x − min)/(1e-15 + max(x − min)). */
     float[] gradCam(Outputs o, int f, int P) {
         int D = width;
-        double[] weights = new double[D];
-        int base = f * P * D;
-        for (int p = 0; p < P; p++) for (int c = 0; c < D; c++) weights[c] += o.gradients[base + p * D + c];
-        for (int c = 0; c < D; c++) weights[c] /= P;
+        double[] weights = o.weights[f];
         double[] cam = new double[P];
         for (int p = 0; p < P; p++) {
             double s = 0;

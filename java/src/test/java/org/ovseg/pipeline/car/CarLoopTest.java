@@ -134,4 +134,107 @@ class CarLoopTest {
         assertEquals((float) -Math.log(1e-5), CarLoop.energy(0f), 1e-6f);
         assertEquals(0f, CarLoop.energy(1f), 1e-7f);
     }
+
+    /**
+     * A red | green edge whose proposals overshoot it by 8 columns (red 0.6 against green 0.35
+     * there). With the exact image the bilateral kernel sees the colour edge and hands the strip
+     * to green, like its 24 confident green columns; with the official wrapped image red and
+     * green differ by at most 2 per channel (within srgb = 3), so the kernel is colour-blind and
+     * the strip stays red (the quirk the demo's bundle opts out of).
+     */
+    @Test
+    void exactCrfImageHoldsTheColourEdgeTheOfficialOneBlursAcross() {
+        int w = 64, h = 24, edge = 32, overshoot = 8;
+        byte[] rgb = new byte[w * h * 3];
+        for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) rgb[(y * w + x) * 3 + (x < edge ? 0 : 1)] = (byte) 255;
+        RgbImage image = new RgbImage(w, h, rgb);
+        CarLoop.ProposalGenerator shifted = (img, queries, background) -> {
+            float[][] out = new float[queries.size()][w * h];
+            for (int q = 0; q < queries.size(); q++) {
+                boolean red = colourOf(queries.get(q)).equals("red");
+                for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) {
+                    float v = x < edge ? 0.95f : x < edge + overshoot ? 0.6f : 0.02f; // red's map
+                    float g = x < edge ? 0.02f : x < edge + overshoot ? 0.35f : 0.95f;
+                    out[q][y * w + x] = red ? v : g;
+                }
+            }
+            return out;
+        };
+        CarLoop.PromptClassifier sure = (images, queries) -> {
+            float[][] s = new float[images.size()][queries.size()];
+            for (int i = 0; i < images.size(); i++) s[i][i] = 0.9f;
+            return s;
+        };
+        int[] strip = new int[2];
+        for (CrfImage mode : CrfImage.values()) {
+            CarLoop loop = new CarLoop(shifted, sure, CarSettings.preset("voc"), DenseCrf.Params.CAR, DenseCrf.Target.CPU, mode);
+            int[] labels = loop.segment(image, List.of("red", "green")).labels();
+            int green = 0;
+            for (int y = 0; y < h; y++) for (int x = edge; x < edge + overshoot; x++) if (labels[y * w + x] == 1) green++;
+            strip[mode.ordinal()] = green;
+            for (int y = 0; y < h; y++) {
+                assertEquals(0, labels[y * w + 2], mode + ": red side");
+                assertEquals(1, labels[y * w + w - 3], mode + ": green side");
+            }
+        }
+        int n = h * overshoot;
+        assertTrue(strip[CrfImage.EXACT.ordinal()] >= 0.95 * n, "exact: " + strip[1] + " of " + n + " strip pixels green");
+        assertTrue(strip[CrfImage.OFFICIAL.ordinal()] <= 0.5 * n, "official: " + strip[0] + " of " + n + " strip pixels green");
+    }
+
+    @Test
+    void crfImageModesAndTheirManifestValues() {
+        RgbImage px = new RgbImage(2, 1, new byte[] {(byte) 255, 0, 0, 0, (byte) 255, 0});
+        assertArrayEquals(px.rgb(), CrfImage.EXACT.bytes(px));
+        assertArrayEquals(CarLoop.crfImage(px), CrfImage.OFFICIAL.bytes(px));
+        byte[] o = CrfImage.OFFICIAL.bytes(px); // red and green wrap to within 2 of each other
+        for (int c = 0; c < 3; c++) assertTrue(Math.abs((o[c] & 0xff) - (o[3 + c] & 0xff)) <= 2, "channel " + c);
+        assertEquals(CrfImage.EXACT, CrfImage.parse(" Exact "));
+        assertEquals(CrfImage.OFFICIAL, CrfImage.parse("official"));
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> CrfImage.parse("precise"));
+        assertEquals("car_crf_image must be \"official\" or \"exact\", is \"precise\"", e.getMessage());
+    }
+
+    /**
+     * A generated 40 MP red | blue image: the recurrence and the CRF run at the working size
+     * (here at most 512² pixels to keep the test fast; the default 2048² runs end to end in
+     * CarDemoTest — at 40 MP the CRF's lattice alone would take ~7 GB), and the labels come back
+     * at the image's size with each half its colour.
+     */
+    @Test
+    void fortyMegapixelImageRunsAtTheWorkingSizeAndLabelsComeBackFullSize() {
+        int w = 7303, h = 5477; // 40.0 MP
+        byte[] rgb = new byte[w * h * 3];
+        for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) rgb[(y * w + x) * 3 + (x < w / 2 ? 0 : 2)] = (byte) 255;
+        RgbImage image = new RgbImage(w, h, rgb);
+        List<long[]> seen = new ArrayList<>();
+        CarLoop.ProposalGenerator byColour = (img, queries, background) -> {
+            seen.add(new long[] {img.width(), img.height()});
+            int n = img.width() * img.height();
+            float[][] out = new float[queries.size()][n];
+            for (int q = 0; q < queries.size(); q++) {
+                int channel = colourOf(queries.get(q)).equals("red") ? 0 : colourOf(queries.get(q)).equals("blue") ? 2 : -1;
+                for (int p = 0; p < n; p++) out[q][p] = channel < 0 ? 0.3f : (img.rgb()[p * 3 + channel] & 0xff) > 127 ? 0.95f : 0.02f;
+            }
+            return out;
+        };
+        long bound = 512L * 512;
+        CarLoop loop = new CarLoop(byColour, classifier, CarSettings.preset("voc"), DenseCrf.Params.CAR, DenseCrf.Target.CPU,
+                CrfImage.OFFICIAL, bound);
+        CarLoop.Result r = loop.segment(image, List.of("green", "red", "blue"));
+        WorkingSize ws = WorkingSize.of(w, h, bound);
+        assertEquals(2, seen.size(), "two recurrence steps");
+        for (long[] s : seen) {
+            assertEquals(ws.workWidth(), s[0]);
+            assertEquals(ws.workHeight(), s[1]);
+            assertTrue(s[0] * s[1] <= bound);
+        }
+        assertEquals((long) w * h, r.labels().length);
+        assertEquals(ws.workWidth() * ws.workHeight(), r.proposals()[0].length, "proposals stay at the working size");
+        assertEquals(List.of("red", "blue"), r.steps().get(r.steps().size() - 1).kept());
+        long wrong = 0;
+        for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) if (r.labels()[y * w + x] != (x < w / 2 ? 1 : 2)) wrong++;
+        // a working pixel straddling the edge is ~14 columns wide: allow two of them
+        assertTrue(wrong <= 28L * h, wrong + " pixels wrong");
+    }
 }

@@ -25,6 +25,7 @@ class GradCamProposalsTest {
     static final int W = 64, H = 48, PATCH = 16, D = 4, GRID = 2;
 
     final List<Integer> backgroundSizes = new ArrayList<>();
+    final List<int[]> grids = new ArrayList<>();
 
     final Engine fake = new Engine() {
         @Override
@@ -48,6 +49,7 @@ class GradCamProposalsTest {
             assertEquals(1 + P, in.get("pos_embed").dim(1));
             int fg = (int) in.get("fg_embeds").dim(0), bg = (int) in.get("bg_embeds").dim(0);
             backgroundSizes.add(bg);
+            grids.add(new int[] {gw, gh});
             float[] fgRows = in.get("fg_embeds").toFloatArray();
             float[] a = new float[P * D], g = new float[fg * P * D], att = new float[P * P];
             for (int p = 0; p < P; p++) {
@@ -100,5 +102,31 @@ class GradCamProposalsTest {
         assertTrue(maps[1][10 * W + 5] < 0.01f);
         assertEquals(List.of(1, 0), backgroundSizes, "one run, then a rerun without background for the all-zero query");
         assertTrue(maps[2][10 * W + 40] > 0.95f, "the recomputed query is not empty");
+    }
+
+    /**
+     * A 2500×1700 image would need a 157×107 grid (16,799 patches: 1.1 GB of attention per
+     * block); the network runs on the largest grid of its aspect within {@link
+     * GradCamProposals#MAX_PATCHES} and the maps still come back at the image's size.
+     */
+    @Test
+    void largeImagesRunOnACappedGrid() {
+        GradCamProposals.TextEmbeddings text = texts -> texts.stream().map(t -> t.equals("left") ? new float[] {1, 0} : new float[] {0, 1})
+                .toArray(float[][]::new);
+        float[] pos = new float[(1 + GRID * GRID) * D];
+        GradCamProposals g = new GradCamProposals(fake, text, pos, GRID, PATCH, D, new float[] {0.5f, 0.5f, 0.5f},
+                new float[] {0.25f, 0.25f, 0.25f}, 0.4f);
+        int w = 2500, h = 1700;
+        float[][] maps = g.propose(new RgbImage(w, h, new byte[w * h * 3]), List.of("left", "right"), List.of());
+        int[] grid = grids.get(0);
+        assertTrue(grid[0] * grid[1] <= GradCamProposals.MAX_PATCHES, grid[0] + "x" + grid[1]);
+        assertTrue((grid[0] + 1) * (grid[1] + 1) > GradCamProposals.MAX_PATCHES, "the largest grid that fits: " + grid[0] + "x" + grid[1]);
+        assertEquals(157.0 / 107, (double) grid[0] / grid[1], 0.03, "aspect kept");
+        assertEquals(w * h, maps[0].length);
+        assertTrue(maps[0][(h / 2) * w + 100] > 0.99f && maps[0][(h / 2) * w + w - 300] < 0.01f, "left map");
+        assertTrue(maps[1][(h / 2) * w + w - 300] > 0.95f && maps[1][(h / 2) * w + 100] < 0.01f, "right map");
+        int[] small = g.grid(500, 375); // PASCAL VOC's size: the official ceil grid, unchanged
+        assertEquals(32, small[0]);
+        assertEquals(24, small[1]);
     }
 }
