@@ -188,8 +188,9 @@ final class EvalCommand implements Main.Command {
                 try {
                     ObjectNode record = ds.panoptic() ? scorePanoptic(seg, setup, s, predDir, categoryIds) : scoreSemantic(seg, setup, s, predDir);
                     log.append(record);
-                } catch (OvsegException | IllegalArgumentException e) {
-                    err.println((System.console() != null ? "\n" : "") + "error: " + s.image() + ": " + Main.oneLine(e.getMessage()));
+                } catch (OvsegException | IllegalArgumentException | IOException e) {
+                    String why = e instanceof IOException ? "cannot write results: " + e.getMessage() : e.getMessage();
+                    err.println((System.console() != null ? "\n" : "") + "error: " + s.image() + ": " + Main.oneLine(why));
                     failures++;
                 } catch (OutOfMemoryError e) {
                     err.println("error: " + s.image() + ": out of memory (" + Main.oneLine(e.getMessage()) + "); try a smaller --size or --max-pixels");

@@ -266,6 +266,34 @@ class EvalCommandTest {
         assertTrue(bad.err().startsWith("error: no JPEGImages in"), bad.err());
     }
 
+    /** An image whose annotation has another size fails on its own line; no metrics until a rerun scores it (and only it). */
+    @Test
+    void aFailedImageBlocksTheMetricsUntilARerunScoresIt(@TempDir Path dir) throws Exception {
+        Path images = Files.createDirectories(dir.resolve("images")), masks = Files.createDirectories(dir.resolve("masks"));
+        Scenes.Scene s = Scenes.generate(11, 48, 40, new int[] {0, 2}, 2);
+        s.write(images.resolve("a.png"));
+        s.write(images.resolve("b.png"));
+        BufferedImage good = new BufferedImage(48, 40, BufferedImage.TYPE_BYTE_GRAY), small = new BufferedImage(40, 40, BufferedImage.TYPE_BYTE_GRAY);
+        for (int i = 0; i < s.truth().length; i++) good.getRaster().setSample(i % 48, i / 48, 0, s.truth()[i] == 0 ? 0 : 1);
+        ImageIO.write(good, "png", masks.resolve("a.png").toFile());
+        ImageIO.write(small, "png", masks.resolve("b.png").toFile());
+        Path out = dir.resolve("out");
+        String[] cmd = args("eval", "--images", images.toString(), "--masks", masks.toString(), "--labels", "red,blue", "--out", out.toString());
+        Run first = cli(cmd);
+        assertEquals(2, first.code());
+        assertTrue(first.err().contains("b.png: annotation " + masks.resolve("b.png") + " is 40x40, the image 48x40"), first.err());
+        assertFalse(Files.exists(out.resolve("metrics.json")));
+        assertEquals(1, Files.readAllLines(out.resolve("per-image.jsonl")).size());
+        ImageIO.write(good, "png", masks.resolve("b.png").toFile());
+        Run second = cli(cmd);
+        assertEquals(0, second.code(), second.err());
+        assertTrue(second.err().contains("1 of 2 images already scored"), second.err());
+        JsonNode m = new ObjectMapper().readTree(out.resolve("metrics.json").toFile());
+        assertEquals(2, m.get("images").asInt());
+        assertEquals(2L * 48 * 40, m.get("semantic").get("per_class").get(0).get("label_area").asLong()
+                + m.get("semantic").get("per_class").get(1).get("label_area").asLong());
+    }
+
     /** mmsegmentation's uint8 arithmetic: 0 -> 255 -> 254 -> 255, 255 -> 254 -> 255, v -> v - 1. */
     @Test
     void reduceZeroLabelAsMmsegmentation() {
