@@ -50,8 +50,7 @@ final class EvalCommand implements Main.Command {
             usage: ovseg eval --images DIR --masks DIR --labels "a,b,c" --out DIR [--ignore-index 255] [--reduce-zero-label]
                    ovseg eval --dataset voc|context|ade|coco-stuff|cityscapes|coco-panoptic --root DIR [--split val]
                               [--labels "prompt,..."] --out DIR
-            """ + SegmenterOptions.USAGE + """
-
+            """ + SegmenterOptions.USAGE.indent(18) + """
             --masks: PNGs whose value is the class index (8- or 16-bit grayscale, or a palette PNG's index),
                      named like the images (same file stem); --labels names the classes in index order.
             --dataset: a benchmark in mmsegmentation's layout (COCO panoptic's for coco-panoptic, scored by PQ)
@@ -220,10 +219,17 @@ final class EvalCommand implements Main.Command {
         rec.put("image", s.image().toString());
         rec.put("width", r.width());
         rec.put("height", r.height());
-        rec.set("intersect", JSON.valueToTree(c.intersect()));
-        rec.set("union", JSON.valueToTree(c.union()));
-        rec.set("predicted", JSON.valueToTree(c.predicted()));
-        rec.set("label", JSON.valueToTree(c.label()));
+        // Sparse: only the classes this image has in either map, so records of 150- or 171-class sets stay small.
+        ArrayNode cls = rec.putArray("classes"), inter = rec.putArray("intersect"), union = rec.putArray("union"),
+                predicted = rec.putArray("predicted"), label = rec.putArray("label");
+        for (int i = 0; i < k; i++) {
+            if (c.union()[i] == 0) continue;
+            cls.add(i);
+            inter.add(c.intersect()[i]);
+            union.add(c.union()[i]);
+            predicted.add(c.predicted()[i]);
+            label.add(c.label()[i]);
+        }
         return rec;
     }
 
@@ -294,7 +300,7 @@ final class EvalCommand implements Main.Command {
         SemanticCounts total = SemanticCounts.zero(k);
         for (EvalDataset.Sample s : ds.samples()) {
             JsonNode r = log.get(s.key());
-            total = total.plus(new SemanticCounts(longs(r, "intersect", k), longs(r, "union", k), longs(r, "predicted", k), longs(r, "label", k)));
+            total = total.plus(counts(r, k));
         }
         SemanticCounts.SemanticMetrics m = total.metrics();
         ObjectNode j = header(setup);
@@ -381,11 +387,24 @@ final class EvalCommand implements Main.Command {
         else o.put(name, v);
     }
 
-    private static long[] longs(JsonNode r, String field, int k) {
-        JsonNode n = r.path(field);
-        if (!n.isArray() || n.size() != k) throw new OvsegException("per-image record of " + r.path("key").asText() + " has no " + k + "-entry '" + field + "'");
-        long[] v = new long[k];
-        for (int i = 0; i < k; i++) v[i] = n.get(i).asLong();
-        return v;
+    /** The dense counts of a sparse per-image record. */
+    private static SemanticCounts counts(JsonNode r, int k) {
+        SemanticCounts c = SemanticCounts.zero(k);
+        JsonNode cls = r.path("classes");
+        List<String> fields = List.of("intersect", "union", "predicted", "label");
+        for (String f : fields) {
+            if (!cls.isArray() || !r.path(f).isArray() || r.path(f).size() != cls.size()) {
+                throw new OvsegException("per-image record of " + r.path("key").asText() + " is malformed ('" + f + "'); delete " + RECORDS + " to rescore");
+            }
+        }
+        for (int n = 0; n < cls.size(); n++) {
+            int i = cls.get(n).asInt();
+            if (i < 0 || i >= k) throw new OvsegException("per-image record of " + r.path("key").asText() + " names class " + i + " of " + k);
+            c.intersect()[i] += r.path("intersect").get(n).asLong();
+            c.union()[i] += r.path("union").get(n).asLong();
+            c.predicted()[i] += r.path("predicted").get(n).asLong();
+            c.label()[i] += r.path("label").get(n).asLong();
+        }
+        return c;
     }
 }

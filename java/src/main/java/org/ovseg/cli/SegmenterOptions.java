@@ -19,7 +19,7 @@ final class SegmenterOptions {
     /** Boolean flags. */
     static final Set<String> FLAGS = Set.of("no-text-cache");
 
-    /** Usage lines for these options, indented to follow a command's own. */
+    /** Usage lines for these options (no indentation: {@code USAGE.indent(n)} lines them up under a command's own). */
     static final String USAGE = """
                                  [--model DIR|builtin:NAME] [--pipeline NAME] [--preset NAME]
                                  [--backend auto|cpu|tensorrt] [--size 512] [--window N --stride M]
