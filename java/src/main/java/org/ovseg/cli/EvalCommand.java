@@ -143,7 +143,7 @@ final class EvalCommand implements Main.Command {
         c.set("labels", JSON.valueToTree(s.prompts().names()));
         c.put("ignore_index", s.ignoreIndex());
         c.put("reduce_zero_label", s.reduceZeroLabel());
-        c.set("model_options", JSON.valueToTree(SegmenterOptions.given(a)));
+        c.set("model_options", JSON.valueToTree(SegmenterOptions.affectingResults(a)));
         return c;
     }
 

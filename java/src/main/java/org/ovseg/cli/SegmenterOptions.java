@@ -105,14 +105,17 @@ final class SegmenterOptions {
         return b;
     }
 
+    /** Options that change how a result is computed or stored, never what it is. */
+    private static final Set<String> RESULT_NEUTRAL = Set.of("threads", "cache-dir", "no-text-cache", "max-pixels");
+
     /**
-     * The options as given, for recording what produced a result (every model and pipeline
-     * option present on the command line, in a stable order).
+     * The options as given that can change a prediction, in a stable order: what a kept result
+     * must have been made with to be reused (thread count or cache folder may differ).
      */
-    static java.util.SortedMap<String, String> given(Args a) {
+    static java.util.SortedMap<String, String> affectingResults(Args a) {
         java.util.SortedMap<String, String> m = new java.util.TreeMap<>();
-        for (String k : VALUED) if (a.get(k, null) != null) m.put(k, a.get(k, null));
-        for (String k : FLAGS) if (a.flag(k)) m.put(k, "true");
+        for (String k : VALUED) if (!RESULT_NEUTRAL.contains(k) && a.get(k, null) != null) m.put(k, a.get(k, null));
+        for (String k : FLAGS) if (!RESULT_NEUTRAL.contains(k) && a.flag(k)) m.put(k, "true");
         return m;
     }
 
