@@ -33,6 +33,12 @@ ovseg eval --images "$work/data/folders/images" --masks "$work/data/folders/mask
     || { cat "$work/folders.log"; status=1; }
 "$PY" tools/reference/eval_reference.py --layout folders --classes 300 --ignore-index 65535 --root "$work/data/folders" \
     --out "$work/out-folders" || status=1
+# The same 16-bit masks with reduce-zero-label (0 void, 65535 stays void, v -> v - 1).
+ovseg eval --images "$work/data/folders/images" --masks "$work/data/folders/masks" --labels "$(cut -d, -f2- "$work/data/folders.labels"),extra" \
+    --ignore-index 65535 --reduce-zero-label --templates single --cache-dir "$work/cache" --out "$work/out-folders-rz" >"$work/folders-rz.log" 2>&1 \
+    || { cat "$work/folders-rz.log"; status=1; }
+"$PY" tools/reference/eval_reference.py --layout folders --classes 300 --ignore-index 65535 --reduce-zero-label --root "$work/data/folders" \
+    --out "$work/out-folders-rz" || status=1
 ovseg eval --dataset coco-panoptic --root "$work/data/coco-panoptic" --templates single --cache-dir "$work/cache" \
     --out "$work/out-coco-panoptic" >"$work/coco-panoptic.log" 2>&1 || { cat "$work/coco-panoptic.log"; status=1; }
 "$PY" tools/reference/eval_reference.py --layout coco-panoptic --root "$work/data/coco-panoptic" --out "$work/out-coco-panoptic" || status=1

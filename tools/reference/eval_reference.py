@@ -54,11 +54,16 @@ def semantic(args, metrics):
     assert paths, "no ground truth found"
     for stem, path in sorted(paths.items()):
         gt = pngmini.read(path)
-        if args.reduce_zero_label:  # mmseg: uint8 arithmetic
-            gt = gt.astype(np.uint8)
+        if args.reduce_zero_label and gt.dtype == np.uint8:  # mmseg: uint8 arithmetic
+            gt = gt.copy()
             gt[gt == 0] = 255
             gt = gt - 1
             gt[gt == 254] = 255
+        elif args.reduce_zero_label:  # 16-bit masks: the same with 65535 (ovseg's documented extension)
+            gt = gt.copy()
+            gt[gt == 0] = 65535
+            gt = gt - 1
+            gt[gt == 65534] = 65535
         gt = gt.astype(np.int64)
         pred = pngmini.read(f"{args.out}/predictions/{stem}.png").astype(np.int64)
         keep = gt != args.ignore_index

@@ -207,7 +207,7 @@ final class EvalCommand implements Main.Command {
         RgbImage image = seg.readImage(s.image());
         MaskPngs.Map gt = MaskPngs.classIndices(s.truth());
         checkSize(image, gt, s);
-        int[] truth = setup.reduceZeroLabel() ? reduceZeroLabel(gt.values()) : gt.values();
+        int[] truth = setup.reduceZeroLabel() ? reduceZeroLabel(gt.values(), gt.bits() == 8 ? 255 : 65535) : gt.values();
         SegmentationResult r = seg.segment(image, setup.prompts());
         int[] pred = r.labelMap();
         int k = setup.prompts().size();
@@ -234,12 +234,13 @@ final class EvalCommand implements Main.Command {
     }
 
     /**
-     * mmsegmentation's reduce_zero_label on 8-bit maps: 0 becomes 255, 255 stays 255, every
-     * other value v becomes v - 1 (whatever the ignore index; as in mmsegmentation).
+     * mmsegmentation's reduce_zero_label, done in uint8 arithmetic there: 0 becomes 255, 255 stays
+     * 255, every other value v becomes v - 1, whatever the ignore index. 16-bit masks (which
+     * mmsegmentation does not read) follow the same rule with 65535 in place of 255.
      */
-    static int[] reduceZeroLabel(int[] v) {
+    static int[] reduceZeroLabel(int[] v, int voidValue) {
         int[] o = new int[v.length];
-        for (int i = 0; i < v.length; i++) o[i] = v[i] == 0 || v[i] == 255 ? 255 : v[i] - 1;
+        for (int i = 0; i < v.length; i++) o[i] = v[i] == 0 || v[i] == voidValue ? voidValue : v[i] - 1;
         return o;
     }
 

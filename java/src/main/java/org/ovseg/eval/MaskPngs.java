@@ -16,8 +16,8 @@ import org.ovseg.OvsegException;
 public final class MaskPngs {
     private MaskPngs() {}
 
-    /** A decoded map: one value per pixel, row-major. */
-    public record Map(int width, int height, int[] values) {}
+    /** A decoded map: one value per pixel, row-major; {@code bits} per stored sample (8 or 16; 8 for RGB ids). */
+    public record Map(int width, int height, int[] values, int bits) {}
 
     /**
      * The class index per pixel of a single-channel (grayscale or palette) PNG.
@@ -32,7 +32,7 @@ public final class MaskPngs {
         }
         int[] v = new int[img.getWidth() * img.getHeight()];
         r.getSamples(0, 0, img.getWidth(), img.getHeight(), 0, v);
-        return new Map(img.getWidth(), img.getHeight(), v);
+        return new Map(img.getWidth(), img.getHeight(), v, img.getColorModel().getComponentSize(0) > 8 ? 16 : 8);
     }
 
     /**
@@ -52,7 +52,7 @@ public final class MaskPngs {
         r.getSamples(0, 0, w, h, 1, green);
         r.getSamples(0, 0, w, h, 2, blue);
         for (int i = 0; i < ids.length; i++) ids[i] = red[i] + 256 * green[i] + 65536 * blue[i];
-        return new Map(w, h, ids);
+        return new Map(w, h, ids, 8);
     }
 
     private static BufferedImage read(Path file) {

@@ -296,10 +296,12 @@ class EvalCommandTest {
                 + m.get("semantic").get("per_class").get(1).get("label_area").asLong());
     }
 
-    /** mmsegmentation's uint8 arithmetic: 0 -> 255 -> 254 -> 255, 255 -> 254 -> 255, v -> v - 1. */
+    /** mmsegmentation's uint8 arithmetic: 0 -> 255 -> 254 -> 255, 255 -> 254 -> 255, v -> v - 1; 16-bit masks alike with 65535. */
     @Test
     void reduceZeroLabelAsMmsegmentation() {
-        assertArrayEquals(new int[] {255, 0, 1, 148, 253, 255}, EvalCommand.reduceZeroLabel(new int[] {0, 1, 2, 149, 254, 255}));
+        assertArrayEquals(new int[] {255, 0, 1, 148, 253, 255}, EvalCommand.reduceZeroLabel(new int[] {0, 1, 2, 149, 254, 255}, 255));
+        // 16-bit masks: the same rule with 65535, so value 255 is class 254, not void
+        assertArrayEquals(new int[] {65535, 254, 299, 65535}, EvalCommand.reduceZeroLabel(new int[] {0, 255, 300, 65535}, 65535));
     }
 
     private static int[] samples(BufferedImage img) {
