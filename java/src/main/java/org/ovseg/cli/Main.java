@@ -23,6 +23,7 @@ public final class Main {
         Map<String, Command> c = new LinkedHashMap<>();
         c.put("info", new InfoCommand());
         c.put("segment", new SegmentCommand());
+        c.put("eval", new EvalCommand());
         c.put("sam-masks", new SamMasksCommand());
         c.put("models", new ModelsCommand());
         c.put("tokenize", new TokenizeCommand());
