@@ -92,13 +92,18 @@ public final class Segmenter implements AutoCloseable {
             this.model = null;
             this.pipeline = null;
             this.decoder = imageDecoder;
-            this.backendName = "onnxruntime-cpu";
+            this.backendName = car.backendName(); // what really runs: TensorRT may have fallen back
             return;
         }
         this.car = null;
         this.sam = null;
         this.carPreset = null;
-        this.model = MaskClipLoader.load(bundle, eo.build(), cache);
+        // TensorRT's profiles must cover the sizes this Segmenter will feed, --size included.
+        SizePolicy feed = b.size > 0 ? SizePolicy.shortSide(b.size)
+                : new SizePolicy(bundle.manifest().preprocessing().size(), bundle.manifest().preprocessing().maxLongSide());
+        org.ovseg.engine.ProfileHints hints = org.ovseg.engine.ProfileHints.of(bundle.manifest()).withShortSide(feed.shortSide(),
+                feed.longSideMax());
+        this.model = MaskClipLoader.load(bundle, eo.build(), cache, hints);
         try {
             var defaults = bundle.manifest().defaults();
             float ks = b.keySmoothing != null ? b.keySmoothing : number(defaults.get("key_smoothing"));
@@ -110,7 +115,9 @@ public final class Segmenter implements AutoCloseable {
             MaskClipOptions opts = new MaskClipOptions(size, b.window, b.stride, PromptTemplates.named(templates), ks, pd, b.keepLogits);
             this.pipeline = new MaskClipPipeline(model, opts);
             this.decoder = new ImageDecoder(b.maxPixels);
-            this.backendName = model.image().backend() == Backend.TENSORRT ? "tensorrt" : "onnxruntime-cpu";
+            this.backendName = org.ovseg.engine.Engines.backendName(
+                    model.textEngine() == null ? java.util.Map.of("image", model.image())
+                            : java.util.Map.of("image", model.image(), "text", model.textEngine()));
         } catch (RuntimeException e) {
             model.close();
             throw e;

@@ -25,6 +25,19 @@ public final class CarPipeline implements AutoCloseable {
     private final CarLoop loop;
     private final CarSettings settings;
 
+    /**
+     * @return the backend that actually runs this pipeline's networks ("tensorrt",
+     *     "onnxruntime-cpu", or "mixed (...)" when TensorRT fell back for some of them)
+     */
+    public String backendName() {
+        java.util.Map<String, Engine> m = new java.util.LinkedHashMap<>();
+        m.put("text", text);
+        m.put("car_cam", cam);
+        m.put("car_classifier_image", classifierImage);
+        m.put("car_classifier_text", classifierText);
+        return Engines.backendName(m);
+    }
+
     private CarPipeline(Engine text, Engine cam, Engine classifierImage, Engine classifierText, CarLoop loop, CarSettings settings) {
         this.text = text;
         this.cam = cam;
@@ -56,13 +69,14 @@ public final class CarPipeline implements AutoCloseable {
         float[] mean = floats(pre.mean()), std = floats(pre.std());
         Engine text = null, cam = null, ci = null, ct = null;
         try {
-            text = Engines.open(bundle.variantFiles("text"), options);
+            org.ovseg.engine.ProfileHints hints = org.ovseg.engine.ProfileHints.of(m);
+            text = Engines.open(bundle, "text", options, hints);
             // The Grad-CAM graph's backward is batched by the query count, which falls from step to
             // step: with ORT's arena a ViT-B/16 at 513² with 20 queries held 15 GB and ran its first
             // calls 1.5-2x slower; without it, 8.1 GB (RESULTS.md, "CaR: ONNX Runtime's arena").
-            cam = Engines.open(bundle.variantFiles("car_cam"), options.toBuilder().cpuMemoryArena(false).build());
-            ci = Engines.open(bundle.variantFiles("car_classifier_image"), options);
-            ct = Engines.open(bundle.variantFiles("car_classifier_text"), options);
+            cam = Engines.open(bundle, "car_cam", options.toBuilder().cpuMemoryArena(false).build(), hints);
+            ci = Engines.open(bundle, "car_classifier_image", options, hints);
+            ct = Engines.open(bundle, "car_classifier_text", options, hints);
             int E = m.embedDim();
             int classifierDim = (int) bundle.network("car_classifier_text").outputs().get(0).shape()[1];
             TextEmbedder camText = new TextEmbedder(text, "input_ids", "text_embeds", m.text().contextLength(), E, bundle.manifestSha256() + ":text", cache);
