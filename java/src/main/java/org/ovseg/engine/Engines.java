@@ -51,7 +51,7 @@ public final class Engines {
      * {@code networks.<role>.profiles} first, then those set in {@code options}, the rest derived
      * from the network's declared inputs and {@code hints} ({@link ShapeProfiles}). The profiles
      * matter to TensorRT only; ONNX Runtime ignores them. A network whose profiles cannot be
-     * derived still opens on ONNX Runtime under AUTO (with a warning), and fails under TENSORRT.
+     * derived is one TensorRT cannot open: ONNX Runtime under AUTO (one warning), an error under TENSORRT.
      *
      * @throws EngineException as {@link #open(Map, EngineOptions)}
      */
@@ -60,18 +60,10 @@ public final class Engines {
         Objects.requireNonNull(options, "options");
         Objects.requireNonNull(hints, "hints");
         org.ovseg.bundle.BundleManifest.Network net = bundle.network(role);
-        Choice c = choose(options.backend());
-        Map<String, Path> variants = bundle.variantFiles(role);
-        if (c.backend() != Backend.TENSORRT) return open(variants, options, c, TensorRtEngine::open, OnnxRuntimeEngine::open);
-        EngineOptions withProfiles;
-        try {
-            withProfiles = withProfiles(options, net, hints);
-        } catch (EngineException e) {
-            if (options.backend() == Backend.TENSORRT) throw new EngineException(role + ": " + e.getMessage(), e);
-            LOG.log(Level.WARNING, "TensorRT cannot run network '" + role + "' (" + e.getMessage() + "); using ONNX Runtime on the CPU");
-            return OnnxRuntimeEngine.open(variants.get(selectVariant(variants, Backend.CPU, options)), options);
-        }
-        return open(variants, withProfiles, c, TensorRtEngine::open, OnnxRuntimeEngine::open);
+        // Deriving the profiles is part of opening on TensorRT: a network without them falls back
+        // (AUTO) or fails (TENSORRT) exactly like one TensorRT cannot build.
+        TrtOpener trt = (file, o, label) -> TensorRtEngine.open(file, withProfiles(o, net, hints), label);
+        return open(bundle.variantFiles(role), options, choose(options.backend()), trt, OnnxRuntimeEngine::open);
     }
 
     /** @return {@code options} with a profile for every input of {@code net} (bundle.json, then options, then derived) */
@@ -79,7 +71,11 @@ public final class Engines {
         Map<String, ShapeProfile> given = new java.util.LinkedHashMap<>(options.profiles());
         given.putAll(net.profiles());
         EngineOptions.Builder b = options.toBuilder();
-        ShapeProfiles.derive(net.inputs(), given, hints).forEach(b::profile);
+        try {
+            ShapeProfiles.derive(net.inputs(), given, hints).forEach(b::profile);
+        } catch (EngineException e) {
+            throw new EngineException("network '" + net.role() + "': " + e.getMessage().replace("<role>", net.role()), e);
+        }
         return b.build();
     }
 

@@ -138,6 +138,26 @@ class EnginesFallbackTest {
     }
 
     @Test
+    void aNetworkWhoseProfilesCannotBeDerivedFallsBackUnderAuto() {
+        TensorSpec masks = new TensorSpec("masks", org.ovseg.tensor.ElementType.FLOAT32, new long[] {-1, 64}, java.util.Arrays.asList("queries", null));
+        var net = new org.ovseg.bundle.BundleManifest.Network("mask_head", "m.onnx", "0".repeat(64), "fp32", List.of(masks), List.of(), Map.of());
+        ProfileHints h = ProfileHints.shortSide(16, 448, 1792, 77, 256, 64);
+        List<String> built = new ArrayList<>();
+        Engines.TrtOpener trt = (f, o, label) -> { // what open(bundle, role, ...) does, minus TensorRT itself
+            Engines.withProfiles(o, net, h);
+            built.add(label);
+            return new Fake(Backend.TENSORRT, f);
+        };
+        assertEquals(Backend.CPU, Engines.open(variants, EngineOptions.defaults(), TRT, trt, ort).backend());
+        assertEquals(List.of(), built);
+        assertEquals("TensorRT could not open net.fp16.onnx (network 'mask_head': input 'masks' axis 0 ('queries') is dynamic and has no"
+                + " size rule; give its profile in bundle.json under networks.mask_head.profiles.masks); using ONNX Runtime on the CPU"
+                + " with net.onnx", warnings.get(0).getMessage());
+        EngineOptions requested = EngineOptions.builder().backend(Backend.TENSORRT).build();
+        assertThrows(EngineException.class, () -> Engines.open(variants, requested, new Engines.Choice(Backend.TENSORRT, "requested"), trt, ort));
+    }
+
+    @Test
     void backendNamesForTheJsonAndTheApi() {
         Engine cpu = new Fake(Backend.CPU, null), gpu = new Fake(Backend.TENSORRT, null);
         assertEquals("onnxruntime-cpu", Engines.backendName(Map.of("text", cpu, "image", cpu)));
