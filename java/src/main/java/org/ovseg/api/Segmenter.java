@@ -110,9 +110,7 @@ public final class Segmenter implements AutoCloseable {
             float pd = b.promptDenoising != null ? b.promptDenoising : number(defaults.get("prompt_denoising"));
             String templates = b.templates != null ? b.templates
                     : bundle.manifest().text().templateSet() != null ? bundle.manifest().text().templateSet() : "imagenet80";
-            SizePolicy size = b.size > 0 ? SizePolicy.shortSide(b.size)
-                    : new SizePolicy(bundle.manifest().preprocessing().size(), bundle.manifest().preprocessing().maxLongSide());
-            MaskClipOptions opts = new MaskClipOptions(size, b.window, b.stride, PromptTemplates.named(templates), ks, pd, b.keepLogits);
+            MaskClipOptions opts = new MaskClipOptions(feed, b.window, b.stride, PromptTemplates.named(templates), ks, pd, b.keepLogits);
             this.pipeline = new MaskClipPipeline(model, opts);
             this.decoder = new ImageDecoder(b.maxPixels);
             this.backendName = org.ovseg.engine.Engines.backendName(
