@@ -73,10 +73,14 @@ inline bool valid_dtype(int dtype) {
 }
 __host__ __device__ inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 /* Blocks for a grid-stride loop over n elements: ceil(n / threads), at least 1, at most 2^20
- * (the loop covers the rest, so any n fits one 1-D grid). */
+ * (the loop covers the rest, so any n fits one 1-D grid). The host emulation lowers the cap so
+ * that the loops' second and later rounds run in the tests too. */
+#ifndef OVSEG_GRID_STRIDE_MAX_BLOCKS
+#define OVSEG_GRID_STRIDE_MAX_BLOCKS (1 << 20)
+#endif
 inline unsigned grid_stride_blocks(int64_t n, int threads) {
     const int64_t b = cdiv(n, threads);
-    return (unsigned)(b < 1 ? 1 : b > (1 << 20) ? (1 << 20) : b);
+    return (unsigned)(b < 1 ? 1 : b > OVSEG_GRID_STRIDE_MAX_BLOCKS ? OVSEG_GRID_STRIDE_MAX_BLOCKS : b);
 }
 #define OVSEG_GRID_STRIDE(i, n)                                                        \
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (int64_t)(n); \

@@ -962,13 +962,25 @@ int main(int argc, char **argv) {
     check_validation();
     uint64_t seed = 1;
     for (int dt : {OVSEG_F32, OVSEG_F16, OVSEG_BF16}) {
-        for (const DenseShape &s : kDenseShapes) check_dense(s, dt, true, seed++);
+        for (const DenseShape &s : kDenseShapes) {
+#ifdef OVSEG_KERNEL_EMULATION
+            /* The host emulation runs the model-sized shapes in fp32 only: fp16/bf16 change the
+             * loads, which the small shapes cover, and these two shapes cost most of its time. */
+            if (dt != OVSEG_F32 && s.P * s.D * s.E > 10000000) { ++seed; continue; }
+#endif
+            check_dense(s, dt, true, seed++);
+        }
         check_dense(kDenseShapes[1], dt, false, seed++);
         for (const MaskShape &s : kMaskShapes)
             for (int mode : {OVSEG_MASK_HARD, OVSEG_MASK_SOFT})
                 for (int norm : {0, 1}) check_mask(s, dt, mode, norm, seed++);
         for (const SlotShape &s : kSlotShapes)
-            for (int hard : {0, 1}) check_slot(s, dt, hard, 0.f, true, seed++);
+            for (int hard : {0, 1}) {
+#ifdef OVSEG_KERNEL_EMULATION
+                if (dt != OVSEG_F32 && s.N * s.d * s.S > 10000000) { ++seed; continue; }
+#endif
+                check_slot(s, dt, hard, 0.f, true, seed++);
+            }
         check_slot(kSlotShapes[1], dt, 0, 0.7f, true, seed++);
         check_slot(kSlotShapes[5], dt, 1, 0.7f, false, seed++);
         check_slot(kSlotShapes[5], dt, 0, 0.f, false, seed++);

@@ -154,6 +154,14 @@ enum {
 int ovseg_cpu_visual_prompt(const uint8_t *rgb, const float *cam, int64_t H, int64_t W,
                             float mask_threshold, int flags, uint8_t *out);
 
+/* Deletes a TensorRT interface object (IRuntime, ICudaEngine, IExecutionContext, IBuilder,
+ * IBuilderConfig, INetworkDefinition, IHostMemory, ITimingCache: every class derived from
+ * nvinfer1::INoCopy) exactly as `delete obj;` in C++ would: through its virtual deleting
+ * destructor, so TensorRT's own operator delete frees it. The JavaCPP preset has no working
+ * delete for these objects and TensorRT 10+ dropped destroy(). NULL is a no-op. Not for
+ * nvonnxparser::IParser, whose destructor is not its first virtual function. */
+void ovseg_trt_delete(void *obj);
+
 /* ------------------------------------------------------------------------------------------ */
 /* CUDA library (libovseg_cuda). Built as an error-returning stub when nvcc was not found.     */
 /* Device pointers are plain void*; streams are cudaStream_t passed as void* (NULL = legacy    */

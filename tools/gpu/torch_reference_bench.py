@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Plain-PyTorch reference timings for the three ovseg CUDA kernels.
+"""Plain-PyTorch reference timings for the ovseg CUDA kernels.
 
-Runs dense projection, mask pooling and slot attention at the same representative shapes as
+Runs dense projection, mask pooling, slot attention, CaR's visual prompt (blur, blur+gray) and a
+Gaussian-term-only dense CRF (the bilateral term has no plain-PyTorch formulation at these sizes)
+at the same representative shapes as
 kernels/harness/kernel_check.cu, written the way a PyTorch user would (F @ W.T + b, normalize,
 @ T.T, argmax; einsum for mask pooling; softmax over the slot axis), timed the same way: CUDA
 events around each call, 3 warm-ups, median of --reps, L2 flushed before every repetition by
@@ -156,6 +158,52 @@ def main():
         us = time_us(slot)
         row("slot_attention", dt, "hard,assign" if hard else "soft,assign", f"B={B},S={S},N={N},d={d},dv={dv}",
             us, B * (S * d + N * d + N * dv) * esize[dt] + 4 * B * (S * dv + N * S), 2 * B * N * S * (d + dv))
+
+    # CaR visual prompt: blur outside the mask (15x15 Gaussian, sigma 2.6, reflect-101 borders,
+    # separable, in float: OpenCV's 8-bit fixed-point path has no plain-PyTorch equivalent), then
+    # gray, composited with the mask. Same shape and byte count as the harness's rows.
+    H = W = 512
+    rgb = torch.randint(0, 256, (1, 3, H, W), generator=g, device=dev, dtype=torch.uint8)
+    yy, xx = torch.meshgrid(torch.arange(H, device=dev), torch.arange(W, device=dev), indexing="ij")
+    cam = ((((yy - 0.45 * H) / (0.35 * H)) ** 2 + ((xx - 0.55 * W) / (0.35 * W)) ** 2) <= 1).float()
+    taps = torch.exp(-((torch.arange(15, device=dev) - 7.0) ** 2) / (2 * 2.6 ** 2))
+    taps = (taps / taps.sum()).float()
+    kx, ky = taps.view(1, 1, 1, 15).repeat(3, 1, 1, 1), taps.view(1, 1, 15, 1).repeat(3, 1, 1, 1)
+    gray_w = torch.tensor([0.299, 0.587, 0.114], device=dev).view(1, 3, 1, 1)
+    for gray in [False, True]:
+        def prompt():
+            x = rgb.float()
+            b = Fn.conv2d(Fn.pad(x, (7, 7, 0, 0), mode="reflect"), kx, groups=3)
+            b = Fn.conv2d(Fn.pad(b, (0, 0, 7, 7), mode="reflect"), ky, groups=3)
+            if gray:
+                b = (b * gray_w).sum(1, keepdim=True).expand(-1, 3, -1, -1)
+            inside = cam > 0.5
+            return torch.where(inside, x, b).round().clamp(0, 255).to(torch.uint8)
+
+        us = time_us(prompt)
+        row("visual_prompt", "u8", "blur+gray" if gray else "blur", f"H={H},W={W}", us, 10.0 * H * W,
+            2.0 * 2 * 15 * 3 * H * W)
+
+    # Dense CRF, mean field with CaR's Gaussian (spatial) term only, as separable convolutions of
+    # the marginals (sxy = 1 px: a 7-tap kernel). The bilateral term has no plain-PyTorch
+    # formulation at this size (exact is N^2 = 3.5e10 pairs at 375x500), so this row is a lower
+    # bound of what PyTorch would cost, not the same computation as the harness's "car" row.
+    for L, H, W in [(21, 375, 500), (8, 512, 512)]:
+        U = randn(1, L, H, W)
+        t = torch.exp(-((torch.arange(7, device=dev) - 3.0) ** 2) / 2)
+        gx, gy = t.view(1, 1, 1, 7).repeat(L, 1, 1, 1), t.view(1, 1, 7, 1).repeat(L, 1, 1, 1)
+
+        def crf():
+            q = (-U).softmax(1)
+            for _ in range(10):
+                m = Fn.conv2d(Fn.conv2d(q, gx, padding=(0, 3), groups=L), gy, padding=(3, 0), groups=L) - q
+                q = (-U - 3.0 * m).softmax(1)
+            return q
+
+        us = time_us(crf)
+        N = H * W
+        row("dense_crf", "fp32", "gauss-only,10", f"L={L},H={H},W={W}", us, 8.0 * N * L + 3.0 * N,
+            10 * N * L * (2 * 2 * 7 + 8))
 
     if args.json:
         with open(args.json, "w") as f:

@@ -23,6 +23,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 import org.ovseg.engine.Digests;
 import org.ovseg.engine.EngineException;
+import org.ovseg.engine.ShapeProfile;
 import org.ovseg.engine.TensorSpec;
 import org.ovseg.engine.onnx.OnnxModelInfo;
 import org.ovseg.tensor.ElementType;
@@ -48,7 +49,8 @@ public final class BundleLoader {
     private static final Set<String> TOP_LEVEL = Set.of("format_version", "pipeline", "family", "networks", "preprocessing",
             "text", "embed_dim", "logit_scale", "defaults", "name", "description", "license", "source", "arrays");
     private static final Set<String> ARRAY_FIELDS = Set.of("file", "sha256", "dtype", "shape");
-    private static final Set<String> NETWORK_FIELDS = Set.of("file", "sha256", "precision", "inputs", "outputs", "variants");
+    private static final Set<String> NETWORK_FIELDS = Set.of("file", "sha256", "precision", "inputs", "outputs", "variants", "profiles");
+    private static final Set<String> PROFILE_FIELDS = Set.of("min", "opt", "max");
     private static final Set<String> TENSOR_FIELDS = Set.of("name", "dtype", "shape");
     private static final Set<String> PRE_FIELDS = Set.of("size_policy", "size", "max_long_side", "mean", "std", "patch_size",
             "position_grid", "width", "interpolation", "pos_embed_interpolation", "padding");
@@ -344,7 +346,49 @@ public final class BundleLoader {
                         }
                     }
                 }
-                out.put(role, new BundleManifest.Network(role, fileName, sha, precision, inputs, outputs, variants));
+                Map<String, ShapeProfile> profiles = n.has("profiles") ? profiles(object(n, "profiles", f + ".profiles"), inputs, f + ".profiles")
+                        : Map.of();
+                out.put(role, new BundleManifest.Network(role, fileName, sha, precision, inputs, outputs, variants, profiles));
+            }
+            return out;
+        }
+
+        /** TensorRT profiles by input name: {"min": [..], "opt": [..], "max": [..]}, each of the input's rank. */
+        private Map<String, ShapeProfile> profiles(JsonNode node, List<TensorSpec> inputs, String f) {
+            Map<String, ShapeProfile> out = new LinkedHashMap<>();
+            for (Map.Entry<String, JsonNode> e : node.properties()) {
+                String pf = f + "." + e.getKey();
+                TensorSpec in = inputs.stream().filter(s -> s.name().equals(e.getKey())).findFirst()
+                        .orElseThrow(() -> fail(pf, "names no input of this network"));
+                JsonNode p = e.getValue();
+                if (!p.isObject()) throw fail(pf, "must be an object {\"min\": [...], \"opt\": [...], \"max\": [...]}");
+                noUnknown(p, PROFILE_FIELDS, pf);
+                long[][] dims = new long[3][];
+                String[] keys = {"min", "opt", "max"};
+                for (int k = 0; k < 3; k++) {
+                    JsonNode a = p.get(keys[k]);
+                    String kf = pf + "." + keys[k];
+                    if (a == null) throw fail(kf, "missing");
+                    if (!a.isArray() || a.size() != in.rank()) throw fail(kf, "must be an array of " + in.rank() + " sizes (the rank of " + in.describe() + ")");
+                    dims[k] = new long[in.rank()];
+                    long[] declared = in.shape();
+                    for (int d = 0; d < in.rank(); d++) {
+                        JsonNode v = a.get(d);
+                        if (!v.isIntegralNumber() || !v.canConvertToLong() || v.longValue() < 0) {
+                            throw fail(kf + "[" + d + "]", "must be a size >= 0, got " + v);
+                        }
+                        if (declared[d] >= 0 && v.longValue() != declared[d]) {
+                            throw fail(kf + "[" + d + "]", "is " + v.longValue() + " but the input's axis is fixed at " + declared[d]);
+                        }
+                        dims[k][d] = v.longValue();
+                    }
+                }
+                try {
+                    out.put(e.getKey(), new ShapeProfile(dims[0], dims[1], dims[2]));
+                } catch (IllegalArgumentException ex) {
+                    throw fail(pf, "needs min <= opt <= max on every axis, got min " + java.util.Arrays.toString(dims[0])
+                            + " opt " + java.util.Arrays.toString(dims[1]) + " max " + java.util.Arrays.toString(dims[2]));
+                }
             }
             return out;
         }

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import org.ovseg.engine.ShapeProfile;
 import org.ovseg.engine.TensorSpec;
 
 /**
@@ -78,15 +79,24 @@ public record BundleManifest(int formatVersion, String pipeline, String family, 
      * @param inputs declared inputs
      * @param outputs declared outputs
      * @param variants other precision variants, label → file
+     * @param profiles TensorRT optimisation profiles given in bundle.json ({@code "profiles"}), by input
+     *     name; they win over the ones {@link org.ovseg.engine.ShapeProfiles} derives
      */
     public record Network(String role, String file, String sha256, String precision, List<TensorSpec> inputs,
-            List<TensorSpec> outputs, Map<String, Variant> variants) {
+            List<TensorSpec> outputs, Map<String, Variant> variants, Map<String, ShapeProfile> profiles) {
         /** Copies the collections. */
         public Network {
             Objects.requireNonNull(role, "role");
             inputs = List.copyOf(inputs);
             outputs = List.copyOf(outputs);
             variants = Collections.unmodifiableMap(new LinkedHashMap<>(variants));
+            profiles = Collections.unmodifiableMap(new LinkedHashMap<>(profiles));
+        }
+
+        /** A network without profile overrides. */
+        public Network(String role, String file, String sha256, String precision, List<TensorSpec> inputs,
+                List<TensorSpec> outputs, Map<String, Variant> variants) {
+            this(role, file, sha256, precision, inputs, outputs, variants, Map.of());
         }
     }
 

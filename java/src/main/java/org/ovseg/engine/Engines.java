@@ -29,12 +29,8 @@ public final class Engines {
     public static Engine open(Path onnx, EngineOptions options) {
         Objects.requireNonNull(onnx, "onnx");
         Objects.requireNonNull(options, "options");
-        Choice c = choose(options.backend());
-        LOG.log(Level.INFO, "ovseg engine for " + onnx.getFileName() + ": " + c.backend() + " (" + c.reason() + ")");
-        if (c.backend() == Backend.TENSORRT) {
-            return TensorRtEngine.open(onnx, options, options.precisionPreference().get(0));
-        }
-        return OnnxRuntimeEngine.open(onnx, options);
+        return open(Map.of(options.precisionPreference().get(0), onnx), options, choose(options.backend()), TensorRtEngine::open,
+                OnnxRuntimeEngine::open);
     }
 
     /**
@@ -47,12 +43,99 @@ public final class Engines {
     public static Engine open(Map<String, Path> variants, EngineOptions options) {
         Objects.requireNonNull(options, "options");
         if (variants == null || variants.isEmpty()) throw new EngineException("no precision variants given");
-        Choice c = choose(options.backend());
+        return open(variants, options, choose(options.backend()), TensorRtEngine::open, OnnxRuntimeEngine::open);
+    }
+
+    /**
+     * Opens one network of a bundle with TensorRT optimisation profiles: bundle.json's
+     * {@code networks.<role>.profiles} first, then those set in {@code options}, the rest derived
+     * from the network's declared inputs and {@code hints} ({@link ShapeProfiles}). The profiles
+     * matter to TensorRT only; ONNX Runtime ignores them. A network whose profiles cannot be
+     * derived is one TensorRT cannot open: ONNX Runtime under AUTO (one warning), an error under TENSORRT.
+     *
+     * @throws EngineException as {@link #open(Map, EngineOptions)}
+     */
+    public static Engine open(org.ovseg.bundle.ModelBundle bundle, String role, EngineOptions options, ProfileHints hints) {
+        Objects.requireNonNull(bundle, "bundle");
+        Objects.requireNonNull(options, "options");
+        Objects.requireNonNull(hints, "hints");
+        org.ovseg.bundle.BundleManifest.Network net = bundle.network(role);
+        // Deriving the profiles is part of opening on TensorRT: a network without them falls back
+        // (AUTO) or fails (TENSORRT) exactly like one TensorRT cannot build.
+        TrtOpener trt = (file, o, label) -> TensorRtEngine.open(file, withProfiles(o, net, hints), label);
+        return open(bundle.variantFiles(role), options, choose(options.backend()), trt, OnnxRuntimeEngine::open);
+    }
+
+    /** @return {@code options} with a profile for every input of {@code net} (bundle.json, then options, then derived) */
+    static EngineOptions withProfiles(EngineOptions options, org.ovseg.bundle.BundleManifest.Network net, ProfileHints hints) {
+        Map<String, ShapeProfile> given = new java.util.LinkedHashMap<>(options.profiles());
+        given.putAll(net.profiles());
+        EngineOptions.Builder b = options.toBuilder();
+        try {
+            ShapeProfiles.derive(net.inputs(), given, hints).forEach(b::profile);
+        } catch (EngineException e) {
+            throw new EngineException("network '" + net.role() + "': " + e.getMessage().replace("<role>", net.role()), e);
+        }
+        return b.build();
+    }
+
+    /** Opens a TensorRT engine: the ONNX file, the options, the precision label. */
+    @FunctionalInterface
+    interface TrtOpener {
+        Engine open(Path onnx, EngineOptions options, String precision);
+    }
+
+    /** Opens an ONNX Runtime engine. */
+    @FunctionalInterface
+    interface OrtOpener {
+        Engine open(Path onnx, EngineOptions options);
+    }
+
+    /**
+     * The backend decision applied. Under AUTO a TensorRT failure (no profile, a parser or build
+     * error, a missing library) is one WARNING line with the reason and an ONNX Runtime engine on
+     * the fp32 variant; when TENSORRT was requested it propagates.
+     */
+    static Engine open(Map<String, Path> variants, EngineOptions options, Choice c, TrtOpener trt, OrtOpener ort) {
         String label = selectVariant(variants, c.backend(), options);
         Path file = variants.get(label);
         LOG.log(Level.INFO, "ovseg engine for " + file.getFileName() + " (" + label + "): " + c.backend() + " (" + c.reason() + ")");
-        if (c.backend() == Backend.TENSORRT) return TensorRtEngine.open(file, options, label);
-        return OnnxRuntimeEngine.open(file, options);
+        if (c.backend() != Backend.TENSORRT) return ort.open(file, options);
+        try {
+            return trt.open(file, options, label);
+        } catch (RuntimeException | LinkageError e) {
+            if (options.backend() == Backend.TENSORRT) throw e;
+            String cpuLabel = selectVariant(variants, Backend.CPU, options);
+            LOG.log(Level.WARNING, "TensorRT could not open " + file.getFileName() + " (" + oneLine(e) + "); using ONNX Runtime on the CPU with "
+                    + variants.get(cpuLabel).getFileName());
+            return ort.open(variants.get(cpuLabel), options);
+        }
+    }
+
+    /** @return the exception's message (or root cause) on one line */
+    static String oneLine(Throwable e) {
+        String m = e instanceof EngineException && e.getMessage() != null ? e.getMessage() : rootMessage(e);
+        return m.replaceAll("\\s*[\\r\\n]+\\s*", " ");
+    }
+
+    /**
+     * @return the name the API and the JSON output give the backend that actually runs {@code engines}:
+     *     "tensorrt", "onnxruntime-cpu", or, when they differ, e.g. "mixed (image: tensorrt, text: onnxruntime-cpu)"
+     *     (roles in name order)
+     */
+    public static String backendName(Map<String, Engine> engines) {
+        java.util.Set<Backend> kinds = java.util.EnumSet.noneOf(Backend.class);
+        engines.values().forEach(e -> kinds.add(e.backend()));
+        if (kinds.isEmpty()) return "none";
+        if (kinds.size() == 1) return backendName(kinds.iterator().next());
+        StringBuilder sb = new StringBuilder("mixed (");
+        new java.util.TreeMap<>(engines).forEach((role, e) -> sb.append(sb.length() > 7 ? ", " : "").append(role).append(": ").append(backendName(e.backend())));
+        return sb.append(')').toString();
+    }
+
+    /** @return "tensorrt" or "onnxruntime-cpu" */
+    public static String backendName(Backend b) {
+        return b == Backend.TENSORRT ? "tensorrt" : "onnxruntime-cpu";
     }
 
     /** @return the variant label {@link #open(Map, EngineOptions)} would use on {@code backend} */

@@ -52,6 +52,7 @@ import org.bytedeco.tensorrt.nvinfer.IRuntime;
 import org.bytedeco.tensorrt.nvinfer.ITensor;
 import org.bytedeco.tensorrt.nvinfer.ITimingCache;
 import org.bytedeco.tensorrt.nvonnxparser.IParser;
+import org.ovseg.kernel.CpuKernels;
 import org.ovseg.kernel.CudaDevice;
 import org.ovseg.tensor.ElementType;
 import org.ovseg.tensor.HostTensor;
@@ -71,11 +72,14 @@ import org.ovseg.tensor.Shapes;
  * execution context and CUDA stream (a TensorRT execution context is not re-entrant); open one
  * engine per worker for parallel GPU work.
  *
- * <p>Resource caveat: JavaCPP's TensorRT 11 preset attaches no deallocator to the objects the
- * factory functions return (bytedeco/javacpp-presets#1699) and TensorRT 10+ removed
- * {@code destroy()}, so {@link #close()} frees the device buffers and the stream it allocated
- * itself but cannot delete the execution context, engine and runtime objects; their memory is
- * returned when the process exits. Open engines once and keep them.
+ * <p>Resources: JavaCPP's TensorRT 11 preset attaches no deallocator to the objects the factory
+ * functions return and TensorRT 10+ removed {@code destroy()}, so they are deleted through
+ * {@link CpuKernels#deleteTensorRtObject} (native/src/trt_delete.cpp: the virtual deleting
+ * destructor, what C++'s {@code delete} calls). {@link #close()} deletes the execution context,
+ * engine and runtime in that order, after the device buffers, CUDA graph and stream; a plan build
+ * deletes its serialized plan, timing cache, builder config, network and builder. The ONNX
+ * parser is not deleted (its destructor is not its first virtual function, so the shim cannot
+ * reach it): a few kilobytes per plan build, none per cached open.
  *
  * <p>The cuda preset needs {@code libcuda.so.1}; {@link #availability()} probes the libraries
  * once and turns a {@link LinkageError} into a reason, so no class here fails to initialise on a
@@ -202,13 +206,29 @@ public final class TensorRtEngine implements Engine {
         byte[] plan = loadOrBuildPlan(onnx, options, precision, gpu);
         IRuntime runtime = nvinfer.createInferRuntime(Shared.LOGGER);
         if (runtime == null || runtime.isNull()) throw new EngineException("TensorRT: createInferRuntime failed");
-        ICudaEngine engine;
-        try (BytePointer planPtr = new BytePointer(plan)) {
-            engine = runtime.deserializeCudaEngine(planPtr, plan.length);
+        ICudaEngine engine = null;
+        IExecutionContext context = null;
+        try {
+            try (BytePointer planPtr = new BytePointer(plan)) {
+                engine = runtime.deserializeCudaEngine(planPtr, plan.length);
+            }
+            if (engine == null || engine.isNull()) {
+                throw new EngineException(onnx.getFileName() + ": TensorRT could not deserialize the plan (see the TensorRT log)");
+            }
+            context = engine.createExecutionContext();
+            if (context == null || context.isNull()) throw new EngineException(onnx.getFileName() + ": TensorRT could not create an execution context");
+            return wrap(onnx, options, gpu, runtime, engine, context);
+        } catch (RuntimeException | LinkageError e) {
+            // A failed open must not leak: under AUTO the caller falls back and may retry many times.
+            CpuKernels.deleteTensorRtObject(context);
+            CpuKernels.deleteTensorRtObject(engine);
+            CpuKernels.deleteTensorRtObject(runtime);
+            throw e;
         }
-        if (engine == null || engine.isNull()) {
-            throw new EngineException(onnx.getFileName() + ": TensorRT could not deserialize the plan (see the TensorRT log)");
-        }
+    }
+
+    private static TensorRtEngine wrap(Path onnx, EngineOptions options, CudaDevice gpu, IRuntime runtime, ICudaEngine engine,
+            IExecutionContext context) {
         List<TensorSpec> in = new ArrayList<>();
         List<TensorSpec> out = new ArrayList<>();
         for (int i = 0; i < engine.getNbIOTensors(); i++) {
@@ -218,8 +238,6 @@ public final class TensorRtEngine implements Engine {
             if (engine.getTensorIOMode(name) == nvinfer.TensorIOMode.kINPUT) in.add(spec);
             else out.add(spec);
         }
-        IExecutionContext context = engine.createExecutionContext();
-        if (context == null || context.isNull()) throw new EngineException(onnx.getFileName() + ": TensorRT could not create an execution context");
         CUstream_st stream = new CUstream_st();
         checkCuda("cudaStreamCreate", cudaStreamCreate(stream));
         LOG.log(Level.INFO, "TensorRT engine " + onnx.getFileName() + " on " + gpu.name() + ": inputs " + in + ", outputs " + out);
@@ -267,8 +285,19 @@ public final class TensorRtEngine implements Engine {
     private static byte[] buildPlan(Path onnx, EngineOptions o) {
         IBuilder builder = nvinfer.createInferBuilder(Shared.LOGGER);
         if (builder == null || builder.isNull()) throw new EngineException("TensorRT: createInferBuilder failed");
+        List<Pointer> owned = new ArrayList<>(); // deleted in reverse creation order, builder last
+        owned.add(builder);
+        try {
+            return buildPlan(onnx, o, builder, owned);
+        } finally {
+            for (int i = owned.size() - 1; i >= 0; i--) CpuKernels.deleteTensorRtObject(owned.get(i));
+        }
+    }
+
+    private static byte[] buildPlan(Path onnx, EngineOptions o, IBuilder builder, List<Pointer> owned) {
         // Flags 0: explicit batch is the only mode left, and strong typing is TensorRT 11's default.
         INetworkDefinition network = builder.createNetworkV2(0);
+        owned.add(network);
         IParser parser = nvonnxparser.createParser(network, Shared.LOGGER);
         // parseFromFile, not parse(bytes): it resolves external-data weight files beside the model.
         if (!parser.parseFromFile(onnx.toAbsolutePath().toString(), ILogger.Severity.kWARNING.value)) {
@@ -282,6 +311,7 @@ public final class TensorRtEngine implements Engine {
             throw new EngineException(onnx.getFileName() + ": TensorRT's ONNX parser failed: " + sb);
         }
         IBuilderConfig config = builder.createBuilderConfig();
+        owned.add(config);
         config.setMemoryPoolLimit(nvinfer.MemoryPoolType.kWORKSPACE, o.workspaceBytes());
         if (o.builderOptimizationLevel() >= 0) config.setBuilderOptimizationLevel(o.builderOptimizationLevel());
 
@@ -319,15 +349,18 @@ public final class TensorRtEngine implements Engine {
         }
         BytePointer cacheBytes = oldCache.length == 0 ? null : new BytePointer(oldCache);
         ITimingCache timingCache = config.createTimingCache(cacheBytes, oldCache.length);
+        owned.add(timingCache);
         if (timingCache != null && !timingCache.isNull()) config.setTimingCache(timingCache, false);
 
         IHostMemory serialized = builder.buildSerializedNetwork(network, config);
+        owned.add(serialized);
         if (serialized == null || serialized.isNull() || serialized.size() == 0) {
             throw new EngineException(onnx.getFileName() + ": TensorRT could not build an engine (see the TensorRT log)");
         }
         byte[] plan = copyOut(serialized);
         if (o.timingCachePath().isPresent() && timingCache != null && !timingCache.isNull()) {
             IHostMemory tc = timingCache.serialize();
+            owned.add(tc);
             if (tc != null && !tc.isNull()) writeAtomically(o.timingCachePath().get(), copyOut(tc), "timing cache");
         }
         if (cacheBytes != null) cacheBytes.close();
@@ -600,11 +633,10 @@ public final class TensorRtEngine implements Engine {
             }
             deviceBuffers.clear();
             cudaStreamDestroy(stream);
-            // No-ops until the preset attaches deallocators (see the class comment); kept so
-            // that they start freeing, in TensorRT's required order, the day it does.
-            context.close();
-            engine.close();
-            runtime.close();
+            // TensorRT's required order: context, engine, runtime (class comment).
+            CpuKernels.deleteTensorRtObject(context);
+            CpuKernels.deleteTensorRtObject(engine);
+            CpuKernels.deleteTensorRtObject(runtime);
         } finally {
             lock.unlock();
         }

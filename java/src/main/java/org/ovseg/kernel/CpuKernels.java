@@ -20,6 +20,17 @@ public final class CpuKernels {
     private CpuKernels() {}
 
     /**
+     * Deletes a TensorRT object (runtime, engine, execution context, builder, builder config,
+     * network, host memory, timing cache) through its virtual destructor, as C++'s
+     * {@code delete} would (native/src/trt_delete.cpp); the JavaCPP preset has none that works.
+     * A null or null-address pointer is a no-op. The pointer must not be used afterwards.
+     */
+    public static void deleteTensorRtObject(org.bytedeco.javacpp.Pointer obj) {
+        if (obj == null || obj.isNull()) return;
+        NativeCpu.ovseg_trt_delete(obj);
+    }
+
+    /**
      * @return the kernel table the native kernels dispatched to: "avx512", "avx2" or "generic"
      * @throws IllegalStateException when the environment variable OVSEG_CPU_ISA forces a table
      *     this CPU lacks (the message says which); the kernels then refuse to run

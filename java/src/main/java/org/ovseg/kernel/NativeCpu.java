@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.annotation.Cast;
 import org.bytedeco.javacpp.annotation.Platform;
 
@@ -25,6 +26,7 @@ final class NativeCpu {
     static native @Cast("const char*") String ovseg_cpu_isa();
 
     static native @Cast("const char*") String ovseg_cpu_isa_error();
+    static native void ovseg_trt_delete(Pointer obj);
 
     static native int ovseg_cpu_set_threads(int n);
 

@@ -24,6 +24,7 @@ import org.ovseg.engine.Digests;
 import org.ovseg.engine.Engine;
 import org.ovseg.engine.EngineOptions;
 import org.ovseg.engine.Engines;
+import org.ovseg.engine.ShapeProfile;
 import org.ovseg.engine.onnx.GraphBuilder;
 import org.ovseg.tensor.HostTensor;
 
@@ -177,6 +178,49 @@ class BundleLoaderTest {
         assertEquals(manifest + ": preprocessing.size_policy: must be \"short-side\" or \"fixed\", got \"long-side\"",
                 failure(m -> ((ObjectNode) m.get("preprocessing")).put("size_policy", "long-side")));
         assertTrue(failure(m -> image(m).put("sha256", "ABC")).startsWith(manifest + ": networks.image.sha256: must be 64 lower-case hex digits"));
+    }
+
+    private static ObjectNode profile(ObjectNode network, String input, long[] min, long[] opt, long[] max) {
+        ObjectNode p = (network.has("profiles") ? (ObjectNode) network.get("profiles") : network.putObject("profiles")).putObject(input);
+        for (String k : new String[] {"min", "opt", "max"}) {
+            ArrayNode a = p.putArray(k);
+            for (long v : k.equals("min") ? min : k.equals("opt") ? opt : max) a.add(v);
+        }
+        return p;
+    }
+
+    @Test
+    void profilesInTheManifestAreParsed() throws IOException {
+        ObjectNode m = validManifest();
+        profile(image(m), "pixel_values", new long[] {1, 3, 64, 64}, new long[] {1, 3, 448, 448}, new long[] {1, 3, 896, 1792});
+        write(m);
+        BundleManifest.Network img = BundleLoader.load(dir).manifest().networks().get("image");
+        assertEquals(Map.of("pixel_values", new ShapeProfile(new long[] {1, 3, 64, 64}, new long[] {1, 3, 448, 448},
+                new long[] {1, 3, 896, 1792})), img.profiles());
+        write(validManifest());
+        assertEquals(Map.of(), BundleLoader.load(dir).manifest().networks().get("image").profiles());
+    }
+
+    @Test
+    void malformedProfilesAreOneLineErrors() throws IOException {
+        long[] lo = {1, 3, 64, 64}, hi = {1, 3, 896, 896};
+        assertEquals(manifest + ": networks.image.profiles.pixel_values: needs min <= opt <= max on every axis, got min [1, 3, 64, 64]"
+                + " opt [1, 3, 1024, 1024] max [1, 3, 896, 896]",
+                failure(m -> profile(image(m), "pixel_values", lo, new long[] {1, 3, 1024, 1024}, hi)));
+        assertEquals(manifest + ": networks.image.profiles.pixel_values.opt: must be an array of 4 sizes (the rank of FLOAT32 [1,3,-1,-1])",
+                failure(m -> profile(image(m), "pixel_values", lo, new long[] {1, 3, 448}, hi)));
+        assertEquals(manifest + ": networks.image.profiles.pixel_values.max[1]: is 4 but the input's axis is fixed at 3",
+                failure(m -> profile(image(m), "pixel_values", lo, lo, new long[] {1, 4, 896, 896})));
+        assertEquals(manifest + ": networks.image.profiles.pixel_values.min[2]: must be a size >= 0, got -1",
+                failure(m -> profile(image(m), "pixel_values", new long[] {1, 3, -1, 64}, lo, hi)));
+        assertEquals(manifest + ": networks.image.profiles.pixels: names no input of this network",
+                failure(m -> profile(image(m), "pixels", lo, lo, hi)));
+        assertEquals(manifest + ": networks.image.profiles.pixel_values.max: missing",
+                failure(m -> profile(image(m), "pixel_values", lo, lo, hi).remove("max")));
+        assertTrue(failure(m -> profile(image(m), "pixel_values", lo, lo, hi).put("best", 1))
+                .startsWith(manifest + ": networks.image.profiles.pixel_values.best: unknown field"));
+        assertEquals(manifest + ": networks.image.profiles: must be an object",
+                failure(m -> image(m).put("profiles", 3)));
     }
 
     @Test

@@ -62,13 +62,14 @@ public final class CarPipeline implements AutoCloseable {
         float[] mean = floats(pre.mean()), std = floats(pre.std());
         Engine text = null, cam = null, ci = null, ct = null;
         try {
-            text = Engines.open(bundle.variantFiles("text"), options);
+            org.ovseg.engine.ProfileHints hints = org.ovseg.engine.ProfileHints.of(m);
+            text = Engines.open(bundle, "text", options, hints);
             // The Grad-CAM graph's backward is batched by the query count, which falls from step to
             // step: with ORT's arena a ViT-B/16 at 513² with 20 queries held 15 GB and ran its first
             // calls 1.5-2x slower; without it, 8.1 GB (RESULTS.md, "CaR: ONNX Runtime's arena").
-            cam = Engines.open(bundle.variantFiles("car_cam"), options.toBuilder().cpuMemoryArena(false).build());
-            ci = Engines.open(bundle.variantFiles("car_classifier_image"), options);
-            ct = Engines.open(bundle.variantFiles("car_classifier_text"), options);
+            cam = Engines.open(bundle, "car_cam", options.toBuilder().cpuMemoryArena(false).build(), hints);
+            ci = Engines.open(bundle, "car_classifier_image", options, hints);
+            ct = Engines.open(bundle, "car_classifier_text", options, hints);
             int E = m.embedDim();
             int classifierDim = (int) bundle.network("car_classifier_text").outputs().get(0).shape()[1];
             TextEmbedder camText = new TextEmbedder(text, "input_ids", "text_embeds", m.text().contextLength(), E, bundle.manifestSha256() + ":text", cache);

@@ -12,6 +12,7 @@ import org.ovseg.bundle.Npy;
 import org.ovseg.engine.Engine;
 import org.ovseg.engine.EngineOptions;
 import org.ovseg.engine.Engines;
+import org.ovseg.engine.ProfileHints;
 import org.ovseg.kernel.CpuKernels;
 import org.ovseg.text.TextEmbedder;
 import org.ovseg.text.TextEmbeddingCache;
@@ -33,6 +34,14 @@ public final class MaskClipLoader {
 
     /** Opens the engines and reads the arrays; the caller owns (and closes) the result. */
     public static MaskClipModel load(ModelBundle bundle, EngineOptions engineOptions, TextEmbeddingCache cache) {
+        return load(bundle, engineOptions, cache, ProfileHints.of(bundle.manifest()));
+    }
+
+    /**
+     * As {@link #load(ModelBundle, EngineOptions, TextEmbeddingCache)}, with the image sizes the
+     * caller will feed (a size override changes them), for TensorRT's optimisation profiles.
+     */
+    public static MaskClipModel load(ModelBundle bundle, EngineOptions engineOptions, TextEmbeddingCache cache, ProfileHints hints) {
         BundleManifest m = bundle.manifest();
         if (!m.pipeline().equals("maskclip")) {
             throw new BundleException(bundle.dir().resolve("bundle.json"), "pipeline", "is '" + m.pipeline() + "', not 'maskclip'");
@@ -68,8 +77,8 @@ public final class MaskClipLoader {
         }
         Engine imageEngine = null, textEngine = null;
         try {
-            imageEngine = Engines.open(bundle.variantFiles(IMAGE), engineOptions);
-            textEngine = Engines.open(bundle.variantFiles(TEXT), engineOptions);
+            imageEngine = Engines.open(bundle, IMAGE, engineOptions, hints);
+            textEngine = Engines.open(bundle, TEXT, engineOptions, hints);
             TextEmbedder embedder = new TextEmbedder(textEngine, "input_ids", "text_embeds", m.text().contextLength(), E,
                     bundle.manifestSha256(), cache);
             boolean keys = image.outputs().stream().anyMatch(s -> s.name().equals("dense_keys"));

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.ovseg.bundle.ModelBundle;
+import org.ovseg.engine.ProfileHints;
 import org.ovseg.image.RgbImage;
 import org.ovseg.pipeline.Capability;
 import org.ovseg.pipeline.PipelineFactory;
@@ -54,9 +55,12 @@ public final class MaskClipMethod implements PipelineFactory {
 
     @Override
     public SegmentationPipeline open(ModelBundle bundle, PipelineOptions options, PipelineResources resources) {
-        MaskClipModel model = MaskClipLoader.load(bundle, resources.engines(), resources.textCache());
+        MaskClipOptions settings = settings(bundle, options);
+        // TensorRT's profiles must cover the sizes this pipeline will feed, --size and presets included.
+        ProfileHints hints = ProfileHints.of(bundle.manifest()).withShortSide(settings.size().shortSide(), settings.size().longSideMax());
+        MaskClipModel model = MaskClipLoader.load(bundle, resources.engines(), resources.textCache(), hints);
         try {
-            return new Opened(model, new MaskClipPipeline(model, settings(bundle, options)));
+            return new Opened(model, new MaskClipPipeline(model, settings));
         } catch (RuntimeException e) {
             model.close();
             throw e;

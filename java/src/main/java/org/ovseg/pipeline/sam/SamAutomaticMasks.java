@@ -85,8 +85,9 @@ public final class SamAutomaticMasks implements AutoCloseable {
         float[] mean = floats(pre.mean()), std = floats(pre.std());
         Engine img = null, dec = null;
         try {
-            img = Engines.open(bundle.variantFiles("sam_image"), engineOptions);
-            dec = Engines.open(bundle.variantFiles("sam_decoder"), engineOptions);
+            org.ovseg.engine.ProfileHints hints = org.ovseg.engine.ProfileHints.of(m).withPoints(options.pointsPerBatch());
+            img = Engines.open(bundle, "sam_image", engineOptions, hints);
+            dec = Engines.open(bundle, "sam_decoder", engineOptions, hints);
             return new SamAutomaticMasks(img, dec, options, pre.size(), (int) low[2], (int) emb[1], (int) emb[2], mean, std, threshold);
         } catch (RuntimeException e) {
             if (img != null) img.close();
