@@ -24,6 +24,7 @@ public final class Main {
         c.put("info", new InfoCommand());
         c.put("segment", new SegmentCommand());
         c.put("sam-masks", new SamMasksCommand());
+        c.put("serve", new ServeCommand());
         c.put("models", new ModelsCommand());
         c.put("tokenize", new TokenizeCommand());
         c.put("bench", new BenchCommand());

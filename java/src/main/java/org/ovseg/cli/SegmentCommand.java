@@ -82,15 +82,7 @@ final class SegmentCommand implements Main.Command {
             Labels.of(all); // a word in both lists, or too many together, fails here, before the model loads
         }
         Path outDir = Path.of(a.require("out"));
-        Backend backend = switch (a.get("backend", "auto").toLowerCase(Locale.ROOT)) {
-            case "auto" -> Backend.AUTO;
-            case "cpu" -> Backend.CPU;
-            case "tensorrt", "trt", "gpu" -> Backend.TENSORRT;
-            default -> throw new UsageException("--backend must be auto, cpu or tensorrt, got '" + a.get("backend", "") + "'");
-        };
-        int window = a.intValue("window", 0, 0, 8192), stride = a.intValue("stride", window / 2, 0, 8192);
-        if (window > 0 && (stride <= 0 || stride > window)) throw new UsageException("--stride must be between 1 and --window");
-        if (a.get("stride", null) != null && window == 0) throw new UsageException("--stride needs --window");
+        Segmenter.Builder b = segmenterBuilder(a);
 
         // Everything that can be checked without the model, before the model loads.
         Map<String, Path> stems = new HashMap<>();
@@ -106,33 +98,7 @@ final class SegmentCommand implements Main.Command {
             throw new UsageException("--save-logits with several images must name an existing directory");
         }
 
-        Segmenter.Builder b = Segmenter.builder().backend(backend).diskTextCache(!a.flag("no-text-cache"));
-        if (window > 0) b.slidingWindow(window, stride);
         if (logitsTarget != null) b.keepLogits(true);
-        if (a.get("model", null) != null) b.model(a.get("model", null));
-        if (a.get("pipeline", null) != null) {
-            try {
-                b.pipeline(a.get("pipeline", null));
-            } catch (IllegalArgumentException e) {
-                throw new UsageException("--pipeline: " + e.getMessage());
-            }
-        }
-        if (a.get("size", null) != null) b.size(a.intValue("size", 512, 16, 8192));
-        if (a.get("templates", null) != null) b.templates(a.get("templates", null));
-        if (a.get("key-smoothing", null) != null) b.keySmoothing(floatValue(a, "key-smoothing"));
-        if (a.get("prompt-denoising", null) != null) b.promptDenoising(floatValue(a, "prompt-denoising"));
-        if (a.get("threads", null) != null) b.threads(a.intValue("threads", 0, 0, 1024));
-        if (a.get("cache-dir", null) != null) b.cacheDir(Path.of(a.get("cache-dir", null)));
-        if (a.get("preset", null) != null) b.preset(a.get("preset", null));
-        if (a.get("gradcam-memory", null) != null) b.carGradCamMemory(a.longValue("gradcam-memory", 0, Long.MAX_VALUE));
-        if (a.get("max-pixels", null) != null) b.maxPixels(a.longValue("max-pixels", 1, Long.MAX_VALUE));
-        if (a.get("sam-points", null) != null && a.get("sam", null) == null) throw new UsageException("--sam-points needs --sam DIR");
-        if (a.get("sam", null) != null) {
-            b.samBundle(Path.of(a.get("sam", null)));
-            if (a.get("sam-points", null) != null) {
-                b.samOptions(org.ovseg.pipeline.sam.SamOptions.CAR.withPointsPerSide(a.intValue("sam-points", 64, 1, 1024)));
-            }
-        }
 
         int failures = 0;
         try (Segmenter seg = b.build()) {
@@ -158,6 +124,49 @@ final class SegmentCommand implements Main.Command {
         }
         if (failures > 0 && images.size() > 1) err.printf(Locale.ROOT, "error: %d of %d images failed%n", failures, images.size());
         return failures == 0 ? 0 : 2;
+    }
+
+    /**
+     * The Segmenter the model options describe (shared with {@code ovseg serve}); every value is
+     * checked here, before the model loads.
+     */
+    static Segmenter.Builder segmenterBuilder(Args a) {
+        Backend backend = switch (a.get("backend", "auto").toLowerCase(Locale.ROOT)) {
+            case "auto" -> Backend.AUTO;
+            case "cpu" -> Backend.CPU;
+            case "tensorrt", "trt", "gpu" -> Backend.TENSORRT;
+            default -> throw new UsageException("--backend must be auto, cpu or tensorrt, got '" + a.get("backend", "") + "'");
+        };
+        int window = a.intValue("window", 0, 0, 8192), stride = a.intValue("stride", window / 2, 0, 8192);
+        if (window > 0 && (stride <= 0 || stride > window)) throw new UsageException("--stride must be between 1 and --window");
+        if (a.get("stride", null) != null && window == 0) throw new UsageException("--stride needs --window");
+        Segmenter.Builder b = Segmenter.builder().backend(backend).diskTextCache(!a.flag("no-text-cache"));
+        if (window > 0) b.slidingWindow(window, stride);
+        if (a.get("model", null) != null) b.model(a.get("model", null));
+        if (a.get("pipeline", null) != null) {
+            try {
+                b.pipeline(a.get("pipeline", null));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--pipeline: " + e.getMessage());
+            }
+        }
+        if (a.get("size", null) != null) b.size(a.intValue("size", 512, 16, 8192));
+        if (a.get("templates", null) != null) b.templates(a.get("templates", null));
+        if (a.get("key-smoothing", null) != null) b.keySmoothing(floatValue(a, "key-smoothing"));
+        if (a.get("prompt-denoising", null) != null) b.promptDenoising(floatValue(a, "prompt-denoising"));
+        if (a.get("threads", null) != null) b.threads(a.intValue("threads", 0, 0, 1024));
+        if (a.get("cache-dir", null) != null) b.cacheDir(Path.of(a.get("cache-dir", null)));
+        if (a.get("preset", null) != null) b.preset(a.get("preset", null));
+        if (a.get("gradcam-memory", null) != null) b.carGradCamMemory(a.longValue("gradcam-memory", 0, Long.MAX_VALUE));
+        if (a.get("max-pixels", null) != null) b.maxPixels(a.longValue("max-pixels", 1, Long.MAX_VALUE));
+        if (a.get("sam-points", null) != null && a.get("sam", null) == null) throw new UsageException("--sam-points needs --sam DIR");
+        if (a.get("sam", null) != null) {
+            b.samBundle(Path.of(a.get("sam", null)));
+            if (a.get("sam-points", null) != null) {
+                b.samOptions(org.ovseg.pipeline.sam.SamOptions.CAR.withPointsPerSide(a.intValue("sam-points", 64, 1, 1024)));
+            }
+        }
+        return b;
     }
 
     private static List<String> concat(Labels a, Labels b) {

@@ -1,0 +1,80 @@
+package org.ovseg.cli;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.BindException;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import org.ovseg.OvsegException;
+import org.ovseg.api.Segmenter;
+import org.ovseg.serve.SegmentServer;
+import org.ovseg.serve.SegmenterService;
+import org.ovseg.serve.ServeConfig;
+
+/**
+ * {@code ovseg serve}: the segmenter behind HTTP ({@link SegmentServer}). Model options are those
+ * of {@code segment} and are fixed for the server's life; SIGTERM or Ctrl-C shuts it down
+ * gracefully (requests in flight finish, then the model is closed).
+ */
+final class ServeCommand implements Main.Command {
+    private static final Set<String> VALUED = Set.of("model", "backend", "size", "templates", "window", "stride", "key-smoothing",
+            "prompt-denoising", "threads", "cache-dir", "max-pixels", "preset", "pipeline", "sam", "sam-points", "gradcam-memory",
+            "host", "port", "workers", "queue", "timeout-ms", "max-bytes");
+    private static final Set<String> FLAGS = Set.of("no-text-cache");
+
+    static final String USAGE = """
+            usage: ovseg serve [--model DIR|builtin:NAME] [--pipeline NAME] [--host 127.0.0.1] [--port 8080]
+                               [--workers N] [--queue 16] [--timeout-ms 60000] [--max-bytes 20971520]
+                               [model options of 'ovseg segment': --size --window --stride --templates --preset
+                                --backend --key-smoothing --prompt-denoising --threads --cache-dir --no-text-cache
+                                --max-pixels --sam --sam-points --gradcam-memory]
+            POST /v1/segment (multipart/form-data: image, labels[, stuff, refer, instances]) -> the per-image JSON of
+            'segment' plus labels_png, panoptic_png and overlay_png (base64); GET /healthz; GET / a web page.
+            --workers: segmentation threads sharing one model (default min(2, cores)); --queue: requests that may wait
+            beyond them (then 503 with Retry-After); --timeout-ms: per-request limit (504); --max-bytes: body limit (413).
+            Model options are fixed when the server starts; a request naming one is refused (400).""";
+
+    @Override
+    public String summary() {
+        return "HTTP service: POST /v1/segment, GET /healthz, and a web page at /";
+    }
+
+    @Override
+    public int run(String[] argv, PrintStream out, PrintStream err) throws IOException, InterruptedException {
+        if (Main.wantsHelp(argv)) {
+            out.println(USAGE);
+            return 0;
+        }
+        Args a = Args.parse(argv, 1, VALUED, FLAGS);
+        if (!a.positional().isEmpty()) throw new UsageException("unexpected argument '" + a.positional().get(0) + "'");
+        ServeConfig d = ServeConfig.defaults();
+        ServeConfig config = d.withAddress(a.get("host", d.host()), a.intValue("port", d.port(), 0, 65535))
+                .withConcurrency(a.intValue("workers", d.workers(), 1, 1024), a.intValue("queue", d.queue(), 0, 100_000))
+                .withTimeoutMs(a.get("timeout-ms", null) == null ? d.timeoutMs() : a.longValue("timeout-ms", 1, 24L * 3600 * 1000))
+                // bodies are held in one byte array
+                .withMaxBodyBytes(a.get("max-bytes", null) == null ? d.maxBodyBytes() : a.longValue("max-bytes", 1, Integer.MAX_VALUE - 8));
+        Segmenter segmenter = SegmentCommand.segmenterBuilder(a).build();
+        SegmentServer server;
+        try {
+            server = SegmentServer.start(new SegmenterService(segmenter), config);
+        } catch (BindException e) {
+            segmenter.close();
+            throw new OvsegException("cannot listen on " + config.host() + ":" + config.port() + ": " + e.getMessage());
+        } catch (IOException | RuntimeException e) {
+            segmenter.close();
+            throw e;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            server.close();
+            segmenter.close();
+            stopped.countDown();
+        }, "ovseg-serve-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        out.printf("ovseg serve: http://%s:%d/ (%s, %d workers, queue %d); Ctrl-C stops%n", config.host(), server.port(), segmenter.pipeline(),
+                config.workers(), config.queue());
+        out.flush();
+        stopped.await();
+        return 0;
+    }
+}
