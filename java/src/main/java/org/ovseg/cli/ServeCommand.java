@@ -4,7 +4,9 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.net.BindException;
 import java.util.Set;
+import java.lang.reflect.Proxy;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.ovseg.OvsegException;
 import org.ovseg.api.Segmenter;
 import org.ovseg.serve.SegmentServer;
@@ -14,7 +16,7 @@ import org.ovseg.serve.ServeConfig;
 /**
  * {@code ovseg serve}: the segmenter behind HTTP ({@link SegmentServer}). Model options are those
  * of {@code segment} and are fixed for the server's life; SIGTERM or Ctrl-C shuts it down
- * gracefully (requests in flight finish, then the model is closed).
+ * gracefully (requests in flight finish, then the model is closed); a second Ctrl-C exits at once.
  */
 final class ServeCommand implements Main.Command {
     private static final Set<String> VALUED = Set.of("model", "backend", "size", "templates", "window", "stride", "key-smoothing",
@@ -64,17 +66,58 @@ final class ServeCommand implements Main.Command {
             segmenter.close();
             throw e;
         }
-        CountDownLatch stopped = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
+        // SIGTERM and Ctrl-C are trapped rather than left to shutdown hooks: ONNX Runtime's Java
+        // binding releases its native environment in a hook of its own, which would run alongside
+        // ours and pull the environment from under the requests still in flight.
+        CountDownLatch stop = new CountDownLatch(1);
+        AtomicInteger signals = new AtomicInteger();
+        Runnable onSignal = () -> {
+            if (signals.incrementAndGet() > 1) Runtime.getRuntime().halt(130); // a second Ctrl-C: stop now
+            stop.countDown();
+        };
+        boolean trapped = trap("TERM", onSignal) & trap("INT", onSignal);
+        Thread hook = new Thread(() -> { // the JVM exits some other way: still close in order
             server.close();
             segmenter.close();
-            stopped.countDown();
         }, "ovseg-serve-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         out.printf("ovseg serve: http://%s:%d/ (%s, %d workers, queue %d); Ctrl-C stops%n", config.host(), server.port(), segmenter.pipeline(),
                 config.workers(), config.queue());
         out.flush();
-        stopped.await();
+        if (!trapped) err.println("warning: cannot trap SIGTERM/SIGINT here; requests in flight at exit may fail");
+        stop.await();
+        out.println("ovseg serve: stopping (finishing requests in flight)");
+        out.flush();
+        server.close();
+        segmenter.close();
+        Runtime.getRuntime().removeShutdownHook(hook);
+        out.println("ovseg serve: stopped");
         return 0;
+    }
+
+    /**
+     * Installs a handler for a POSIX signal through {@code sun.misc.Signal} (module
+     * jdk.unsupported), reached reflectively so the build has no internal-API warning.
+     *
+     * @return false where the JVM does not allow it (e.g. run with -Xrs)
+     */
+    static boolean trap(String signal, Runnable action) {
+        try {
+            Class<?> signalClass = Class.forName("sun.misc.Signal"), handlerClass = Class.forName("sun.misc.SignalHandler");
+            Object handler = Proxy.newProxyInstance(handlerClass.getClassLoader(), new Class<?>[] {handlerClass}, (proxy, method, args) -> {
+                switch (method.getName()) {
+                    case "handle" -> action.run();
+                    case "hashCode" -> { return System.identityHashCode(proxy); }
+                    case "equals" -> { return proxy == args[0]; }
+                    case "toString" -> { return "ovseg serve " + signal + " handler"; }
+                    default -> { }
+                }
+                return null;
+            });
+            signalClass.getMethod("handle", signalClass, handlerClass).invoke(null, signalClass.getConstructor(String.class).newInstance(signal), handler);
+            return true;
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+            return false;
+        }
     }
 }
