@@ -55,6 +55,17 @@ final class ServeCommand implements Main.Command {
                 .withTimeoutMs(a.get("timeout-ms", null) == null ? d.timeoutMs() : a.longValue("timeout-ms", 1, 24L * 3600 * 1000))
                 // bodies are held in one byte array
                 .withMaxBodyBytes(a.get("max-bytes", null) == null ? d.maxBodyBytes() : a.longValue("max-bytes", 1, Integer.MAX_VALUE - 8));
+        // SIGTERM and Ctrl-C are trapped rather than left to shutdown hooks: ONNX Runtime's Java
+        // binding releases its native environment in a hook of its own, which would run alongside
+        // ours and pull the environment from under the requests still in flight.
+        CountDownLatch stop = new CountDownLatch(1);
+        AtomicInteger signals = new AtomicInteger();
+        Runnable onSignal = () -> {
+            if (signals.incrementAndGet() > 1) Runtime.getRuntime().halt(130); // a second Ctrl-C: stop now
+            stop.countDown();
+        };
+        // Trapped before the model loads: a signal during a long load stops the server as soon as it is up.
+        boolean trapped = trap("TERM", onSignal) & trap("INT", onSignal);
         Segmenter segmenter = SegmentCommand.segmenterBuilder(a).build();
         SegmentServer server;
         try {
@@ -66,16 +77,6 @@ final class ServeCommand implements Main.Command {
             segmenter.close();
             throw e;
         }
-        // SIGTERM and Ctrl-C are trapped rather than left to shutdown hooks: ONNX Runtime's Java
-        // binding releases its native environment in a hook of its own, which would run alongside
-        // ours and pull the environment from under the requests still in flight.
-        CountDownLatch stop = new CountDownLatch(1);
-        AtomicInteger signals = new AtomicInteger();
-        Runnable onSignal = () -> {
-            if (signals.incrementAndGet() > 1) Runtime.getRuntime().halt(130); // a second Ctrl-C: stop now
-            stop.countDown();
-        };
-        boolean trapped = trap("TERM", onSignal) & trap("INT", onSignal);
         Thread hook = new Thread(() -> { // the JVM exits some other way: still close in order
             server.close();
             segmenter.close();
