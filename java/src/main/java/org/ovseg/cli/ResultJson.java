@@ -16,9 +16,9 @@ import org.ovseg.image.ImageWriters;
  * use COCO panoptic's field names ({@code id, category_id, iscrowd, bbox, area}) plus {@code
  * score}, {@code label} and {@code isthing}; {@code category_id} is the label's index.
  */
-public final class ResultJson {
+final class ResultJson {
     /** Bumped on any change a reader of the previous version could trip over. */
-    public static final int FORMAT_VERSION = 1;
+    static final int FORMAT_VERSION = 1;
 
     private ResultJson() {}
 
@@ -40,7 +40,7 @@ public final class ResultJson {
      * @param files role → where that output is (a file name, or the response field holding it)
      * @param instances add each segment's mask as COCO RLE
      */
-    public static Map<String, Object> build(String image, SegmentationResult r, Map<String, String> model, String request, int thingCount,
+    static Map<String, Object> build(String image, SegmentationResult r, Map<String, String> model, String request, int thingCount,
             Map<String, String> files, boolean instances) {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("format_version", FORMAT_VERSION);

@@ -10,7 +10,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.ovseg.OvsegException;
 import org.ovseg.api.Segmenter;
 import org.ovseg.serve.SegmentServer;
-import org.ovseg.serve.SegmenterService;
 import org.ovseg.serve.ServeConfig;
 
 /**

@@ -30,6 +30,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.ovseg.api.Segmenter;
+import org.ovseg.cli.SegmenterService;
 import org.ovseg.cli.Main;
 
 /**

@@ -19,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.ovseg.api.Segmenter;
+import org.ovseg.cli.SegmenterService;
 
 /**
  * A bounded load test on 127.0.0.1: 8 clients each send 50 requests back to back (400 in all) to

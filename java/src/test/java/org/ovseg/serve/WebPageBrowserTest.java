@@ -22,6 +22,7 @@ import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 import org.ovseg.api.Segmenter;
+import org.ovseg.cli.SegmenterService;
 
 /**
  * The web page at {@code GET /} in a real headless Chromium (Debian's chromium and

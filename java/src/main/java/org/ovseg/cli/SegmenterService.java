@@ -1,4 +1,4 @@
-package org.ovseg.serve;
+package org.ovseg.cli;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -7,9 +7,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.ovseg.api.SegmentationResult;
 import org.ovseg.api.Segmenter;
-import org.ovseg.cli.ResultJson;
 import org.ovseg.image.ImageWriters;
 import org.ovseg.image.RgbImage;
+import org.ovseg.serve.SegmentRequest;
+import org.ovseg.serve.SegmentService;
 
 /**
  * Runs requests on one shared {@link Segmenter} (thread-safe) and answers with the per-image JSON
