@@ -56,68 +56,97 @@ final class ServeCommand implements Main.Command {
                 .withMaxBodyBytes(a.get("max-bytes", null) == null ? d.maxBodyBytes() : a.longValue("max-bytes", 1, Integer.MAX_VALUE - 8));
         // SIGTERM and Ctrl-C are trapped rather than left to shutdown hooks: ONNX Runtime's Java
         // binding releases its native environment in a hook of its own, which would run alongside
-        // ours and pull the environment from under the requests still in flight.
+        // ours and pull the environment from under the requests still in flight. Trapped before the
+        // model loads (a signal during a long load stops the server as soon as it is up), and
+        // given back when run() returns.
         CountDownLatch stop = new CountDownLatch(1);
         AtomicInteger signals = new AtomicInteger();
-        Runnable onSignal = () -> {
+        try (SignalTrap trap = SignalTrap.install(() -> {
             if (signals.incrementAndGet() > 1) Runtime.getRuntime().halt(130); // a second Ctrl-C: stop now
             stop.countDown();
-        };
-        // Trapped before the model loads: a signal during a long load stops the server as soon as it is up.
-        boolean trapped = trap("TERM", onSignal) & trap("INT", onSignal);
-        Segmenter segmenter = SegmentCommand.segmenterBuilder(a).build();
-        SegmentServer server;
-        try {
-            server = SegmentServer.start(new SegmenterService(segmenter), config);
-        } catch (BindException e) {
-            segmenter.close();
-            throw new OvsegException("cannot listen on " + config.host() + ":" + config.port() + ": " + e.getMessage());
-        } catch (IOException | RuntimeException e) {
-            segmenter.close();
-            throw e;
-        }
-        Thread hook = new Thread(() -> { // the JVM exits some other way: still close in order
+        }, "TERM", "INT")) {
+            Segmenter segmenter = SegmentCommand.segmenterBuilder(a).build();
+            SegmentServer server;
+            try {
+                server = SegmentServer.start(new SegmenterService(segmenter), config);
+            } catch (BindException e) {
+                segmenter.close();
+                throw new OvsegException("cannot listen on " + config.host() + ":" + config.port() + ": " + e.getMessage());
+            } catch (IOException | RuntimeException e) {
+                segmenter.close();
+                throw e;
+            }
+            Thread hook = new Thread(() -> { // the JVM exits some other way: still close in order
+                server.close();
+                segmenter.close();
+            }, "ovseg-serve-shutdown");
+            Runtime.getRuntime().addShutdownHook(hook);
+            out.printf("ovseg serve: http://%s:%d/ (%s, %d workers, queue %d); Ctrl-C stops%n", config.host(), server.port(), segmenter.pipeline(),
+                    config.workers(), config.queue());
+            out.flush();
+            if (!trap.installed()) err.println("warning: cannot trap SIGTERM/SIGINT here; requests in flight at exit may fail");
+            stop.await();
+            out.println("ovseg serve: stopping (finishing requests in flight)");
+            out.flush();
             server.close();
             segmenter.close();
-        }, "ovseg-serve-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
-        out.printf("ovseg serve: http://%s:%d/ (%s, %d workers, queue %d); Ctrl-C stops%n", config.host(), server.port(), segmenter.pipeline(),
-                config.workers(), config.queue());
-        out.flush();
-        if (!trapped) err.println("warning: cannot trap SIGTERM/SIGINT here; requests in flight at exit may fail");
-        stop.await();
-        out.println("ovseg serve: stopping (finishing requests in flight)");
-        out.flush();
-        server.close();
-        segmenter.close();
-        Runtime.getRuntime().removeShutdownHook(hook);
-        out.println("ovseg serve: stopped");
+            Runtime.getRuntime().removeShutdownHook(hook);
+            out.println("ovseg serve: stopped");
+        }
         return 0;
     }
 
     /**
-     * Installs a handler for a POSIX signal through {@code sun.misc.Signal} (module
-     * jdk.unsupported), reached reflectively so the build has no internal-API warning.
-     *
-     * @return false where the JVM does not allow it (e.g. run with -Xrs)
+     * POSIX signal handlers through {@code sun.misc.Signal} (module jdk.unsupported), reached
+     * reflectively so the build has no internal-API warning; {@link #close()} puts the previous
+     * handlers back.
      */
-    static boolean trap(String signal, Runnable action) {
-        try {
-            Class<?> signalClass = Class.forName("sun.misc.Signal"), handlerClass = Class.forName("sun.misc.SignalHandler");
-            Object handler = Proxy.newProxyInstance(handlerClass.getClassLoader(), new Class<?>[] {handlerClass}, (proxy, method, args) -> {
-                switch (method.getName()) {
-                    case "handle" -> action.run();
-                    case "hashCode" -> { return System.identityHashCode(proxy); }
-                    case "equals" -> { return proxy == args[0]; }
-                    case "toString" -> { return "ovseg serve " + signal + " handler"; }
-                    default -> { }
+    static final class SignalTrap implements AutoCloseable {
+        private final java.util.Map<Object, Object> previous = new java.util.LinkedHashMap<>(); // signal -> its former handler
+        private boolean installed = true;
+
+        static SignalTrap install(Runnable action, String... names) {
+            SignalTrap t = new SignalTrap();
+            try {
+                Class<?> signalClass = Class.forName("sun.misc.Signal"), handlerClass = Class.forName("sun.misc.SignalHandler");
+                Object handler = Proxy.newProxyInstance(handlerClass.getClassLoader(), new Class<?>[] {handlerClass}, (proxy, method, args) -> {
+                    switch (method.getName()) {
+                        case "handle" -> action.run();
+                        case "hashCode" -> { return System.identityHashCode(proxy); }
+                        case "equals" -> { return proxy == args[0]; }
+                        case "toString" -> { return "ovseg serve signal handler"; }
+                        default -> { }
+                    }
+                    return null;
+                });
+                for (String name : names) {
+                    Object signal = signalClass.getConstructor(String.class).newInstance(name);
+                    t.previous.put(signal, handle(signal, handler));
                 }
-                return null;
-            });
-            signalClass.getMethod("handle", signalClass, handlerClass).invoke(null, signalClass.getConstructor(String.class).newInstance(signal), handler);
-            return true;
-        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
-            return false;
+            } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+                t.installed = false; // e.g. under -Xrs
+            }
+            return t;
+        }
+
+        private static Object handle(Object signal, Object handler) throws ReflectiveOperationException {
+            Class<?> signalClass = Class.forName("sun.misc.Signal"), handlerClass = Class.forName("sun.misc.SignalHandler");
+            return signalClass.getMethod("handle", signalClass, handlerClass).invoke(null, signal, handler);
+        }
+
+        boolean installed() {
+            return installed;
+        }
+
+        @Override
+        public void close() {
+            for (var e : previous.entrySet()) {
+                try {
+                    handle(e.getKey(), e.getValue());
+                } catch (ReflectiveOperationException | RuntimeException ignored) {
+                    // nothing more to restore
+                }
+            }
         }
     }
 }

@@ -230,6 +230,28 @@ class SegmentServerTest {
         assertEquals(200, Forms.post(port, Forms.multipart("a.png", png, Forms.fields("labels", "red, blue"))).statusCode());
     }
 
+    @Test
+    void serveCommandChecksItsOptionsAndItsPort() {
+        Cli help = cli("serve", "--help");
+        assertEquals(0, help.code());
+        assertTrue(help.out().startsWith("usage: ovseg serve"), help.out());
+        String[][] bad = {{"--workers", "0", "error: --workers must be between 1 and 1024, got 0"},
+                {"--port", "70000", "error: --port must be between 0 and 65535, got 70000"},
+                {"--max-bytes", "0", "error: --max-bytes must be between 1 and 2147483639, got 0"},
+                {"--timeout-ms", "soon", "error: --timeout-ms must be an integer, got 'soon'"},
+                {"--labels", "red", "error: unknown option --labels"}};
+        for (String[] b : bad) {
+            Cli c = cli("serve", b[0], b[1]);
+            assertEquals(2, c.code(), c.err());
+            assertEquals(b[2], c.err().strip());
+        }
+        // The port is taken (by this class's server): one line, exit 2, the model closed again.
+        Cli taken = cli("serve", "--port", Integer.toString(server.port()), "--size", "64", "--cache-dir", cache.toString());
+        assertEquals(2, taken.code(), taken.err());
+        assertTrue(taken.err().strip().startsWith("error: cannot listen on 127.0.0.1:" + server.port() + ": "), taken.err());
+        assertEquals(1, taken.err().strip().lines().count());
+    }
+
     /** Wraps the real service: each call announces itself, then waits for the gate. */
     static final class Gated implements SegmentService {
         final SegmentService real;
