@@ -22,6 +22,7 @@ final class ServeCommand implements Main.Command {
             "prompt-denoising", "threads", "cache-dir", "max-pixels", "preset", "pipeline", "sam", "sam-points", "gradcam-memory",
             "host", "port", "workers", "queue", "timeout-ms", "max-bytes");
     private static final Set<String> FLAGS = Set.of("no-text-cache");
+    private static final String MAX_REQ_TIME = "sun.net.httpserver.maxReqTime"; // seconds
 
     static final String USAGE = """
             usage: ovseg serve [--model DIR|builtin:NAME] [--pipeline NAME] [--host 127.0.0.1] [--port 8080]
@@ -54,6 +55,10 @@ final class ServeCommand implements Main.Command {
                 .withTimeoutMs(a.get("timeout-ms", null) == null ? d.timeoutMs() : a.longValue("timeout-ms", 1, 24L * 3600 * 1000))
                 // bodies are held in one byte array
                 .withMaxBodyBytes(a.get("max-bytes", null) == null ? d.maxBodyBytes() : a.longValue("max-bytes", 1, Integer.MAX_VALUE - 8));
+        // A client gets as long to send its request (headers and body) as the request may take in
+        // all; past it the JDK's server closes the connection, so a slow sender cannot hold a
+        // connection thread. The JDK reads this once per process, when its first server starts.
+        if (System.getProperty(MAX_REQ_TIME) == null) System.setProperty(MAX_REQ_TIME, Long.toString(Math.max(1, (config.timeoutMs() + 999) / 1000)));
         // SIGTERM and Ctrl-C are trapped rather than left to shutdown hooks: ONNX Runtime's Java
         // binding releases its native environment in a hook of its own, which would run alongside
         // ours and pull the environment from under the requests still in flight. Trapped before the

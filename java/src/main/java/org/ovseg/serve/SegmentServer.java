@@ -42,6 +42,11 @@ import org.ovseg.OvsegException;
  * read, and given back only when the work really ends, so a request past its time limit keeps
  * its place until its worker is free). {@link #close()} is graceful: new requests get 503, those
  * in flight finish (bounded by the time limit), then the listener and threads stop.
+ *
+ * <p>How long a client may take to send its request is the JDK server's own setting, {@code
+ * sun.net.httpserver.maxReqTime} (seconds, read once per process); {@code ovseg serve} sets it to
+ * the time limit. Without it a client that stops sending mid-body holds a connection thread and
+ * its place until it goes away.
  */
 public final class SegmentServer implements AutoCloseable {
     private static final System.Logger LOG = Logging.logger(SegmentServer.class);
