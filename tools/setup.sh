@@ -21,3 +21,18 @@ if ((${#missing[@]})); then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# ovseg serve's web-page test drives a headless Chromium through chromium-driver (Selenium with
+# both paths given, so nothing is downloaded). Without root the test skips and says why.
+browser=()
+[[ -x /usr/bin/chromium ]] || browser+=(chromium)
+[[ -x /usr/bin/chromedriver ]] || browser+=(chromium-driver)
+if ((${#browser[@]})); then
+    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        echo "ovseg setup: installing ${browser[*]} (browser test of ovseg serve)" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${browser[@]}" >/dev/null
+    else
+        echo "ovseg setup: ${browser[*]} missing (needs root and apt-get); the browser test of ovseg serve will skip" >&2
+    fi
+fi

@@ -126,6 +126,14 @@ public final class Segmenter implements AutoCloseable {
         return decoder.decode(file);
     }
 
+    /**
+     * Decodes in-memory image file bytes (an upload) with the same checks as {@link
+     * #readImage(Path)}; {@code name} appears in error messages.
+     */
+    public RgbImage readImage(byte[] bytes, String name) {
+        return decoder.decode(Objects.requireNonNull(bytes, "bytes"), name);
+    }
+
     /** Segments an image file. */
     public SegmentationResult segment(Path imageFile, Labels labels) {
         Objects.requireNonNull(imageFile, "imageFile");

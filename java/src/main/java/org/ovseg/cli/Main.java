@@ -25,6 +25,7 @@ public final class Main {
         c.put("segment", new SegmentCommand());
         c.put("eval", new EvalCommand());
         c.put("sam-masks", new SamMasksCommand());
+        c.put("serve", new ServeCommand());
         c.put("models", new ModelsCommand());
         c.put("tokenize", new TokenizeCommand());
         c.put("bench", new BenchCommand());

@@ -29,9 +29,22 @@ final class ResultJson {
      */
     static Map<String, Object> build(Path source, SegmentationResult r, Map<String, String> model, String request, int thingCount,
             Map<String, String> files, boolean instances) {
+        return build(source.toString(), r, model, request, thingCount, files, instances);
+    }
+
+    /**
+     * The same JSON for an image that has no path (an upload to {@code ovseg serve}).
+     *
+     * @param image the image's name as the JSON's {@code image} field
+     * @param thingCount labels before this index are things, the rest stuff
+     * @param files role → where that output is (a file name, or the response field holding it)
+     * @param instances add each segment's mask as COCO RLE
+     */
+    static Map<String, Object> build(String image, SegmentationResult r, Map<String, String> model, String request, int thingCount,
+            Map<String, String> files, boolean instances) {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("format_version", FORMAT_VERSION);
-        json.put("image", source.toString());
+        json.put("image", image);
         json.put("width", r.width());
         json.put("height", r.height());
         json.put("pipeline", r.pipeline());

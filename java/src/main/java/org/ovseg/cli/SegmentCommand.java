@@ -125,6 +125,7 @@ final class SegmentCommand implements Main.Command {
         return failures == 0 ? 0 : 2;
     }
 
+
     private static List<String> concat(Labels a, Labels b) {
         List<String> all = new ArrayList<>(a.names());
         all.addAll(b.names());
