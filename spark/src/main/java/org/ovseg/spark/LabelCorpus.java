@@ -13,6 +13,7 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.AnalysisException;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
@@ -81,29 +82,38 @@ public final class LabelCorpus {
 
     /** Runs one job; returns the exit code. */
     public static int run(LabelJob job, SparkSession spark, PrintStream out, PrintStream err) {
-        Dataset<Row> table;
-        String output, cwd = System.getProperty("user.dir");
+        String cwd = System.getProperty("user.dir");
         try {
             // Cheap checks first: the input, then the output, then the model.
             Dataset<Row> paths = CorpusInput.paths(spark, job.input(), Locations.forHadoop(job.input(), cwd), job.inputFormat());
-            output = prepareOutput(job.output(), cwd, spark.sparkContext().hadoopConfiguration());
+            String output = prepareOutput(job.output(), cwd, spark.sparkContext().hadoopConfiguration());
             checkModelAndLabels(job, spark.sparkContext().isLocal());
-            table = label(spark, job, paths, output, cwd);
+            report(label(spark, job, paths, output, cwd), output, out, err);
+            return 0;
         } catch (OvsegException | IllegalArgumentException e) {
             err.println("error: " + OvsegException.oneLine(e.getMessage()));
             return 2;
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // Spark's exceptions are checked ones that Scala does not declare
+            if (e instanceof AnalysisException) {
+                // Spark could not read the listed input (a Parquet directory without a table, a malformed file).
+                err.println("error: cannot read input " + job.input() + ": " + OvsegException.oneLine(e.getMessage()));
+                return 2;
+            }
             err.println("error: internal failure: " + OvsegException.oneLine(String.valueOf(e)));
             if (System.getenv("OVSEG_DEBUG") != null) e.printStackTrace(err);
             return 1;
         }
+    }
+
+    /** Prints the first failed images (one line each) and a summary. */
+    private static void report(Dataset<Row> table, String output, PrintStream out, PrintStream err) {
         long total = table.count();
-        List<Row> errors = table.filter(col("error").isNotNull()).select("path", "error").orderBy("path").limit(20).collectAsList();
-        long failed = errors.size() < 20 ? errors.size() : table.filter(col("error").isNotNull()).count();
-        for (Row r : errors) err.println("error: " + r.getString(0) + ": " + r.getString(1));
-        if (failed > errors.size()) err.printf(Locale.ROOT, "error: ... and %d more (see the error column)%n", failed - errors.size());
+        Dataset<Row> failures = table.filter(col("error").isNotNull());
+        List<Row> shown = failures.select("path", "error").orderBy("path").limit(20).collectAsList();
+        long failed = shown.size() < 20 ? shown.size() : failures.count();
+        for (Row r : shown) err.println("error: " + r.getString(0) + ": " + r.getString(1));
+        if (failed > shown.size()) err.printf(Locale.ROOT, "error: ... and %d more (see the error column)%n", failed - shown.size());
         out.printf(Locale.ROOT, "labelled %d of %d images: %s/%s, %s/%s%n", total - failed, total, output, LABELS, output, TABLE);
-        return 0;
     }
 
     /**
@@ -120,7 +130,8 @@ public final class LabelCorpus {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Broadcast<Map<String, String>> conf = jsc.broadcast(copy(spark.sparkContext().hadoopConfiguration()));
         PartitionLabeller labeller = new PartitionLabeller(job.spec(), job.labels(), output + "/" + LABELS, cwd, conf);
-        Dataset<Row> results = keyed.repartition(partitions).mapPartitions(labeller, Encoders.row(ResultRows.SCHEMA));
+        // Sorted within each partition: a predictable order of work (and of the files written).
+        Dataset<Row> results = keyed.repartition(partitions).sortWithinPartitions("path").mapPartitions(labeller, Encoders.row(ResultRows.SCHEMA));
         String tablePath = Locations.forHadoop(output + "/" + TABLE, cwd);
         results.write().mode(SaveMode.Overwrite).parquet(tablePath);
         return spark.read().parquet(tablePath);

@@ -22,6 +22,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
+import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
@@ -155,7 +156,8 @@ class LabelCorpusTest {
     @Test
     void labelsADirectoryLikeSegmentAndReportsTheCorruptImageAsARow() throws Exception {
         Path output = tmp.resolve("out-dir");
-        Run run = job("--input", corpus.toString(), "--output", output.toString(), "--labels", LABELS);
+        // One partition, sorted by path: broken.png comes first and the five after it in the same partition must still be labelled.
+        Run run = job("--input", corpus.toString(), "--output", output.toString(), "--labels", LABELS, "--partitions", "1");
         assertEquals(0, run.code(), run.err());
         assertTrue(run.out().contains("labelled 5 of 6 images"), run.out());
         Map<String, Row> rows = rowsByPath(output, true);
@@ -211,6 +213,19 @@ class LabelCorpusTest {
     }
 
     @Test
+    void parquetTableOfPathsFoundByItsContent() throws Exception {
+        Path table = tmp.resolve("paths-table"); // no .parquet in the name: the part files tell
+        spark.createDataset(List.of(corpus.resolve(GOOD.get(3)).toString(), corpus.resolve(GOOD.get(4)).toString()), Encoders.STRING()).toDF("path")
+                .write().parquet(table.toString());
+        Path output = tmp.resolve("out-parquet");
+        Run run = job("--input", table.toString(), "--output", output.toString(), "--labels", LABELS);
+        assertEquals(0, run.code(), run.err());
+        Map<String, Row> rows = rowsByPath(output, true);
+        assertEquals(2, rows.size());
+        for (int i = 3; i < 5; i++) assertMatchesSegment(rows.get(corpus.resolve(GOOD.get(i)).toString()), GOOD.get(i), output);
+    }
+
+    @Test
     void badJobInputIsOneLineAndExitCode2() throws Exception {
         Path csv = tmp.resolve("no-path-column.csv");
         Files.writeString(csv, "file\na.png\n");
@@ -231,6 +246,11 @@ class LabelCorpusTest {
 
         r = job("--input", corpus.toString(), "--output", tmp.resolve("o5").toString(), "--labels", LABELS, "--window", "64", "--stride", "65");
         assertEquals("error: --stride must be between 1 and --window", r.err().strip());
+
+        Path empty = Files.createDirectories(tmp.resolve("empty-table"));
+        r = job("--input", empty.toString(), "--input-format", "parquet", "--output", tmp.resolve("o6").toString(), "--labels", LABELS);
+        assertEquals(2, r.code());
+        assertTrue(r.err().startsWith("error: cannot read input " + empty + ": ") && r.err().strip().lines().count() == 1, r.err());
 
         Path file = Files.writeString(tmp.resolve("a-file"), "x");
         r = job("--input", corpus.toString(), "--output", file.toString(), "--labels", LABELS);
