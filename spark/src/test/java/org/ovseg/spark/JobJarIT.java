@@ -20,8 +20,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The packaged job jar ({@code target/ovseg-spark-job.jar}) run the way spark-submit runs it: a
- * fresh JVM with Spark's jars and the job jar on the classpath, Spark's module options, {@code
- * spark.master=local[2]}, the job's main class. Native libraries come out of the shaded jar
+ * fresh JVM with Spark's jars on the classpath and Spark's module options runs Spark's
+ * SparkSubmit with {@code --class org.ovseg.spark.LabelCorpus --master local[2]} and the jar, so
+ * the job's classes come from the jar through SparkSubmit's class loader, as on a cluster.
+ * Native libraries come out of the shaded jar
  * (JavaCPP's loader and ONNX Runtime's extract them), Jackson is the relocated copy. The command
  * line is deliberately long — every jar spelled out plus 2,000 {@code -D} arguments — because
  * ONNX Runtime's environment creation overflowed a normal thread stack under a long command line
@@ -52,10 +54,12 @@ class JobJarIT {
 
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g"));
         cmd.addAll(List.of(System.getProperty("ovseg.sparkJavaOptions").trim().split("\\s+")));
-        cmd.addAll(List.of("-Dspark.master=local[2]", "-Dspark.ui.enabled=false", "-Dspark.driver.host=127.0.0.1", "-Dspark.driver.bindAddress=127.0.0.1",
-                "-Dorg.bytedeco.javacpp.cachedir=" + tmp.resolve("javacpp-cache")));
+        cmd.add("-Dorg.bytedeco.javacpp.cachedir=" + tmp.resolve("javacpp-cache"));
         for (int i = 0; i < 2000; i++) cmd.add("-Dovseg.it.padding." + i + "=x");
-        cmd.addAll(List.of("-cp", String.join(File.pathSeparator, sparkJars) + File.pathSeparator + jar, "org.ovseg.spark.LabelCorpus"));
+        // What bin/spark-submit ends up running: SparkSubmit, which loads the job jar in its own class loader.
+        cmd.addAll(List.of("-cp", String.join(File.pathSeparator, sparkJars), "org.apache.spark.deploy.SparkSubmit", "--class", "org.ovseg.spark.LabelCorpus",
+                "--master", "local[2]", "--conf", "spark.ui.enabled=false", "--conf", "spark.driver.host=127.0.0.1", "--conf",
+                "spark.driver.bindAddress=127.0.0.1", jar.toString()));
         Path out = tmp.resolve("out");
         cmd.addAll(List.of("--input", corpus.toString(), "--output", out.toString(), "--labels", LabelCorpusTest.LABELS, "--size", "96",
                 "--cache-dir", cache.toString()));

@@ -168,6 +168,11 @@ class LabelCorpusTest {
         String error = broken.getAs("error");
         assertNotNull(error);
         assertTrue(error.contains("broken.png") && error.contains("corrupt"), error);
+        ByteArrayOutputStream cliErr = new ByteArrayOutputStream();
+        assertEquals(2, org.ovseg.cli.Main.run(new String[] {"segment", "--image", corpus.resolve("broken.png").toString(), "--labels", LABELS, "--size",
+                "128", "--cache-dir", cache.toString(), "--out", tmp.resolve("ref-broken").toString()}, new PrintStream(new ByteArrayOutputStream()),
+                new PrintStream(cliErr, true, StandardCharsets.UTF_8)));
+        assertEquals(cliErr.toString(StandardCharsets.UTF_8).strip(), "error: " + corpus.resolve("broken.png") + ": " + error, "segment's message");
         assertFalse(error.contains("\n"));
         assertNull(broken.getAs("output"));
         assertNull(broken.getAs("labels"));
