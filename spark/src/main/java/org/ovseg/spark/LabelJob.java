@@ -85,12 +85,18 @@ public record LabelJob(String input, CorpusInput.Format inputFormat, String outp
         Integer size = v.containsKey("size") ? (int) number(v, "size", 512, 16, 8192) : null;
         if (size != null) SizePolicy.shortSide(size);
         String pipeline = v.get("pipeline") == null ? null : v.get("pipeline").toLowerCase(Locale.ROOT);
-        SegmenterSpec spec = new SegmenterSpec(v.get("model"), pipeline, backend, size, window, stride, v.get("templates"),
+        SegmenterSpec spec = new SegmenterSpec(absolute(v.get("model")), pipeline, backend, size, window, stride, v.get("templates"),
                 decimal(v, "key-smoothing"), decimal(v, "prompt-denoising"), v.get("preset") == null ? null : v.get("preset").toLowerCase(Locale.ROOT),
-                (int) number(v, "threads", 0, 0, 1024), v.get("cache-dir"), !flags.contains("no-text-cache"),
+                (int) number(v, "threads", 0, 0, 1024), absolute(v.get("cache-dir")), !flags.contains("no-text-cache"),
                 number(v, "max-pixels", ImageDecoder.DEFAULT_MAX_PIXELS, 1, Long.MAX_VALUE));
         int partitions = (int) number(v, "partitions", 0, 1, 1_000_000);
         return new LabelJob(input, format, output, List.copyOf(labels), spec, partitions);
+    }
+
+    /** Executors resolve paths against their own working directory: fix them against the driver's now. */
+    private static String absolute(String path) {
+        if (path == null || path.startsWith("builtin:")) return path;
+        return java.nio.file.Path.of(path).toAbsolutePath().normalize().toString();
     }
 
     private static String require(Map<String, String> v, String name) {

@@ -4,7 +4,6 @@ import java.io.Serializable;
 import java.nio.file.Path;
 import org.ovseg.api.Segmenter;
 import org.ovseg.engine.Backend;
-import org.ovseg.image.ImageDecoder;
 
 /**
  * Everything that decides which {@link Segmenter} a task needs, as a value: it travels to the
@@ -19,23 +18,6 @@ import org.ovseg.image.ImageDecoder;
 public record SegmenterSpec(String model, String pipeline, Backend backend, Integer size, int window, int stride, String templates,
         Float keySmoothing, Float promptDenoising, String preset, int threads, String cacheDir, boolean textCache, long maxPixels)
         implements Serializable {
-
-    /** The defaults of {@code ovseg segment}: built-in model, automatic backend, no option set. */
-    public static SegmenterSpec defaults() {
-        return new SegmenterSpec(null, null, Backend.AUTO, null, 0, 0, null, null, null, null, 0, null, true, ImageDecoder.DEFAULT_MAX_PIXELS);
-    }
-
-    /** @return this spec with another model */
-    public SegmenterSpec withModel(String m) {
-        return new SegmenterSpec(m, pipeline, backend, size, window, stride, templates, keySmoothing, promptDenoising, preset, threads, cacheDir,
-                textCache, maxPixels);
-    }
-
-    /** @return this spec with another cache directory */
-    public SegmenterSpec withCacheDir(String dir) {
-        return new SegmenterSpec(model, pipeline, backend, size, window, stride, templates, keySmoothing, promptDenoising, preset, threads, dir,
-                textCache, maxPixels);
-    }
 
     /**
      * Loads the model: the same builder calls {@code ovseg segment} makes for the same options,
