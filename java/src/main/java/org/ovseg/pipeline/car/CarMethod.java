@@ -32,6 +32,7 @@ import org.ovseg.pipeline.sam.SamOptions;
 public final class CarMethod implements PipelineFactory {
     /** The registry name. */
     public static final String NAME = "car";
+    private static final Set<Capability> CAPABILITIES = java.util.Collections.unmodifiableSet(EnumSet.of(Capability.REFER, Capability.LOGITS));
     private static final Set<String> PRESETS = Set.of("voc", "coco-object", "context", "ade");
 
     @Override
@@ -41,7 +42,7 @@ public final class CarMethod implements PipelineFactory {
 
     @Override
     public Set<Capability> capabilities() {
-        return EnumSet.of(Capability.REFER, Capability.LOGITS);
+        return CAPABILITIES;
     }
 
     @Override
@@ -114,7 +115,7 @@ public final class CarMethod implements PipelineFactory {
 
         @Override
         public Set<Capability> capabilities() {
-            return EnumSet.of(Capability.REFER, Capability.LOGITS);
+            return CAPABILITIES;
         }
 
         @Override

@@ -26,6 +26,7 @@ import org.ovseg.text.PromptTemplates;
 public final class MaskClipMethod implements PipelineFactory {
     /** The registry name. */
     public static final String NAME = "maskclip";
+    private static final Set<Capability> CAPABILITIES = java.util.Collections.unmodifiableSet(EnumSet.of(Capability.LOGITS));
 
     @Override
     public String name() {
@@ -34,7 +35,7 @@ public final class MaskClipMethod implements PipelineFactory {
 
     @Override
     public Set<Capability> capabilities() {
-        return EnumSet.of(Capability.LOGITS);
+        return CAPABILITIES;
     }
 
     @Override
@@ -111,7 +112,7 @@ public final class MaskClipMethod implements PipelineFactory {
 
         @Override
         public Set<Capability> capabilities() {
-            return EnumSet.of(Capability.LOGITS);
+            return CAPABILITIES;
         }
 
         @Override
