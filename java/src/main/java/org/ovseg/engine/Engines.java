@@ -99,7 +99,8 @@ public final class Engines {
     static Engine open(Map<String, Path> variants, EngineOptions options, Choice c, TrtOpener trt, OrtOpener ort) {
         String label = selectVariant(variants, c.backend(), options);
         Path file = variants.get(label);
-        LOG.log(Level.INFO, "ovseg engine for " + file.getFileName() + " (" + label + "): " + c.backend() + " (" + c.reason() + ")");
+        String variant = variants.size() > 1 ? " (" + label + ")" : ""; // a lone file's label is only a default
+        LOG.log(Level.INFO, "ovseg engine for " + file.getFileName() + variant + ": " + c.backend() + " (" + c.reason() + ")");
         if (c.backend() != Backend.TENSORRT) return ort.open(file, options);
         try {
             return trt.open(file, options, label);
