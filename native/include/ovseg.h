@@ -144,6 +144,14 @@ enum {
 int ovseg_cpu_visual_prompt(const uint8_t *rgb, const float *cam, int64_t H, int64_t W,
                             float mask_threshold, int flags, uint8_t *out);
 
+/* Pixel-adaptive mask refinement (PAMR, as NACLIP and SCLIP use it), in place on mask[K,H,W]
+ * guided by image[C,H,W]: for each dilation d the 8 neighbours at offsets d*(dy,dx) (replicate
+ * border); affinity a_j = mean_c(-|x_c(p) - x_c(n_j)| / (1e-8 + 0.1 std_c(p))), std_c the
+ * unbiased std over the 9 * n_dil neighbourhood values; w = softmax_j(a); then `iterations`
+ * times m_k(p) = sum_j w_j(p) m_k(n_j(p)). Details in src/pamr.cpp. */
+int ovseg_cpu_pamr(const float *image, int64_t C, int64_t H, int64_t W, float *mask, int64_t K,
+                   const int32_t *dilations, int64_t n_dil, int iterations);
+
 /* ------------------------------------------------------------------------------------------ */
 /* CUDA library (libovseg_cuda). Built as an error-returning stub when nvcc was not found.     */
 /* Device pointers are plain void*; streams are cudaStream_t passed as void* (NULL = legacy    */

@@ -34,8 +34,8 @@ import org.ovseg.io.AtomicFiles;
 final class SegmentCommand implements Main.Command {
     private static final Set<String> VALUED = Set.of("image", "images-from", "labels", "model", "backend", "size", "out", "templates",
             "window", "stride", "save-logits", "key-smoothing", "prompt-denoising", "threads", "cache-dir", "max-pixels", "preset", "stuff",
-            "pipeline", "sam", "sam-points", "gradcam-memory");
-    private static final Set<String> FLAGS = Set.of("no-text-cache", "refer", "instances");
+            "pipeline", "sam", "sam-points", "gradcam-memory", "method");
+    private static final Set<String> FLAGS = Set.of("no-text-cache", "refer", "instances", "pamr");
 
     @Override
     public String summary() {
@@ -48,6 +48,7 @@ final class SegmentCommand implements Main.Command {
                                  [--backend auto|cpu|tensorrt] [--size 512] [--window N --stride M]
                                  [--templates imagenet80|maskclip85|single|FILE]
                                  [--key-smoothing T] [--prompt-denoising T] [--save-logits FILE.npy|DIR]
+                                 [--method maskclip|sclip|clearclip|naclip|proxyclip] [--pamr]
                                  [--threads N] [--cache-dir DIR] [--no-text-cache] [--max-pixels N]
                                  [--stuff "x,y"] [--refer] [--instances]
                                  [--sam DIR [--sam-points 64]] [--gradcam-memory BYTES]
@@ -124,6 +125,14 @@ final class SegmentCommand implements Main.Command {
         if (a.get("threads", null) != null) b.threads(a.intValue("threads", 0, 0, 1024));
         if (a.get("cache-dir", null) != null) b.cacheDir(Path.of(a.get("cache-dir", null)));
         if (a.get("preset", null) != null) b.preset(a.get("preset", null));
+        if (a.get("method", null) != null) {
+            try {
+                b.method(a.get("method", null));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--method: " + e.getMessage());
+            }
+        }
+        if (a.flag("pamr")) b.pamr(true);
         if (a.get("gradcam-memory", null) != null) b.carGradCamMemory(a.longValue("gradcam-memory", 0, Long.MAX_VALUE));
         if (a.get("max-pixels", null) != null) b.maxPixels(a.longValue("max-pixels", 1, Long.MAX_VALUE));
         if (a.get("sam-points", null) != null && a.get("sam", null) == null) throw new UsageException("--sam-points needs --sam DIR");
