@@ -213,6 +213,11 @@ int ovseg_cuda_dense_crf(const float *unary, const uint8_t *rgb, int64_t L, int6
  * the device, the shapes' pixels are painted there). */
 int ovseg_cuda_visual_prompt(const uint8_t *rgb, const float *cam, int64_t H, int64_t W,
                              float mask_threshold, int flags, uint8_t *out, void *stream);
+/* PAMR; image[C,H,W] and mask[K,H,W] in device memory, dilations[n_dil] on the HOST (at most 8,
+ * else OVSEG_ERR_UNSUPPORTED); same arguments and checks as ovseg_cpu_pamr, statistics in double
+ * as there, so the twins differ by float rounding only. Scratch: (8 n_dil + K) H W floats. */
+int ovseg_cuda_pamr(const float *image, int64_t C, int64_t H, int64_t W, float *mask, int64_t K,
+                    const int32_t *dilations, int64_t n_dil, int iterations, void *stream);
 
 #ifdef __cplusplus
 }
