@@ -47,19 +47,10 @@ final class FamilyHead implements AutoCloseable {
      * @throws OvsegException when the bundle predates the family (no last-block arrays) or, for
      *     ProxyCLIP, has no DINO network
      */
-    static FamilyHead open(ModelBundle bundle, FamilyMethod method, int width, boolean vit, EngineOptions options) {
+    static FamilyHead open(ModelBundle bundle, FamilyMethod method, int width, EngineOptions options) {
         String name = method.cliName();
-        if (!vit) throw new OvsegException("--method " + name + " needs a ViT CLIP bundle; this one is a ResNet");
-        if (!LastBlock.present(bundle) || bundle.manifest().networks().get(MaskClipLoader.IMAGE).outputs().stream()
-                .noneMatch(s -> s.name().equals(LAST_INPUT))) {
-            throw new OvsegException("--method " + name + " needs the last block's input and weights, which this bundle "
-                    + "predates; re-export it with tools/export/export_clip.py");
-        }
+        requireSupport(bundle, method);
         boolean proxy = method == FamilyMethod.PROXYCLIP;
-        if (proxy && !bundle.manifest().networks().containsKey("dino")) {
-            throw new OvsegException("--method proxyclip needs a DINO network in the bundle; re-export it with "
-                    + "tools/export/export_clip.py --dino DINO_CHECKPOINT (a transformers ViTModel such as dino-vitb8)");
-        }
         LastBlock w = LastBlock.load(bundle, width);
         Engine dinoEngine = null, blockEngine = null;
         try {
@@ -79,6 +70,23 @@ final class FamilyHead implements AutoCloseable {
             if (dinoEngine != null) dinoEngine.close();
             if (blockEngine != null) blockEngine.close();
             throw e;
+        }
+    }
+
+    /** Fails fast, before any network is opened, when {@code bundle} cannot serve {@code method}. */
+    static void requireSupport(ModelBundle bundle, FamilyMethod method) {
+        String name = method.cliName();
+        var image = bundle.manifest().networks().get(MaskClipLoader.IMAGE);
+        if (image == null || image.inputs().stream().noneMatch(t -> t.name().equals("pos_embed"))) {
+            throw new OvsegException("--method " + name + " needs a ViT CLIP bundle; this one is a ResNet");
+        }
+        if (!LastBlock.present(bundle) || image.outputs().stream().noneMatch(t -> t.name().equals(LAST_INPUT))) {
+            throw new OvsegException("--method " + name + " needs the last block's input and weights, which this bundle "
+                    + "predates; re-export it with tools/export/export_clip.py");
+        }
+        if (method == FamilyMethod.PROXYCLIP && !bundle.manifest().networks().containsKey("dino")) {
+            throw new OvsegException("--method proxyclip needs a DINO network in the bundle; re-export it with "
+                    + "tools/export/export_clip.py --dino DINO_CHECKPOINT (a transformers ViTModel such as dino-vitb8)");
         }
     }
 

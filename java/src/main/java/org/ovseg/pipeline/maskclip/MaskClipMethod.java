@@ -56,11 +56,12 @@ public final class MaskClipMethod implements PipelineFactory {
     @Override
     public SegmentationPipeline open(ModelBundle bundle, PipelineOptions options, PipelineResources resources) {
         MaskClipOptions settings = settings(bundle, options);
+        if (settings.method() != FamilyMethod.MASKCLIP) FamilyHead.requireSupport(bundle, settings.method());
         MaskClipModel model = MaskClipLoader.load(bundle, resources.engines(), resources.textCache());
         FamilyHead family = null;
         try {
             if (settings.method() != FamilyMethod.MASKCLIP) {
-                family = FamilyHead.open(bundle, settings.method(), model.width(), model.positionInput() != null, resources.engines());
+                family = FamilyHead.open(bundle, settings.method(), model.width(), resources.engines());
             }
             return new Opened(model, family, new MaskClipPipeline(model, settings, family));
         } catch (RuntimeException e) {
