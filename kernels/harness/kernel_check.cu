@@ -922,6 +922,49 @@ void bench_all(Bench &bn) {
 
 } // namespace
 
+/* PAMR (kernels/pamr.cu) against the CPU twin: odd sizes, NACLIP's dilations (8, 16) where most
+ * neighbours clamp to the border, and dilation 1; bound 1e-5 relative to the masks' magnitude
+ * (both accumulate the statistics in double; the products differ by float rounding). */
+void check_pamr(int64_t C, int64_t H, int64_t W, int64_t K, std::vector<int32_t> dil, int iters, uint64_t seed) {
+    Rng rng(seed);
+    std::vector<float> img((size_t)(C * H * W)), mask((size_t)(K * H * W));
+    for (int64_t c = 0; c < C; ++c)
+        for (int64_t p = 0; p < H * W; ++p) img[(size_t)(c * H * W + p)] = rng.uniform() + ((p % W) > W / 2 ? 2.f : 0.f);
+    for (auto &v : mask) v = rng.uniform() - 0.5f;
+    char nm[128];
+    std::snprintf(nm, sizeof nm, "pamr C=%lld,H=%lld,W=%lld,K=%lld,dil=%d..%d,iters=%d", (long long)C, (long long)H,
+                  (long long)W, (long long)K, dil.front(), dil.back(), iters);
+    std::vector<float> want = mask;
+    int st = ovseg_cpu_pamr(img.data(), C, H, W, want.data(), K, dil.data(), (int64_t)dil.size(), iters);
+    if (st != OVSEG_OK) {
+        report(false, nm, std::string("CPU twin failed: ") + ovseg_status_string(st));
+        return;
+    }
+    Dev dimg(img.data(), img.size() * 4), dmask(mask.data(), mask.size() * 4);
+    st = ovseg_cuda_pamr(dimg.as<float>(), C, H, W, dmask.as<float>(), K, dil.data(), (int64_t)dil.size(), iters, nullptr);
+    if (st == OVSEG_OK) st = ovseg_cuda_stream_synchronize(nullptr);
+    if (st != OVSEG_OK) {
+        report(false, nm, std::string(ovseg_status_string(st)) + ": " + ovseg_cuda_last_error());
+        return;
+    }
+    std::vector<float> got = dmask.get<float>(mask.size());
+    double err = 0, ref = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+        err = std::max(err, (double)std::fabs(got[i] - want[i]));
+        ref = std::max(ref, (double)std::fabs(want[i]));
+    }
+    char d[96];
+    std::snprintf(d, sizeof d, "(max |gpu-cpu| %.3g, max |cpu| %.3g)", err, ref);
+    report(err <= 1e-5 * std::max(ref, 1e-6), nm, d);
+}
+
+void check_pamr_all() {
+    check_pamr(3, 37, 23, 5, {1, 3}, 3, 7001);
+    check_pamr(3, 97, 131, 21, {8, 16}, 10, 7002);
+    check_pamr(1, 1, 61, 2, {2}, 4, 7003);
+    check_pamr(3, 336, 448, 7, {8, 16}, 10, 7004);
+}
+
 int main(int argc, char **argv) {
     const char *json_path = nullptr;
     bool bench = true;
@@ -989,6 +1032,7 @@ int main(int argc, char **argv) {
         for (const CrfParams &pa : kCrfParams) check_crf(sh, pa, seed++);
     check_crf(kCrfShapes[5], kCrfParams[0], seed++, true);
     check_vp_all();
+    check_pamr_all();
     std::printf("\n%d checks, %d failed\n", g_checks, g_failures);
 
     Bench bn;

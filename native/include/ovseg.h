@@ -162,6 +162,14 @@ int ovseg_cpu_visual_prompt(const uint8_t *rgb, const float *cam, int64_t H, int
  * nvonnxparser::IParser, whose destructor is not its first virtual function. */
 void ovseg_trt_delete(void *obj);
 
+/* Pixel-adaptive mask refinement (PAMR, as NACLIP and SCLIP use it), in place on mask[K,H,W]
+ * guided by image[C,H,W]: for each dilation d the 8 neighbours at offsets d*(dy,dx) (replicate
+ * border); affinity a_j = mean_c(-|x_c(p) - x_c(n_j)| / (1e-8 + 0.1 std_c(p))), std_c the
+ * unbiased std over the 9 * n_dil neighbourhood values; w = softmax_j(a); then `iterations`
+ * times m_k(p) = sum_j w_j(p) m_k(n_j(p)). Details in src/pamr.cpp. */
+int ovseg_cpu_pamr(const float *image, int64_t C, int64_t H, int64_t W, float *mask, int64_t K,
+                   const int32_t *dilations, int64_t n_dil, int iterations);
+
 /* ------------------------------------------------------------------------------------------ */
 /* CUDA library (libovseg_cuda). Built as an error-returning stub when nvcc was not found.     */
 /* Device pointers are plain void*; streams are cudaStream_t passed as void* (NULL = legacy    */
@@ -223,6 +231,11 @@ int ovseg_cuda_dense_crf(const float *unary, const uint8_t *rgb, int64_t L, int6
  * the device, the shapes' pixels are painted there). */
 int ovseg_cuda_visual_prompt(const uint8_t *rgb, const float *cam, int64_t H, int64_t W,
                              float mask_threshold, int flags, uint8_t *out, void *stream);
+/* PAMR; image[C,H,W] and mask[K,H,W] in device memory, dilations[n_dil] on the HOST (at most 8,
+ * else OVSEG_ERR_UNSUPPORTED); same arguments and checks as ovseg_cpu_pamr, statistics in double
+ * as there, so the twins differ by float rounding only. Scratch: (8 n_dil + K) H W floats. */
+int ovseg_cuda_pamr(const float *image, int64_t C, int64_t H, int64_t W, float *mask, int64_t K,
+                    const int32_t *dilations, int64_t n_dil, int iterations, void *stream);
 
 #ifdef __cplusplus
 }

@@ -48,3 +48,7 @@ OVSEG_API int ovseg_cuda_visual_prompt(const uint8_t *, const float *, int64_t, 
                                        uint8_t *, void *) {
     return no_cuda();
 }
+OVSEG_API int ovseg_cuda_pamr(const float *, int64_t, int64_t, int64_t, float *, int64_t, const int32_t *,
+                              int64_t, int, void *) {
+    return no_cuda();
+}

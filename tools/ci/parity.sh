@@ -27,7 +27,10 @@ t0=$(date +%s)
 # The comparison's own rules first (spread-scaled bounds, near-tie coverage), on synthetic logits.
 "$PY" tools/reference/test_compare_logits.py >"$work/compare-selftest.log" 2>&1 || { cat "$work/compare-selftest.log"; exit 1; }
 "$PY" tools/export/make_random_clip.py "${small[@]}" --out "$work/ckpt" >/dev/null
-"$PY" tools/export/export_clip.py --checkpoint "$work/ckpt" --out "$work/bundle" >"$work/export.log" 2>&1 || { cat "$work/export.log"; exit 1; }
+"$PY" tools/export/make_random_dino.py --small --out "$work/dino" >/dev/null  # ProxyCLIP's proxy (MaskCLIP family below)
+dino=()
+[[ "${OVSEG_PARITY_SMALL:-0}" == 1 ]] && dino=(--dino "$work/dino")
+"$PY" tools/export/export_clip.py --checkpoint "$work/ckpt" --out "$work/bundle" "${dino[@]}" >"$work/export.log" 2>&1 || { cat "$work/export.log"; exit 1; }
 # A non-square, up-scaled crop exercises padding to the patch grid and both resizes of the logits.
 "$PY" - "$samples/1_image.png" "$work/crop.png" <<'PYEOF'
 import sys, cv2
@@ -92,7 +95,7 @@ if [[ "${OVSEG_PARITY_SMALL:-0}" == 1 ]]; then
 else
     small_ckpt="$work/small-ckpt" small_bundle="$work/small-bundle"
     "$PY" tools/export/make_random_clip.py --small --out "$small_ckpt" >/dev/null
-    "$PY" tools/export/export_clip.py --checkpoint "$small_ckpt" --out "$small_bundle" --no-fp16 \
+    "$PY" tools/export/export_clip.py --checkpoint "$small_ckpt" --out "$small_bundle" --no-fp16 --dino "$work/dino" \
         >"$work/export-small.log" 2>&1 || { cat "$work/export-small.log"; exit 1; }
 fi
 "$PY" tools/export/export_clip.py --checkpoint "$small_ckpt" --out "$work/official-bundle" --no-fp16 --official-maskclip-vit \
@@ -112,6 +115,17 @@ PYEOF
 mc_case rn50-ks "$work/rn50-bundle" "$work/rn50" "$work/crop.png" "--key-smoothing 1.0" "--key-smoothing 1.0" || status=1
 mc_case context "$small_bundle" "$small_ckpt" "$work/crop.png" "--preset context" "--preset context" || status=1
 mc_case official-voc "$work/official-bundle" "$small_ckpt" "$samples/8_image.png" "--preset voc" "--preset voc --official-vit" || status=1
+
+# The MaskCLIP family (pipeline/maskclip/FAMILY.md): each method whole-image, then NACLIP in the
+# papers' protocol (short side 336, 224 windows, stride 112) with PAMR. One template keeps the
+# text encoder out of the time budget.
+for m in sclip clearclip naclip proxyclip; do
+    mc_case "$m" "$small_bundle" "$small_ckpt" "$samples/0_image.png" "--method $m --size 224 --templates single" \
+        "--method $m --img-scale 896,224 --templates single --dino $work/dino" || status=1
+done
+mc_case naclip-protocol-pamr "$small_bundle" "$small_ckpt" "$work/crop.png" \
+    "--method naclip --preset sclip-protocol --pamr --templates single" \
+    "--method naclip --norm clip --img-scale 2048,336 --window 224 --stride 112 --pamr --templates single" || status=1
 
 # CaR parity: a small random car bundle (Grad-CAM graph from seed 1, classifier from seed 2; the
 # export runs the graph's self-checks, finite differences included) through `ovseg segment`, against

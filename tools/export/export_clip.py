@@ -143,7 +143,9 @@ def build_modules(torch):
             v = v + last.mlp(last.layer_norm2(v))
             feats = vm.post_layernorm(v)[:, 1:]
             keys = last.self_attn.out_proj(last.self_attn.k_proj(h))[:, 1:]
-            return feats.to(torch.float32), keys.to(torch.float32)
+            # the MaskCLIP family (SCLIP, ClearCLIP, NACLIP, ProxyCLIP) re-runs the last block
+            # its own way from here, with the last_* arrays
+            return feats.to(torch.float32), keys.to(torch.float32), x.to(torch.float32)
 
     class TextEmbeds(nn.Module):
         """CLIP text tower + projection, pooled at argmax(input_ids)."""
@@ -298,6 +300,7 @@ def torch_dense_reference(torch, model, pixel_values):
         layers = vm.encoder.layers
         for layer in layers[:-1]:
             x = layer(x, None)
+        before_last = x
         last = layers[-1]
         ln1 = last.layer_norm1(x)
         attn = last.self_attn
@@ -305,7 +308,7 @@ def torch_dense_reference(torch, model, pixel_values):
         v = v + last.mlp(last.layer_norm2(v))
         feats = vm.post_layernorm(v)[:, 1:]
         keys = attn.out_proj(attn.k_proj(ln1))[:, 1:]
-    return feats.numpy(), keys.numpy()
+    return feats.numpy(), keys.numpy(), before_last.numpy()
 
 
 def random_ids(rng, batch, length, vocab=49408):
@@ -347,14 +350,15 @@ def self_check(torch, model, bundle_dir, files, fp16, pos_table, patch):
     for (h, w) in [(224, 224), (512, 688)]:
         px = rng.standard_normal((1, 3, h, w)).astype(np.float32)
         pos = resize_pos_embed(torch, pos_table, h // patch, w // patch).numpy()
-        ref_f, ref_k = torch_dense_reference(torch, model, torch.from_numpy(px))
+        ref_f, ref_k, ref_x = torch_dense_reference(torch, model, torch.from_numpy(px))
         for prec, sess in img_sessions.items():
             t0 = time.time()
-            f, k = sess.run(["dense_features", "dense_keys"], {"pixel_values": px, "pos_embed": pos})
+            f, k, x = sess.run(["dense_features", "dense_keys", "last_block_input"], {"pixel_values": px, "pos_embed": pos})
             dt = time.time() - t0
             assert f.shape == ref_f.shape and k.shape == ref_k.shape, (f.shape, ref_f.shape)
             record(f"image {prec} {h}x{w} dense_features ({dt:.2f}s)", f, ref_f, prec == "fp16")
             record(f"image {prec} {h}x{w} dense_keys", k, ref_k, prec == "fp16")
+            record(f"image {prec} {h}x{w} last_block_input", x, ref_x, prec == "fp16")
 
     for (batch, length) in [(3, 77), (2, 9)]:
         ids = random_ids(rng, batch, length)
@@ -366,6 +370,71 @@ def self_check(torch, model, bundle_dir, files, fp16, pos_table, patch):
             assert out.shape == ref.shape, (out.shape, ref.shape)
             record(f"text {prec} batch {batch} length {length}", out, ref, prec == "fp16")
     return results, failures
+
+
+# ----------------------------------------------------------------------------- MaskCLIP family
+def last_block_arrays(vm):
+    """The last block's and the head's weights as the MaskCLIP family re-runs them (torch Linear
+    layout: weight [out, in])."""
+    last = vm.encoder.layers[-1]
+    a = last.self_attn
+
+    def t(p):
+        return p.detach().float().numpy().astype(np.float32).copy()
+
+    return {
+        "last_ln1_weight": t(last.layer_norm1.weight), "last_ln1_bias": t(last.layer_norm1.bias),
+        "last_q_weight": t(a.q_proj.weight), "last_q_bias": t(a.q_proj.bias),
+        "last_k_weight": t(a.k_proj.weight), "last_k_bias": t(a.k_proj.bias),
+        "last_v_weight": t(a.v_proj.weight), "last_v_bias": t(a.v_proj.bias),
+        "last_out_weight": t(a.out_proj.weight), "last_out_bias": t(a.out_proj.bias),
+        "last_ln2_weight": t(last.layer_norm2.weight), "last_ln2_bias": t(last.layer_norm2.bias),
+        "last_fc1_weight": t(last.mlp.fc1.weight), "last_fc1_bias": t(last.mlp.fc1.bias),
+        "last_fc2_weight": t(last.mlp.fc2.weight), "last_fc2_bias": t(last.mlp.fc2.bias),
+        "post_ln_weight": t(vm.post_layernorm.weight), "post_ln_bias": t(vm.post_layernorm.bias),
+    }
+
+
+def export_dino(torch, ckpt, out, route):
+    """ProxyCLIP's proxy: a transformers ViTModel (DINO) whose last_hidden_state patch rows (the
+    final LayerNorm applied, as DINO's get_intermediate_layers returns them) give the patch
+    similarities. Input ImageNet-normalised pixels [1,3,H,W] (H, W multiples of the patch), output
+    dino_features [1, (H/p)(W/p), C]; the positional table is interpolated inside the graph
+    (transformers' interpolate_pos_encoding)."""
+    from transformers import ViTModel
+    from torch.export import Dim
+    model = ViTModel.from_pretrained(ckpt, attn_implementation="eager", dtype=torch.float32,
+                                     add_pooling_layer=False).eval()
+    p = int(model.config.patch_size)
+
+    class Dino(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, pixel_values):
+            return self.m(pixel_values, interpolate_pos_encoding=True).last_hidden_state[:, 1:]
+
+    path = os.path.join(out, "dino.onnx")
+    ex = torch.randn(1, 3, p * 9, p * 13)
+    r = export_onnx(torch, Dino(model), (ex,), path, ["pixel_values"], ["dino_features"],
+                    {"pixel_values": {2: Dim.DYNAMIC, 3: Dim.DYNAMIC}},
+                    {"pixel_values": {2: "height", 3: "width"}, "dino_features": {1: "patches"}},
+                    {"pixel_values": [1, 3, "height", "width"], "dino_features": [1, "patches", int(model.config.hidden_size)]},
+                    route)
+    px = np.random.default_rng(7).standard_normal((1, 3, p * 6, p * 10)).astype(np.float32)
+    with torch.no_grad():
+        ref = Dino(model)(torch.from_numpy(px)).numpy()
+    (got,) = ort_session(path).run(["dino_features"], {"pixel_values": px})
+    err = float(np.max(np.abs(got - ref)))
+    log(f"exported dino.onnx ({r}); max|ort-torch| = {err:.3e}")
+    if err > FP32_TOL * max(1.0, float(np.max(np.abs(ref)))):
+        raise RuntimeError(f"dino.onnx differs from torch by {err}")
+    C = int(model.config.hidden_size)
+    entry = {"file": "dino.onnx", "sha256": sha256(path), "precision": "fp32",
+             "inputs": [{"name": "pixel_values", "dtype": "float32", "shape": [1, 3, "height", "width"]}],
+             "outputs": [{"name": "dino_features", "dtype": "float32", "shape": [1, "patches", C]}]}
+    return {"entry": entry, "patch": p, "checkpoint": os.path.basename(os.path.abspath(ckpt).rstrip("/"))}
 
 
 # ----------------------------------------------------------------------------- manifest
@@ -639,6 +708,9 @@ def main(argv=None):
     ap.add_argument("--official-maskclip-vit", action="store_true",
                     help="vision tower as the official MaskCLIP ViT: exact GELU, LayerNorm eps 1e-6 "
                          "(default: CLIP's QuickGELU, eps 1e-5)")
+    ap.add_argument("--dino", metavar="DIR",
+                    help="a transformers ViTModel checkpoint (e.g. facebook/dino-vitb8) whose patch features "
+                         "ProxyCLIP uses as its proxy attention; written as network 'dino'")
     ap.add_argument("--no-check", action="store_true", help="skip the ONNX Runtime self-check")
     ap.add_argument("--route", choices=["auto", "dynamo", "torchscript"], default="auto",
                     help="torch.onnx exporter (auto: dynamo, then TorchScript if dynamo fails)")
@@ -707,7 +779,8 @@ def main(argv=None):
         files.update(image_fp16="image.fp16.onnx", text_fp16="text.fp16.onnx")
 
     img_dims = {"pixel_values": [1, 3, "height", "width"], "pos_embed": [1, "tokens", D],
-                "dense_features": [1, "patches", D], "dense_keys": [1, "patches", D]}
+                "dense_features": [1, "patches", D], "dense_keys": [1, "patches", D],
+                "last_block_input": [1, "tokens", D]}
     txt_dims = {"input_ids": ["batch", "length"], "text_embeds": ["batch", E]}
     # example shapes: non-square, larger than the checkpoint grid
     ex_h, ex_w = P * (grid + 3), P * (grid + 7)
@@ -716,7 +789,8 @@ def main(argv=None):
     ex_ids = torch.from_numpy(random_ids(np.random.default_rng(0), 2, 16))
     img_dyn_shapes = {"pixel_values": {2: Dim.DYNAMIC, 3: Dim.DYNAMIC}, "pos_embed": {1: Dim.DYNAMIC}}
     img_dyn_axes = {"pixel_values": {2: "height", 3: "width"}, "pos_embed": {1: "tokens"},
-                    "dense_features": {1: "patches"}, "dense_keys": {1: "patches"}}
+                    "dense_features": {1: "patches"}, "dense_keys": {1: "patches"},
+                    "last_block_input": {1: "tokens"}}
     txt_dyn_shapes = {"input_ids": {0: Dim.DYNAMIC, 1: Dim.DYNAMIC}}
     txt_dyn_axes = {"input_ids": {0: "batch", 1: "length"}, "text_embeds": {0: "batch"}}
 
@@ -731,7 +805,8 @@ def main(argv=None):
         t0 = time.time()
         p = os.path.join(out, files["image" + key])
         routes["image" + key] = export_onnx(torch, DenseImage(vmp, dt), (ex_px, ex_pos), p,
-                                            ["pixel_values", "pos_embed"], ["dense_features", "dense_keys"],
+                                            ["pixel_values", "pos_embed"],
+                                            ["dense_features", "dense_keys", "last_block_input"],
                                             img_dyn_shapes, img_dyn_axes, img_dims, args.route)
         graph_info["image" + key] = check_graph(p)
         log(f"exported {files['image' + key]} ({routes['image' + key]}, {time.time() - t0:.1f}s, "
@@ -749,6 +824,10 @@ def main(argv=None):
 
     np.save(os.path.join(out, "pos_embed.npy"), pos_table.astype(np.float32))
     np.save(os.path.join(out, "head_weight.npy"), head.astype(np.float32))
+    last_arrays = last_block_arrays(vm)
+    for k, a in last_arrays.items():
+        np.save(os.path.join(out, k + ".npy"), a)
+    dino = export_dino(torch, args.dino, out, args.route) if args.dino else None
 
     check = None
     if not args.no_check:
@@ -774,13 +853,15 @@ def main(argv=None):
                          [{"name": "pixel_values", "dtype": "float32", "shape": [1, 3, "height", "width"]},
                           {"name": "pos_embed", "dtype": "float32", "shape": [1, "tokens", D]}],
                          [{"name": "dense_features", "dtype": "float32", "shape": [1, "patches", D]},
-                          {"name": "dense_keys", "dtype": "float32", "shape": [1, "patches", D]}]),
+                          {"name": "dense_keys", "dtype": "float32", "shape": [1, "patches", D]},
+                          {"name": "last_block_input", "dtype": "float32", "shape": [1, "tokens", D]}]),
             "text": net("text",
                         [{"name": "input_ids", "dtype": "int64", "shape": ["batch", "length"]}],
                         [{"name": "text_embeds", "dtype": "float32", "shape": ["batch", E]}]),
         },
         "arrays": {"pos_embed": array_entry(out, "pos_embed", pos_table.shape),
-                   "head_weight": array_entry(out, "head_weight", head.shape)},
+                   "head_weight": array_entry(out, "head_weight", head.shape),
+                   **{k: array_entry(out, k, a.shape) for k, a in last_arrays.items()}},
         "preprocessing": {
             "size_policy": "short-side", "size": 512, "max_long_side": 2048,
             "mean": mean, "std": std, "patch_size": P, "position_grid": grid, "width": D,
@@ -792,7 +873,12 @@ def main(argv=None):
                  "template_set": "imagenet80"},
         "embed_dim": E,
         "logit_scale": 1.0,
-        "defaults": {"key_smoothing": 0.0, "prompt_denoising": 0.0},
+        "defaults": {"key_smoothing": 0.0, "prompt_denoising": 0.0,
+                     # what the MaskCLIP family needs to re-run the last block (FAMILY.md)
+                     "last_block_heads": int(vcfg.num_attention_heads),
+                     "last_block_layer_norm_eps": float(vm.post_layernorm.eps),
+                     "last_block_activation": "gelu" if args.official_maskclip_vit else "quick_gelu",
+                     **({"dino_patch_size": dino["patch"]} if dino else {})},
         "source": {
             "checkpoint": os.path.basename(ckpt.rstrip("/")),
             "exporter": "tools/export/export_clip.py",
@@ -801,6 +887,7 @@ def main(argv=None):
             "export_routes": routes,
             "normalization": norm_src,
             "vision_variant": variant,
+            **({"dino_checkpoint": dino["checkpoint"]} if dino else {}),
             "notes": ("mean/std from " + norm_src + "; official MaskCLIP configs normalise with ImageNet "
                       "mean/std (0.485,0.456,0.406)/(0.229,0.224,0.225) instead of CLIP's "
                       "(export with --imagenet-norm for that). Text graph pools at argmax(input_ids) "
@@ -808,6 +895,8 @@ def main(argv=None):
                       "text_embeds. The checkpoint's logit_scale is not used (raw cosines)."),
         },
     }
+    if dino:
+        manifest["networks"]["dino"] = dino["entry"]
     write_manifest(out, manifest, check)
     log(f"wrote bundle {out} ({family(vcfg)}, D={D}, E={E}, grid {grid}, opset "
         f"{graph_info['image'][0]}) in {time.time() - t_start:.1f}s")

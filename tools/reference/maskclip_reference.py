@@ -57,6 +57,26 @@ with several --image files, OUT/<file stem>/logits.npy etc. (the model and text 
       [--norm clip|imagenet] [--img-scale 2048,512] [--window 448 --stride 224] \
       [--key-smoothing 1.0] [--prompt-denoising 0.5] [--official-vit] --out DIR
 
+--method sclip|clearclip|naclip|proxyclip re-runs CLIP's last block as that training-free method
+does (written from the official repositories' inference code: wangf3014/SCLIP clip/model.py
+custom_attn with csa=True; mc-lan/ClearCLIP open_clip/transformer.py custom_attn model_type
+'ClearCLIP' with ignore_residual; sinahmr/NACLIP clip/model.py arch 'reduced', attn_strategy
+'naclip', gaussian_std 5; mc-lan/ProxyCLIP open_clip/transformer.py custom_attn, beta 1.2, gamma
+3.0, DINO's last-layer normalised patch tokens), on the last block's input x (after layers[:-1]),
+per head (head dim d, scale d^-0.5), on the padded crop's gh x gw grid:
+  sclip:     x + out_proj(softmax(q q^T s) v + softmax(k k^T s) v), then + mlp(ln_2(.)); post_layernorm
+  clearclip: out_proj(softmax(q q^T s) v); post_layernorm (no residual, no FFN)
+  naclip:    out_proj(softmax(k k^T s + G) v); G = a (2gh-1)x(2gw-1) Gaussian window (std 5)
+             convolved ('same') over each patch's one-hot map, zero for the class token
+  proxyclip: A = softmax((S - mean(S) beta) gamma, entries < 0 -> -inf), S the cosine similarity of
+             DINO's patch features (--dino: a transformers ViTModel, last_hidden_state[1:], on the
+             padded crop re-normalised from CLIP's to ImageNet's mean/std, grid I x J at DINO's
+             patch); out_proj(A . bilinear(v patches, gh x gw -> I x J)); post_layernorm;
+             the logits live on the I x J grid.
+--pamr refines the final [K, H, W] logits with PAMR (NACLIP's pamr.py settings: 10 iterations,
+dilations 8 and 16) guided by the normalised rescaled image resized bilinearly to H x W;
+implemented here with shifted slices of a replicate-padded tensor, not convolutions.
+
 --engine onnx runs the text and image networks of --bundle (text.onnx, image.onnx, pos_embed.npy,
 head_weight.npy) in ONNX Runtime instead of torch, with the same pre/post-processing: a check
 of the bundle's graphs and arrays against the torch path (add --precision fp16 for the variants).
@@ -222,6 +242,125 @@ def make_official_vit(torch, model):
     for layer in vm.encoder.layers:
         layer.mlp.activation_fn = torch.nn.GELU(approximate="none")
     return n_ln
+
+
+def last_block_input(torch, model, x):
+    """The input of the last ViT block on a zero-padded crop: ([1, 1 + P, D], (gh, gw), padded crop)."""
+    F = torch.nn.functional
+    vm = model.vision_model
+    vm = getattr(vm, "vision_model", vm)
+    emb = vm.embeddings
+    patch = emb.patch_embedding.kernel_size[0]
+    x = pad_to(torch, x, patch)
+    gh, gw = x.shape[2] // patch, x.shape[3] // patch
+    with torch.no_grad():
+        t = emb.patch_embedding(x).flatten(2).transpose(1, 2)
+        table = emb.position_embedding.weight
+        g = int(round((table.shape[0] - 1) ** 0.5))
+        cls_pos, grid = table[:1], table[1:].reshape(1, g, g, -1).permute(0, 3, 1, 2)
+        grid = F.interpolate(grid, size=(gh, gw), mode="bicubic", align_corners=False)
+        pos = torch.cat([cls_pos, grid.permute(0, 2, 3, 1).reshape(gh * gw, -1)], 0)
+        h = torch.cat([emb.class_embedding.view(1, 1, -1), t], 1) + pos.unsqueeze(0)
+        h = vm.pre_layrnorm(h)
+        for layer in vm.encoder.layers[:-1]:
+            h = layer(h, None)
+    return h, (gh, gw), x
+
+
+def naclip_addition(torch, gh, gw, std=5.0):
+    """NACLIP's attention addition, built the way its get_attention_addition does: a Gaussian
+    window of (2gh-1) x (2gw-1) convolved ('same') over every patch's one-hot map; [1+P, 1+P]
+    with zeros for the class token."""
+    F = torch.nn.functional
+    c = 1.0 / (std * 2 ** 0.5)
+    ys = torch.linspace(-(gh - 1) * c, (gh - 1) * c, 2 * gh - 1)
+    xs = torch.linspace(-(gw - 1) * c, (gw - 1) * c, 2 * gw - 1)
+    window = torch.exp(-(ys[:, None] ** 2 + xs[None, :] ** 2))
+    onehot = torch.eye(gh * gw).view(gh * gw, 1, gh, gw)
+    out = F.conv2d(onehot, window.view(1, 1, 2 * gh - 1, 2 * gw - 1), padding="same").view(gh * gw, gh * gw)
+    full = torch.zeros(1 + gh * gw, 1 + gh * gw)
+    full[1:, 1:] = out
+    return full
+
+
+def family_features(torch, model, x, method, dino=None, norm=None):
+    """Patch features [N, D] (after post_layernorm) and their grid for a MaskCLIP-family method."""
+    F = torch.nn.functional
+    vm = model.vision_model
+    vm = getattr(vm, "vision_model", vm)
+    h, (gh, gw), xp = last_block_input(torch, model, x)
+    last = vm.encoder.layers[-1]
+    attn = last.self_attn
+    D = h.shape[-1]
+    nh = attn.num_heads
+    hd = D // nh
+    scale = hd ** -0.5
+    with torch.no_grad():
+        y = last.layer_norm1(h)[0]  # [T, D]
+
+        def heads(t):
+            return t.reshape(-1, nh, hd).transpose(0, 1)  # [nh, T, hd]
+
+        def merge(t):
+            return t.transpose(0, 1).reshape(-1, D)
+
+        q, k, v = heads(attn.q_proj(y)), heads(attn.k_proj(y)), heads(attn.v_proj(y))
+        grid = (gh, gw)
+        if method == "sclip":
+            w = F.softmax(torch.bmm(q, q.transpose(1, 2)) * scale, -1) + F.softmax(torch.bmm(k, k.transpose(1, 2)) * scale, -1)
+            o = h[0] + attn.out_proj(merge(torch.bmm(w, v)))
+            o = o + last.mlp(last.layer_norm2(o))
+            o = o[1:]
+        elif method == "clearclip":
+            w = F.softmax(torch.bmm(q, q.transpose(1, 2)) * scale, -1)
+            o = attn.out_proj(merge(torch.bmm(w, v)))[1:]
+        elif method == "naclip":
+            w = F.softmax(torch.bmm(k, k.transpose(1, 2)) * scale + naclip_addition(torch, gh, gw).unsqueeze(0), -1)
+            o = attn.out_proj(merge(torch.bmm(w, v)))[1:]
+        elif method == "proxyclip":
+            mean, std = norm
+            m = torch.tensor(mean).view(1, 3, 1, 1)
+            s = torch.tensor(std).view(1, 3, 1, 1)
+            im = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+            ist = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+            px = ((xp * s + m) - im) / ist
+            dp = dino.config.patch_size
+            I, J = xp.shape[2] // dp, xp.shape[3] // dp
+            feats = dino(px, interpolate_pos_encoding=True).last_hidden_state[:, 1:]  # [1, I*J, C]
+            qk = F.normalize(feats.reshape(1, I, J, -1).permute(0, 3, 1, 2).flatten(2), dim=1)  # [1, C, IJ]
+            sim = torch.einsum("bcm,bcn->bmn", qk, qk)
+            sim = (sim - torch.mean(sim) * 1.2) * 3.0
+            sim[sim < 0.0] = float("-inf")
+            w = F.softmax(sim, dim=-1).repeat(nh, 1, 1)  # [nh, IJ, IJ]
+            vp = v[:, 1:, :].reshape(nh, gh, gw, hd).permute(0, 3, 1, 2)
+            vp = F.interpolate(vp, size=(I, J), mode="bilinear", align_corners=False)
+            vp = vp.permute(0, 2, 3, 1).reshape(nh, I * J, hd)
+            o = attn.out_proj(merge(torch.bmm(w, vp)))
+            grid = (I, J)
+        else:
+            raise ValueError(method)
+        f = vm.post_layernorm(o)
+    return f, None, grid
+
+
+def pamr(torch, img, mask, iterations=10, dilations=(8, 16)):
+    """PAMR on mask [1, K, H, W] guided by img [1, C, H, W] (semantics of NACLIP's pamr.py)."""
+    F = torch.nn.functional
+    H, W = img.shape[-2:]
+
+    def shifted(t, d, centre):
+        tp = F.pad(t, [d, d, d, d], mode="replicate")
+        offs = [(a, b) for a in (-1, 0, 1) for b in (-1, 0, 1) if centre or (a, b) != (0, 0)]
+        return torch.stack([tp[..., d + a * d:d + a * d + H, d + b * d:d + b * d + W] for a, b in offs], 2)
+
+    with torch.no_grad():
+        std = torch.cat([shifted(img, d, True) for d in dilations], 2).std(2, keepdim=True)
+        nb = torch.cat([shifted(img, d, False) for d in dilations], 2)  # [1, C, 8n, H, W]
+        aff = (-(img.unsqueeze(2) - nb).abs() / (1e-8 + 0.1 * std)).mean(1, keepdim=True)
+        aff = F.softmax(aff, 2)
+        for _ in range(iterations):
+            mask = (torch.cat([shifted(mask, d, False) for d in dilations], 2) * aff).sum(2)
+    return mask
 
 
 def dense_features(torch, model, x):
@@ -400,6 +539,10 @@ def main(argv=None):
     ap.add_argument("--prompt-denoising", type=float, default=0.0, help="pd_thresh (0: off)")
     ap.add_argument("--official-vit", action="store_true",
                     help="vision tower with exact GELU and LayerNorm eps 1e-6 (the official MaskCLIP ViT)")
+    ap.add_argument("--method", choices=["maskclip", "sclip", "clearclip", "naclip", "proxyclip"], default="maskclip",
+                    help="how the last block is run (see above)")
+    ap.add_argument("--dino", help="transformers ViTModel checkpoint for --method proxyclip")
+    ap.add_argument("--pamr", action="store_true", help="refine the final logits with PAMR (10 iterations, dilations 8, 16)")
     ap.add_argument("--bundle", help="ovseg bundle directory (only for --engine onnx; never a source of mean/std)")
     ap.add_argument("--out", default=".", help="directory for logits.npy and labels.npy")
     ap.add_argument("--threads", type=int, default=0)
@@ -461,8 +604,22 @@ def main(argv=None):
         head = lambda f: f @ head_weight.T  # noqa: E731
         text_model = model
 
-        def dense(x):
-            return dense_features(torch, model, x)
+        if args.method != "maskclip":
+            dino = None
+            if args.method == "proxyclip":
+                if not args.dino:
+                    ap.error("--method proxyclip needs --dino")
+                from transformers import ViTModel
+                dino = ViTModel.from_pretrained(args.dino, attn_implementation="eager", dtype=torch.float32,
+                                                add_pooling_layer=False).eval()
+
+            def dense(x):
+                return family_features(torch, model, x, args.method, dino, (mean, std))
+        else:
+            def dense(x):
+                return dense_features(torch, model, x)
+    if args.method != "maskclip" and (args.engine == "onnx" or resnet):
+        ap.error("--method other than maskclip needs a ViT transformers checkpoint and --engine torch")
     t_load = time.time() - t0
 
     t0 = time.time()
@@ -512,6 +669,9 @@ def main(argv=None):
             logits = logits.unsqueeze(0)
             if (nh, nw) != (H, W):  # (a same-size align_corners=False resize is the identity)
                 logits = F.interpolate(logits, size=(H, W), mode="bilinear", align_corners=False)
+            if args.pamr:
+                guide = x if (nh, nw) == (H, W) else F.interpolate(x, size=(H, W), mode="bilinear", align_corners=False)
+                logits = pamr(torch, guide, logits)
             logits = logits[0].contiguous().numpy().astype(np.float32)  # [K, H, W]
         pred = logits.argmax(0).astype(np.int32)
         t_image += time.time() - t0
@@ -522,7 +682,8 @@ def main(argv=None):
         counts = np.bincount(pred.ravel(), minlength=K)
         log(f"{path}: {W}x{H} -> rescaled {nw}x{nh} (img_scale {img_scale}), {len(boxes)} crop(s)"
             f"{' (resnet, unpadded)' if resnet else ''}; {K} classes x {len(templates)} templates; "
-            f"mean/std from {norm_src}; ks {args.key_smoothing:g}, pd {args.prompt_denoising:g}")
+            f"mean/std from {norm_src}; ks {args.key_smoothing:g}, pd {args.prompt_denoising:g}; "
+            f"method {args.method}{' + pamr' if args.pamr else ''}")
         log("  pixels per class: " + ", ".join(f"{l}={c}" for l, c in zip(labels, counts)))
         log(f"  logits [{K},{H},{W}] range [{logits.min():.4f}, {logits.max():.4f}] -> {out_dir}")
     log(f"time: load {t_load:.1f}s, text {t_text:.1f}s, image {t_image:.1f}s, total {time.time() - t_all:.1f}s")

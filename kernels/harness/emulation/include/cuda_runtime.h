@@ -32,6 +32,7 @@
 #define __global__
 #define __device__
 #define __host__
+#define __constant__ static const  // read-only from kernels; the host program sees one copy
 #define __forceinline__ inline
 #define __launch_bounds__(...)
 /* __shared__ is left undefined on purpose: translate.cmake must have rewritten every use. */

@@ -327,6 +327,22 @@ public final class Segmenter implements AutoCloseable {
             return set(PipelineOption.PRESET, preset.toLowerCase(Locale.ROOT));
         }
 
+        /**
+         * How the MaskCLIP pipeline runs CLIP's last block: "maskclip" (default), "sclip",
+         * "clearclip", "naclip" or "proxyclip" (the training-free successors; proxyclip needs a
+         * bundle exported with a DINO network).
+         */
+        public Builder method(String method) {
+            Objects.requireNonNull(method, "method");
+            org.ovseg.pipeline.maskclip.FamilyMethod.named(method);
+            return set(PipelineOption.METHOD, method.toLowerCase(Locale.ROOT));
+        }
+
+        /** Refine the final logits with PAMR (10 iterations, dilations 8 and 16, as NACLIP does). */
+        public Builder pamr(boolean on) {
+            return set(PipelineOption.PAMR, on ? Boolean.TRUE : null);
+        }
+
         /** MaskCLIP's key-smoothing threshold (0 = off). */
         public Builder keySmoothing(float threshold) {
             if (!(threshold >= 0)) throw new IllegalArgumentException("key smoothing threshold must be >= 0");

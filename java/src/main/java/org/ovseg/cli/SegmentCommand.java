@@ -46,6 +46,7 @@ final class SegmentCommand implements Main.Command {
                                  [--backend auto|cpu|tensorrt] [--size 512] [--window N --stride M]
                                  [--templates imagenet80|maskclip85|single|FILE]
                                  [--key-smoothing T] [--prompt-denoising T] [--save-logits FILE.npy|DIR]
+                                 [--method maskclip|sclip|clearclip|naclip|proxyclip] [--pamr]
                                  [--threads N] [--cache-dir DIR] [--no-text-cache] [--max-pixels N]
                                  [--stuff "x,y"] [--refer] [--instances]
                                  [--sam DIR [--sam-points 64]] [--gradcam-memory BYTES]

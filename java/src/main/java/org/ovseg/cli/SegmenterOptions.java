@@ -15,15 +15,16 @@ import org.ovseg.engine.Backend;
 final class SegmenterOptions {
     /** Options that take a value. */
     static final Set<String> VALUED = Set.of("model", "backend", "size", "templates", "window", "stride", "key-smoothing",
-            "prompt-denoising", "threads", "cache-dir", "max-pixels", "preset", "pipeline", "sam", "sam-points", "gradcam-memory");
+            "prompt-denoising", "threads", "cache-dir", "max-pixels", "preset", "pipeline", "sam", "sam-points", "gradcam-memory", "method");
     /** Boolean flags. */
-    static final Set<String> FLAGS = Set.of("no-text-cache");
+    static final Set<String> FLAGS = Set.of("no-text-cache", "pamr");
 
     /** Usage lines for these options (no indentation: {@code USAGE.indent(n)} lines them up under a command's own). */
     static final String USAGE = """
                                  [--model DIR|builtin:NAME] [--pipeline NAME] [--preset NAME]
                                  [--backend auto|cpu|tensorrt] [--size 512] [--window N --stride M]
                                  [--templates imagenet80|maskclip85|single|FILE]
+                                 [--method maskclip|sclip|clearclip|naclip|proxyclip] [--pamr]
                                  [--key-smoothing T] [--prompt-denoising T]
                                  [--threads N] [--cache-dir DIR] [--no-text-cache] [--max-pixels N]
                                  [--sam DIR [--sam-points 64]] [--gradcam-memory BYTES]""";
@@ -93,6 +94,14 @@ final class SegmenterOptions {
         if (a.get("threads", null) != null) b.threads(a.intValue("threads", 0, 0, 1024));
         if (a.get("cache-dir", null) != null) b.cacheDir(Path.of(a.get("cache-dir", null)));
         if (a.get("preset", null) != null) b.preset(a.get("preset", null));
+        if (a.get("method", null) != null) {
+            try {
+                b.method(a.get("method", null));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--method: " + e.getMessage());
+            }
+        }
+        if (a.flag("pamr")) b.pamr(true);
         if (a.get("gradcam-memory", null) != null) b.carGradCamMemory(a.longValue("gradcam-memory", 0, Long.MAX_VALUE));
         if (a.get("max-pixels", null) != null) b.maxPixels(a.longValue("max-pixels", 1, Long.MAX_VALUE));
         if (a.get("sam-points", null) != null && a.get("sam", null) == null) throw new UsageException("--sam-points needs --sam DIR");

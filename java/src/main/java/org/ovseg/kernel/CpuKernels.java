@@ -104,6 +104,26 @@ public final class CpuKernels {
     }
 
     /**
+     * Pixel-adaptive mask refinement (PAMR) in place on {@code mask} [K,H,W], guided by
+     * {@code image} [C,H,W]: neighbour affinities from the image at each dilation (replicate
+     * border), softmax-normalised, then {@code iterations} rounds of affinity-weighted
+     * neighbour averaging (see native/include/ovseg.h, ovseg_cpu_pamr).
+     */
+    public static void pamr(FloatBuffer image, int C, int H, int W, FloatBuffer mask, int K, int[] dilations, int iterations) {
+        String op = "pamr";
+        Checks.sizes(op, C, H, W, K);
+        if (dilations == null || dilations.length == 0) throw new IllegalArgumentException(op + ": no dilations");
+        for (int d : dilations) if (d < 1) throw new IllegalArgumentException(op + ": dilation " + d + " < 1");
+        if (C == 0) throw new IllegalArgumentException(op + ": the image has no channels");
+        if (iterations < 0) throw new IllegalArgumentException(op + ": iterations " + iterations + " < 0");
+        Checks.buffer(op, "image", image, Checks.product(op, C, H, W));
+        Checks.buffer(op, "mask", mask, Checks.product(op, K, H, W));
+        java.nio.IntBuffer dil = java.nio.ByteBuffer.allocateDirect(4 * dilations.length).order(java.nio.ByteOrder.nativeOrder()).asIntBuffer();
+        dil.put(dilations).flip();
+        Checks.status(op, NativeCpu.ovseg_cpu_pamr(image, C, H, W, mask, K, dil, dilations.length, iterations));
+    }
+
+    /**
      * Mask pooling: out[b,q,:] = Σ_p m[q,p]·F[:,p] / (Σ_p m[q,p] + 1e-8) for F[B,C,HW] and mask
      * logits M[B,Q,HW], optionally L2-normalising each output row. out is [B,Q,C]. Hard masks
      * cost in proportion to the pixels they cover.

@@ -135,4 +135,22 @@ public final class CudaKernels {
         check(op, NativeCuda.ovseg_cuda_visual_prompt(addr(rgb), addr(cam), H, W, threshold, flags, addr(out),
                 stream(stream)));
     }
+
+    /**
+     * PAMR on the device; see {@link CpuKernels#pamr}. image [C,H,W] and mask [K,H,W] are fp32
+     * device buffers, the mask refined in place; at most 8 dilations.
+     */
+    public static void pamr(DeviceBuffer image, int C, int H, int W, DeviceBuffer mask, int K, int[] dilations, int iterations,
+            CudaStream stream) {
+        String op = "cuda pamr";
+        requireDevice();
+        Checks.sizes(op, C, H, W, K);
+        if (dilations == null || dilations.length == 0) throw new IllegalArgumentException(op + ": no dilations");
+        if (iterations < 0) throw new IllegalArgumentException(op + ": iterations " + iterations + " < 0");
+        fits(op, "image", image, Checks.product(op, C, H, W), 4);
+        fits(op, "mask", mask, Checks.product(op, K, H, W), 4);
+        java.nio.IntBuffer dil = java.nio.ByteBuffer.allocateDirect(4 * dilations.length).order(java.nio.ByteOrder.nativeOrder()).asIntBuffer();
+        dil.put(dilations).flip();
+        check(op, NativeCuda.ovseg_cuda_pamr(addr(image), C, H, W, addr(mask), K, dil, dilations.length, iterations, stream(stream)));
+    }
 }

@@ -59,6 +59,11 @@ final class NativeCpu {
             @Cast("int64_t") long H, @Cast("int64_t") long W, float gaussSxy, float gaussCompat,
             float bilatSxy, float bilatSrgb, float bilatCompat, int iterations, FloatBuffer q);
 
+    static native int ovseg_cpu_pamr(
+            FloatBuffer image, @Cast("int64_t") long C, @Cast("int64_t") long H, @Cast("int64_t") long W,
+            FloatBuffer mask, @Cast("int64_t") long K, @Cast("const int32_t*") IntBuffer dilations,
+            @Cast("int64_t") long nDil, int iterations);
+
     static native int ovseg_cpu_visual_prompt(
             @Cast("const uint8_t*") ByteBuffer rgb, FloatBuffer cam, @Cast("int64_t") long H,
             @Cast("int64_t") long W, float maskThreshold, int flags,

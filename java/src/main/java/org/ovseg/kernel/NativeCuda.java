@@ -1,6 +1,7 @@
 package org.ovseg.kernel;
 
 import java.nio.ByteBuffer;
+import java.nio.IntBuffer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.annotation.Cast;
 import org.bytedeco.javacpp.annotation.Platform;
@@ -80,4 +81,9 @@ final class NativeCuda {
     static native int ovseg_cuda_visual_prompt(@Cast("const uint8_t*") long rgb, @Cast("const float*") long cam,
             @Cast("int64_t") long H, @Cast("int64_t") long W, float maskThreshold, int flags,
             @Cast("uint8_t*") long out, @Cast("void*") long stream);
+
+    static native int ovseg_cuda_pamr(@Cast("const float*") long image, @Cast("int64_t") long C, @Cast("int64_t") long H,
+            @Cast("int64_t") long W, @Cast("float*") long mask, @Cast("int64_t") long K,
+            @Cast("const int32_t*") IntBuffer dilations, @Cast("int64_t") long nDil, int iterations,
+            @Cast("void*") long stream);
 }

@@ -38,9 +38,14 @@ public record PipelineOption<T>(String name, Class<T> type) {
     public static final PipelineOption<org.ovseg.pipeline.sam.SamOptions> SAM_OPTIONS =
             new PipelineOption<>("sam-points", org.ovseg.pipeline.sam.SamOptions.class);
 
+    /** A variant of the pipeline's method (the MaskCLIP family: maskclip, sclip, clearclip, naclip, proxyclip). */
+    public static final PipelineOption<String> METHOD = new PipelineOption<>("method", String.class);
+    /** Refine the final logits with pixel-adaptive mask refinement (PAMR). */
+    public static final PipelineOption<Boolean> PAMR = new PipelineOption<>("pamr", Boolean.class);
+
     /** Every option, for messages and validation. */
     public static final List<PipelineOption<?>> ALL = List.of(SIZE, WINDOW, STRIDE, TEMPLATES, PRESET, KEY_SMOOTHING,
-            PROMPT_DENOISING, KEEP_LOGITS, GRADCAM_MEMORY, SAM_BUNDLE, SAM_OPTIONS);
+            PROMPT_DENOISING, KEEP_LOGITS, GRADCAM_MEMORY, SAM_BUNDLE, SAM_OPTIONS, METHOD, PAMR);
 
     /** Checks both parts. */
     public PipelineOption {

@@ -23,7 +23,7 @@ public record SegmentRequest(String imageName, byte[] image, Labels labels, Labe
     /** Options of {@code ovseg segment} that are fixed when the server starts. */
     static final Set<String> SERVER_SETTINGS = Set.of("model", "pipeline", "preset", "backend", "size", "window", "stride", "templates",
             "key-smoothing", "prompt-denoising", "threads", "cache-dir", "no-text-cache", "max-pixels", "sam", "sam-points",
-            "gradcam-memory", "save-logits", "out", "images-from");
+            "gradcam-memory", "save-logits", "out", "images-from", "method", "pamr");
 
     /**
      * Reads and checks the form's fields; label errors carry the same one-line messages as the CLI.

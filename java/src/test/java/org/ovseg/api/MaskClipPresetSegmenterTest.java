@@ -39,7 +39,7 @@ class MaskClipPresetSegmenterTest {
     @Test
     void unknownPresetsAreRefusedNamingThePipelinesOwn() {
         OvsegException e = assertThrows(OvsegException.class, () -> Segmenter.builder().cacheDir(cache).preset("nope").build().close());
-        assertEquals("unknown preset 'nope' for the 'maskclip' pipeline (known: coco-stuff, context, voc)", e.getMessage());
+        assertEquals("unknown preset 'nope' for the 'maskclip' pipeline (known: clearclip-protocol, coco-stuff, context, proxyclip-protocol, sclip-protocol, voc)", e.getMessage());
         // a CaR-only name on a MaskCLIP bundle
         OvsegException ade = assertThrows(OvsegException.class, () -> Segmenter.builder().cacheDir(cache).preset("ade").build().close());
         assertTrue(ade.getMessage().startsWith("unknown preset 'ade' for the 'maskclip' pipeline"), ade.getMessage());

@@ -1,6 +1,7 @@
 package org.ovseg.kernel;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.nio.ByteBuffer;
@@ -173,6 +174,31 @@ class CudaKernelsTest {
                 CudaKernels.visualPrompt(in, c, H, W, 0.5f, effects, in, null); // in place
                 assertArrayEquals(want, downloadBytes(in, hw * 3), () -> "in place, effects " + effects);
             }
+        }
+    }
+
+    @Test
+    void pamrMatchesCpuTwin() {
+        SplittableRandom rng = new SplittableRandom(11);
+        int C = 3, H = 45, W = 67, K = 4;
+        float[] img = new float[C * H * W], mask = new float[K * H * W];
+        for (int i = 0; i < img.length; i++) img[i] = (float) rng.nextDouble() + ((i % W) > W / 2 ? 2f : 0f);
+        for (int i = 0; i < mask.length; i++) mask[i] = (float) rng.nextGaussian();
+        int[] dil = {8, 16};
+        java.nio.FloatBuffer want = ByteBuffer.allocateDirect(mask.length * 4).order(ByteOrder.nativeOrder()).asFloatBuffer().put(mask);
+        want.flip();
+        java.nio.FloatBuffer im = ByteBuffer.allocateDirect(img.length * 4).order(ByteOrder.nativeOrder()).asFloatBuffer().put(img);
+        im.flip();
+        CpuKernels.pamr(im, C, H, W, want, K, dil, 10);
+        try (DeviceBuffer di = upload(img); DeviceBuffer dm = upload(mask)) {
+            CudaKernels.pamr(di, C, H, W, dm, K, dil, 10, null);
+            float[] got = download(dm, mask.length);
+            double err = 0, ref = 0;
+            for (int i = 0; i < got.length; i++) {
+                err = Math.max(err, Math.abs(got[i] - want.get(i)));
+                ref = Math.max(ref, Math.abs(want.get(i)));
+            }
+            assertTrue(err <= 1e-5 * ref, "max |gpu - cpu| " + err + " vs max |cpu| " + ref);
         }
     }
 }

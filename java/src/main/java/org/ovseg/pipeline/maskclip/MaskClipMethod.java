@@ -41,7 +41,8 @@ public final class MaskClipMethod implements PipelineFactory {
     @Override
     public Set<PipelineOption<?>> options() {
         return Set.of(PipelineOption.PRESET, PipelineOption.SIZE, PipelineOption.WINDOW, PipelineOption.STRIDE, PipelineOption.TEMPLATES,
-                PipelineOption.KEY_SMOOTHING, PipelineOption.PROMPT_DENOISING, PipelineOption.KEEP_LOGITS);
+                PipelineOption.KEY_SMOOTHING, PipelineOption.PROMPT_DENOISING, PipelineOption.KEEP_LOGITS,
+                PipelineOption.METHOD, PipelineOption.PAMR);
     }
 
     @Override
@@ -57,12 +58,18 @@ public final class MaskClipMethod implements PipelineFactory {
     @Override
     public SegmentationPipeline open(ModelBundle bundle, PipelineOptions options, PipelineResources resources) {
         MaskClipOptions settings = settings(bundle, options);
+        if (settings.method() != FamilyMethod.MASKCLIP) FamilyHead.requireSupport(bundle, settings.method());
         // TensorRT's profiles must cover the sizes this pipeline will feed, --size and presets included.
         ProfileHints hints = ProfileHints.of(bundle.manifest()).withShortSide(settings.size().shortSide(), settings.size().longSideMax());
         MaskClipModel model = MaskClipLoader.load(bundle, resources.engines(), resources.textCache(), hints);
+        FamilyHead family = null;
         try {
-            return new Opened(model, new MaskClipPipeline(model, settings));
+            if (settings.method() != FamilyMethod.MASKCLIP) {
+                family = FamilyHead.open(bundle, settings.method(), model.width(), resources.engines());
+            }
+            return new Opened(model, family, new MaskClipPipeline(model, settings, family));
         } catch (RuntimeException e) {
+            if (family != null) family.close();
             model.close();
             throw e;
         }
@@ -79,7 +86,9 @@ public final class MaskClipMethod implements PipelineFactory {
         SizePolicy size = o.get(PipelineOption.SIZE).map(SizePolicy::shortSide).orElseGet(() -> new SizePolicy(pre.size(), pre.maxLongSide()));
         int window = o.get(PipelineOption.WINDOW, 0);
         int stride = o.get(PipelineOption.STRIDE, window == 0 ? 0 : window / 2);
-        MaskClipOptions opts = new MaskClipOptions(size, window, stride, PromptTemplates.named(templates), ks, pd, o.get(PipelineOption.KEEP_LOGITS, false));
+        FamilyMethod method = FamilyMethod.named(o.get(PipelineOption.METHOD, FamilyMethod.MASKCLIP.cliName()));
+        MaskClipOptions opts = new MaskClipOptions(size, window, stride, PromptTemplates.named(templates), ks, pd,
+                o.get(PipelineOption.KEEP_LOGITS, false), null, method, o.get(PipelineOption.PAMR, false));
         if (o.get(PipelineOption.PRESET).isEmpty()) return opts;
         opts = opts.withPreset(MaskClipPreset.named(o.get(PipelineOption.PRESET).get()));
         if (o.get(PipelineOption.SIZE).isPresent()) opts = opts.withSize(size);
@@ -95,14 +104,17 @@ public final class MaskClipMethod implements PipelineFactory {
     /** One opened MaskCLIP model. */
     private static final class Opened implements SegmentationPipeline {
         private final MaskClipModel model;
+        private final FamilyHead family;
         private final MaskClipPipeline pipeline;
         private final Map<String, String> backends = new LinkedHashMap<>();
 
-        Opened(MaskClipModel model, MaskClipPipeline pipeline) {
+        Opened(MaskClipModel model, FamilyHead family, MaskClipPipeline pipeline) {
             this.model = model;
+            this.family = family;
             this.pipeline = pipeline;
             backends.put(MaskClipLoader.IMAGE, SegmentationPipeline.backendLabel(model.image()));
             backends.put(MaskClipLoader.TEXT, SegmentationPipeline.backendLabel(model.textEngine()));
+            if (family != null) backends.putAll(family.backends());
         }
 
         @Override
@@ -133,7 +145,11 @@ public final class MaskClipMethod implements PipelineFactory {
 
         @Override
         public void close() {
-            model.close();
+            try {
+                if (family != null) family.close();
+            } finally {
+                model.close();
+            }
         }
     }
 }

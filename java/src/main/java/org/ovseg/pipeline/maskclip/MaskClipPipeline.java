@@ -47,9 +47,22 @@ public final class MaskClipPipeline {
     private final FloatBuffer headBias;
     private final Map<Long, float[]> positionCache = new ConcurrentHashMap<>();
     private final EncoderMemory encoderMemory;
+    private final FamilyHead family;
 
     /** @param model loaded networks and head; owned by the caller */
     public MaskClipPipeline(MaskClipModel model, MaskClipOptions options) {
+        this(model, options, null);
+    }
+
+    /**
+     * @param family how a MaskCLIP-family method re-runs the last block (owned by the caller), or
+     *     null for MaskCLIP itself
+     */
+    MaskClipPipeline(MaskClipModel model, MaskClipOptions options, FamilyHead family) {
+        if ((family == null) != (options.method() == FamilyMethod.MASKCLIP)) {
+            throw new IllegalArgumentException("--method " + options.method().cliName() + " needs its last-block head");
+        }
+        this.family = family;
         this.model = model;
         this.options = options;
         this.headW = direct(model.headWeight());
@@ -98,23 +111,51 @@ public final class MaskClipPipeline {
         int ow = image.width(), oh = image.height();
         int[] labelsOut = new int[ow * oh];
         float[] scores = new float[ow * oh];
-        float[] logits = options.keepLogits() ? new float[K * ow * oh] : null;
+        float[] logits = options.keepLogits() || options.pamr() ? new float[K * ow * oh] : null;
         if (options.window() == 0) {
-            Grid g = runCrop(chw, rw, rh, 0, 0, rw, rh, T, K, timer);
+            Grid g = runCrop(chw, rw, rh, 0, 0, rw, rh, T, K, mean, std, timer);
             timer.start("upsample+argmax");
             Resampling.upsampleTwiceArgmax(g.logits, K, g.w, g.h, rw, rh, ow, oh, labelsOut, scores, logits);
         } else {
-            float[] canvas = slide(chw, rw, rh, T, K, timer);
+            float[] canvas = slide(chw, rw, rh, T, K, mean, std, timer);
             timer.start("upsample+argmax");
             Resampling.upsampleTwiceArgmax(canvas, K, rw, rh, rw, rh, ow, oh, labelsOut, scores, logits);
         }
-        return new MaskClipOutput(ow, oh, labelsOut, scores, logits, timer.millis());
+        if (options.pamr()) {
+            timer.start("pamr");
+            pamr(chw, rw, rh, ow, oh, logits, K, labelsOut, scores);
+        }
+        return new MaskClipOutput(ow, oh, labelsOut, scores, options.keepLogits() ? logits : null, timer.millis());
+    }
+
+    /** PAMR's settings in NACLIP (pamr_steps=10, pamr_stride=(8, 16)); SCLIP's configs use the same when on. */
+    static final int PAMR_ITERATIONS = 10;
+    static final int[] PAMR_DILATIONS = {8, 16};
+
+    /**
+     * NACLIP's PAMR step: the normalised rescaled image resized bilinearly to the original size
+     * guides the refinement of the logits there; labels and scores are taken again afterwards.
+     */
+    private static void pamr(float[] chw, int rw, int rh, int ow, int oh, float[] logits, int K, int[] labels, float[] scores) {
+        float[] guide = Resampling.resizePlanes(chw, 3, rw, rh, ow, oh);
+        int n = ow * oh;
+        try (HostTensor img = HostTensor.of(guide, 3, oh, ow); HostTensor m = HostTensor.of(logits, K, oh, ow)) {
+            CpuKernels.pamr(img.floatBuffer(), 3, oh, ow, m.floatBuffer(), K, PAMR_DILATIONS, PAMR_ITERATIONS);
+            m.floatBuffer().get(0, logits);
+        }
+        for (int i = 0; i < n; i++) {
+            int best = 0;
+            for (int k = 1; k < K; k++) if (logits[k * n + i] > logits[best * n + i]) best = k;
+            labels[i] = best;
+            scores[i] = logits[best * n + i];
+        }
     }
 
     /** Logits on one crop's patch grid. */
     private record Grid(float[] logits, int w, int h) {}
 
-    private Grid runCrop(float[] chw, int W, int H, int x0, int y0, int cw, int ch, FloatBuffer T, int K, StageTimer timer) {
+    private Grid runCrop(float[] chw, int W, int H, int x0, int y0, int cw, int ch, FloatBuffer T, int K,
+            float[] mean, float[] std, StageTimer timer) {
         int p = model.patch();
         boolean resnet = model.positionInput() == null;
         int gw = resnet ? resnetGrid(cw) : (cw + p - 1) / p, gh = resnet ? resnetGrid(ch) : (ch + p - 1) / p;
@@ -125,6 +166,7 @@ public final class MaskClipPipeline {
         int P = gw * gh, D = model.width(), E = model.embedDim();
         Map<String, HostTensor> inputs = new HashMap<>();
         Map<String, HostTensor> outputs = null;
+        FamilyHead.Features fam = null;
         try {
             HostTensor pixels = HostTensor.zeros(org.ovseg.tensor.ElementType.FLOAT32, 1, 3, ph, pw);
             inputs.put(model.imageInput(), pixels);
@@ -146,10 +188,24 @@ public final class MaskClipPipeline {
                 throw new OvsegException("image encoder output '" + model.featuresOutput() + "' is "
                         + (feats == null ? "missing" : feats.describe()) + ", expected [1, " + P + ", " + D + "]");
             }
+            int outW = gw, outH = gh;
+            if (family != null) {
+                timer.start(options.method().cliName() + " last block");
+                HostTensor last = outputs.get(FamilyHead.LAST_INPUT);
+                if (last == null || last.elementCount() != (long) (1 + P) * D) {
+                    throw new OvsegException("image encoder output '" + FamilyHead.LAST_INPUT + "' is "
+                            + (last == null ? "missing" : last.describe()) + ", expected [1, " + (1 + P) + ", " + D + "]");
+                }
+                fam = family.run(last, gw, gh, pixels, pw, ph, new org.ovseg.pipeline.common.Normalization("crop", mean, std));
+                feats = fam.features();
+                outW = fam.gw();
+                outH = fam.gh();
+            }
+            int Q = outW * outH;
             timer.start("dense head");
-            float[] logits = new float[K * P];
-            try (HostTensor out = HostTensor.zeros(org.ovseg.tensor.ElementType.FLOAT32, K, P)) {
-                CpuKernels.denseProjection(feats.floatBuffer(), 1, P, D, headW, headBias, E, T, K, model.logitScale(), out.floatBuffer(), null, null);
+            float[] logits = new float[K * Q];
+            try (HostTensor out = HostTensor.zeros(org.ovseg.tensor.ElementType.FLOAT32, K, Q)) {
+                CpuKernels.denseProjection(feats.floatBuffer(), 1, Q, D, headW, headBias, E, T, K, model.logitScale(), out.floatBuffer(), null, null);
                 out.floatBuffer().get(0, logits);
             }
             if (options.promptDenoising() > 0) promptDenoise(logits, K, P, options.promptDenoising());
@@ -159,10 +215,11 @@ public final class MaskClipPipeline {
                         + "(re-export it with tools/export/export_clip.py: ResNet bundles gained dense_keys)");
                 keySmooth(logits, K, P, keys.toFloatArray(), D, options.keySmoothing());
             }
-            return new Grid(logits, gw, gh);
+            return new Grid(logits, outW, outH);
         } finally {
             inputs.values().forEach(HostTensor::close);
             if (outputs != null) outputs.values().forEach(HostTensor::close);
+            if (fam != null) fam.features().close();
         }
     }
 
@@ -176,7 +233,7 @@ public final class MaskClipPipeline {
     }
 
     /** mmseg's slide inference: crops of window², stride apart, the last ones flush with the edge. */
-    private float[] slide(float[] chw, int W, int H, FloatBuffer T, int K, StageTimer timer) {
+    private float[] slide(float[] chw, int W, int H, FloatBuffer T, int K, float[] mean, float[] std, StageTimer timer) {
         int win = options.window(), stride = options.stride();
         int cw = Math.min(win, W), ch = Math.min(win, H);
         int nx = Math.max(W - cw + stride - 1, 0) / stride + 1, ny = Math.max(H - ch + stride - 1, 0) / stride + 1;
@@ -186,7 +243,7 @@ public final class MaskClipPipeline {
             for (int ix = 0; ix < nx; ix++) {
                 int y1 = Math.min(iy * stride + ch, H), x1 = Math.min(ix * stride + cw, W);
                 int y0 = Math.max(y1 - ch, 0), x0 = Math.max(x1 - cw, 0);
-                Grid g = runCrop(chw, W, H, x0, y0, x1 - x0, y1 - y0, T, K, timer);
+                Grid g = runCrop(chw, W, H, x0, y0, x1 - x0, y1 - y0, T, K, mean, std, timer);
                 timer.start("upsample+argmax");
                 float[] up = Resampling.resizePlanes(g.logits, K, g.w, g.h, x1 - x0, y1 - y0);
                 for (int k = 0; k < K; k++) {

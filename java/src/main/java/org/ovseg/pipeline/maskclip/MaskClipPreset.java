@@ -22,11 +22,13 @@ import org.ovseg.pipeline.common.SizePolicy;
  */
 public record MaskClipPreset(String name, SizePolicy size, Normalization normalization, String templates, int window, int stride) {
     /** The preset names, as {@link #named} accepts them. */
-    public static final List<String> NAMES = List.of("voc", "context", "coco-stuff");
+    public static final List<String> NAMES = List.of("voc", "context", "coco-stuff", "sclip-protocol", "clearclip-protocol",
+            "proxyclip-protocol");
 
     /**
      * @param name voc (Pascal VOC 2012, 20 classes), context (Pascal Context 59) or coco-stuff
-     *     (COCO-Stuff 164k, 171 classes); case-insensitive
+     *     (COCO-Stuff 164k, 171 classes), or the successors' protocols sclip-protocol (also
+     *     NACLIP's), clearclip-protocol, proxyclip-protocol; case-insensitive
      * @throws IllegalArgumentException for any other name, listing the known ones
      */
     public static MaskClipPreset named(String name) {
@@ -34,6 +36,14 @@ public record MaskClipPreset(String name, SizePolicy size, Normalization normali
         return switch (key) {
             case "voc", "coco-stuff" -> new MaskClipPreset(key, new SizePolicy(512, 2048), Normalization.IMAGENET, "maskclip85", 0, 0);
             case "context" -> new MaskClipPreset(key, SizePolicy.fitWithin(520), Normalization.IMAGENET, "maskclip85", 0, 0);
+            // The training-free successors' test settings (FAMILY.md): CLIP's mean/std and its 80
+            // ImageNet templates, Resize scale=(2048, S) keep-ratio, slide inference.
+            // SCLIP and NACLIP (their configs and __init__ defaults): S 336, crop 224, stride 112.
+            case "sclip-protocol" -> new MaskClipPreset(key, new SizePolicy(336, 2048), Normalization.CLIP, "imagenet80", 224, 112);
+            // ClearCLIP: S 448, slide_crop 448, slide_stride 224.
+            case "clearclip-protocol" -> new MaskClipPreset(key, new SizePolicy(448, 2048), Normalization.CLIP, "imagenet80", 448, 224);
+            // ProxyCLIP: S 336, slide_crop 336, slide_stride 112.
+            case "proxyclip-protocol" -> new MaskClipPreset(key, new SizePolicy(336, 2048), Normalization.CLIP, "imagenet80", 336, 112);
             default -> throw new IllegalArgumentException("unknown MaskCLIP preset '" + name + "' (" + String.join(", ", NAMES) + ")");
         };
     }

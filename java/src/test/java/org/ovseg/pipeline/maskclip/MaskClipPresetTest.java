@@ -20,7 +20,7 @@ import org.ovseg.text.PromptTemplates;
 class MaskClipPresetTest {
     @Test
     void officialNumbers() {
-        for (String name : MaskClipPreset.NAMES) {
+        for (String name : java.util.List.of("voc", "context", "coco-stuff")) {
             MaskClipPreset p = MaskClipPreset.named(name);
             assertEquals(name, p.name());
             float[] mean = p.normalization().mean(), std = p.normalization().std();
@@ -41,6 +41,31 @@ class MaskClipPresetTest {
         // the long side wins even for a thin image (short side ends far below 520)
         assertArrayEquals(new int[] {520, 52}, MaskClipPreset.named("context").size().apply(1000, 100));
         assertEquals(SizePolicy.fitWithin(520), MaskClipPreset.named("Context").size());
+    }
+
+    /**
+     * The successors' protocols against their configs, by hand: SegDataPreProcessor mean
+     * (122.771, 116.746, 104.094) / std (68.501, 66.632, 70.323), Resize scale (2048, S)
+     * keep_ratio, slide crop/stride: SCLIP and NACLIP 336 / 224 / 112, ClearCLIP 448 / 448 / 224,
+     * ProxyCLIP 336 / 336 / 112; openai_imagenet_template (80 templates).
+     */
+    @Test
+    void successorProtocols() {
+        int[][] want = {{336, 224, 112}, {448, 448, 224}, {336, 336, 112}};
+        String[] names = {"sclip-protocol", "clearclip-protocol", "proxyclip-protocol"};
+        float[] mean255 = {122.771f, 116.746f, 104.094f}, std255 = {68.501f, 66.632f, 70.323f};
+        for (int i = 0; i < names.length; i++) {
+            MaskClipPreset p = MaskClipPreset.named(names[i]);
+            assertEquals(want[i][1], p.window(), names[i]);
+            assertEquals(want[i][2], p.stride(), names[i]);
+            assertEquals(80, PromptTemplates.named(p.templates()).templates().size(), names[i]);
+            for (int c = 0; c < 3; c++) {
+                assertEquals(mean255[c] / 255f, p.normalization().mean()[c], 1e-5f, names[i] + " mean " + c);
+                assertEquals(std255[c] / 255f, p.normalization().std()[c], 1e-5f, names[i] + " std " + c);
+            }
+            // 500x375 at short side S: (round(500·S/375), S)
+            assertArrayEquals(new int[] {Math.round(500f * want[i][0] / 375f), want[i][0]}, p.size().apply(500, 375), names[i]);
+        }
     }
 
     @Test
