@@ -37,7 +37,11 @@ public final class Npy {
      * @throws IOException with a one-line reason when the file is not such an array
      */
     public static FloatArray readFloats(Path file) throws IOException {
-        byte[] b = Files.readAllBytes(file);
+        return readFloats(Files.readAllBytes(file), file.toString());
+    }
+
+    /** Parses the bytes of a .npy file; {@code file} names it in error messages. */
+    static FloatArray readFloats(byte[] b, String file) throws IOException {
         if (b.length < 10 || !Arrays.equals(Arrays.copyOf(b, 6), MAGIC)) throw new IOException(file + ": not a .npy file");
         int major = b[6];
         ByteBuffer bb = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
