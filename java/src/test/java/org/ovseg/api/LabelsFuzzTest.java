@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.nio.charset.StandardCharsets;
-import org.junit.jupiter.api.Timeout;
 
 /**
  * Fuzz target for label parsing. Without JAZZER_FUZZ this replays the kept inputs under
@@ -14,7 +13,6 @@ import org.junit.jupiter.api.Timeout;
  */
 class LabelsFuzzTest {
     @FuzzTest(maxDuration = "10m")
-    @Timeout(10)
     void parse(byte[] utf8) {
         String text = new String(utf8, StandardCharsets.UTF_8);
         Labels labels;

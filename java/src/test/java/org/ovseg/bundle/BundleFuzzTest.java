@@ -9,7 +9,6 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Path;
-import org.junit.jupiter.api.Timeout;
 
 /**
  * Fuzz targets for the bundle manifest (bundle.json text) and the .npy reader. Without
@@ -20,7 +19,6 @@ class BundleFuzzTest {
     private static final Path MANIFEST = Path.of("fuzz", BundleLoader.MANIFEST);
 
     @FuzzTest(maxDuration = "10m")
-    @Timeout(10)
     void manifest(byte[] json) {
         BundleManifest m;
         try {
@@ -35,7 +33,6 @@ class BundleFuzzTest {
 
     /** Whatever reads as an array must have a consistent shape and survive write → read. */
     @FuzzTest(maxDuration = "10m")
-    @Timeout(10)
     void npy(byte[] file) throws IOException {
         Npy.FloatArray a;
         try {

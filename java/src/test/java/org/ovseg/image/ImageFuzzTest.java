@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import org.junit.jupiter.api.Timeout;
 
 /**
  * Fuzz targets for the image decoder and COCO RLE. Without JAZZER_FUZZ this replays the kept
@@ -18,7 +17,6 @@ class ImageFuzzTest {
     private static final ImageDecoder DECODER = new ImageDecoder(1_000_000);
 
     @FuzzTest(maxDuration = "10m")
-    @Timeout(10)
     void decode(byte[] data) {
         RgbImage img;
         try {
@@ -34,7 +32,6 @@ class ImageFuzzTest {
 
     /** Decodes arbitrary counts; whatever decodes must survive encode → decode unchanged. */
     @FuzzTest(maxDuration = "10m")
-    @Timeout(10)
     void cocoRle(FuzzedDataProvider in) {
         int w = in.consumeInt(0, 64), h = in.consumeInt(0, 64);
         String counts = in.consumeRemainingAsAsciiString();

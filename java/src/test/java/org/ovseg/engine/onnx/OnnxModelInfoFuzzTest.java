@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import org.junit.jupiter.api.Timeout;
 import org.ovseg.engine.EngineException;
 
 /**
@@ -14,7 +13,6 @@ import org.ovseg.engine.EngineException;
  */
 class OnnxModelInfoFuzzTest {
     @FuzzTest(maxDuration = "10m")
-    @Timeout(10)
     void parse(byte[] model) {
         OnnxModelInfo info;
         try {
