@@ -72,8 +72,16 @@ public final class Labels {
         return new Labels(clean);
     }
 
+    /** Shortens user text for a message, control characters escaped so the message stays one line. */
     private static String abbreviate(String s) {
-        return s.length() <= 60 ? s : s.substring(0, 57) + "...";
+        String a = s.length() <= 60 ? s : s.substring(0, 57) + "...";
+        StringBuilder out = new StringBuilder(a.length());
+        for (int i = 0; i < a.length(); i++) {
+            char c = a.charAt(i);
+            if (Character.isISOControl(c)) out.append(String.format("\\u%04X", (int) c));
+            else out.append(c);
+        }
+        return out.toString();
     }
 
     /** @return the labels, in index order (immutable) */

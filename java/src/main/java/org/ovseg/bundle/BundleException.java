@@ -24,7 +24,8 @@ public final class BundleException extends OvsegException {
 
     /** As {@link #BundleException(Path, String, String)}, with the underlying failure. */
     public BundleException(Path file, String field, String problem, Throwable cause) {
-        super(file + ": " + (field == null ? "" : field + ": ") + problem, cause);
+        // Field names and values come from the file: a newline in a key must not split the message.
+        super(oneLine(file + ": " + (field == null ? "" : field + ": ") + problem), cause);
         this.file = file;
         this.field = field;
     }

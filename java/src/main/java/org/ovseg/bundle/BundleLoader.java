@@ -79,6 +79,21 @@ public final class BundleLoader {
         } catch (IOException e) {
             throw new BundleException(manifestFile, null, "cannot read: " + e.getMessage(), e);
         }
+        BundleManifest m = parseManifest(manifestFile, bytes);
+        for (BundleManifest.Network n : m.networks().values()) checkNetwork(root, manifestFile, n);
+        Map<String, Npy.FloatArray> arrays = new LinkedHashMap<>();
+        for (BundleManifest.ArrayRef a : m.arrays().values()) arrays.put(a.name(), loadArray(root, manifestFile, a));
+        LOG.log(Level.DEBUG, () -> "bundle " + root + ": " + m.pipeline() + "/" + m.family() + ", networks " + m.networks().keySet());
+        return new ModelBundle(root, m, Digests.sha256(new String(bytes, java.nio.charset.StandardCharsets.UTF_8)), arrays);
+    }
+
+    /**
+     * Parses and validates the manifest's text alone (no file it names is opened): the part of
+     * {@link #load} that reads untrusted bytes, separate so that it can be fuzzed.
+     *
+     * @throws BundleException naming {@code manifestFile} and the field of the first problem
+     */
+    static BundleManifest parseManifest(Path manifestFile, byte[] bytes) {
         JsonNode tree;
         try {
             tree = JSON.readTree(bytes);
@@ -89,12 +104,7 @@ public final class BundleLoader {
         } catch (IOException e) {
             throw new BundleException(manifestFile, null, "cannot read: " + e.getMessage(), e);
         }
-        BundleManifest m = new ManifestParser(manifestFile).parse(tree);
-        for (BundleManifest.Network n : m.networks().values()) checkNetwork(root, manifestFile, n);
-        Map<String, Npy.FloatArray> arrays = new LinkedHashMap<>();
-        for (BundleManifest.ArrayRef a : m.arrays().values()) arrays.put(a.name(), loadArray(root, manifestFile, a));
-        LOG.log(Level.DEBUG, () -> "bundle " + root + ": " + m.pipeline() + "/" + m.family() + ", networks " + m.networks().keySet());
-        return new ModelBundle(root, m, Digests.sha256(new String(bytes, java.nio.charset.StandardCharsets.UTF_8)), arrays);
+        return new ManifestParser(manifestFile).parse(tree);
     }
 
     private static Npy.FloatArray loadArray(Path root, Path manifestFile, BundleManifest.ArrayRef a) {

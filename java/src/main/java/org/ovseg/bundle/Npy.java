@@ -20,6 +20,8 @@ public final class Npy {
     private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([^']*)'");
     private static final Pattern ORDER = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
     private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
+    /** Non-negative dimensions, comma-separated, a trailing comma allowed (numpy writes "(3,)"). */
+    private static final Pattern DIMS = Pattern.compile("(\\d+\\s*(,\\s*\\d+\\s*)*,?)?");
 
     private Npy() {}
 
@@ -37,22 +39,28 @@ public final class Npy {
      * @throws IOException with a one-line reason when the file is not such an array
      */
     public static FloatArray readFloats(Path file) throws IOException {
-        byte[] b = Files.readAllBytes(file);
+        return readFloats(Files.readAllBytes(file), file.toString());
+    }
+
+    /** Parses the bytes of a .npy file; {@code file} names it in error messages. */
+    static FloatArray readFloats(byte[] b, String file) throws IOException {
         if (b.length < 10 || !Arrays.equals(Arrays.copyOf(b, 6), MAGIC)) throw new IOException(file + ": not a .npy file");
         int major = b[6];
         ByteBuffer bb = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
-        int headerLen, offset;
+        long headerLen;
+        int offset;
         if (major == 1) {
             headerLen = bb.getShort(8) & 0xffff;
             offset = 10;
         } else if (major == 2 || major == 3) {
-            headerLen = bb.getInt(8);
+            if (b.length < 12) throw new IOException(file + ": truncated .npy header");
+            headerLen = bb.getInt(8) & 0xffffffffL;
             offset = 12;
         } else {
             throw new IOException(file + ": unsupported .npy version " + major);
         }
-        if (offset + (long) headerLen > b.length) throw new IOException(file + ": truncated .npy header");
-        String header = new String(b, offset, headerLen, StandardCharsets.ISO_8859_1);
+        if (offset + headerLen > b.length) throw new IOException(file + ": truncated .npy header");
+        String header = new String(b, offset, (int) headerLen, StandardCharsets.ISO_8859_1);
         Matcher d = DESCR.matcher(header), o = ORDER.matcher(header), s = SHAPE.matcher(header);
         if (!d.find() || !o.find() || !s.find()) throw new IOException(file + ": malformed .npy header");
         if (o.group(1).equals("True")) throw new IOException(file + ": Fortran-order arrays are not supported");
@@ -60,22 +68,40 @@ public final class Npy {
         int itemSize = switch (descr) {
             case "<f4", "|f4" -> 4;
             case "<f8" -> 8;
-            default -> throw new IOException(file + ": dtype " + descr + " is not float32/float64 little-endian");
+            default -> throw new IOException(file + ": dtype '" + printable(descr) + "' is not float32/float64 little-endian");
         };
         String dims = s.group(1).trim();
-        long[] shape = dims.isEmpty() ? new long[0] : Arrays.stream(dims.split(",")).map(String::trim).filter(x -> !x.isEmpty())
-                .mapToLong(Long::parseLong).toArray();
+        if (!DIMS.matcher(dims).matches()) throw new IOException(file + ": malformed .npy shape (" + printable(dims) + ")");
+        long[] shape;
         long n = 1;
-        for (long x : shape) n = Math.multiplyExact(n, x);
-        int data = offset + headerLen;
-        if (data + n * itemSize != b.length) {
-            throw new IOException(file + ": holds " + (b.length - data) + " data bytes, shape " + Arrays.toString(shape) + " needs " + n * itemSize);
+        try {
+            shape = dims.isEmpty() ? new long[0] : Arrays.stream(dims.split(",")).map(String::trim).filter(x -> !x.isEmpty())
+                    .mapToLong(Long::parseLong).toArray();
+            for (long x : shape) n = Math.multiplyExact(n, x);
+            n = Math.multiplyExact(n, itemSize);
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw new IOException(file + ": .npy shape (" + printable(dims) + ") is too large");
         }
+        int data = offset + (int) headerLen;
+        if (data + n != b.length) {
+            throw new IOException(file + ": holds " + (b.length - data) + " data bytes, shape " + Arrays.toString(shape) + " needs " + n);
+        }
+        n /= itemSize;
         float[] v = new float[(int) n];
         bb.position(data);
         if (itemSize == 4) bb.asFloatBuffer().get(v);
         else for (int i = 0; i < n; i++) v[i] = (float) bb.getDouble(data + 8 * i);
         return new FloatArray(shape, v);
+    }
+
+    /** Keeps a header fragment on one printable line in an error message. */
+    private static String printable(String s) {
+        StringBuilder out = new StringBuilder();
+        for (char c : s.toCharArray()) {
+            if (out.length() >= 40) return out.append("...").toString();
+            out.append(c >= 0x20 && c < 0x7f ? String.valueOf(c) : String.format("\\x%02x", (int) c));
+        }
+        return out.toString();
     }
 
     /** Writes a float32 C-order array (format 1.0). */

@@ -62,6 +62,9 @@ public final class CocoRle {
      * @throws IllegalArgumentException when the string is malformed or does not cover the size
      */
     public static boolean[] decode(String counts, int width, int height) {
+        if (width < 0 || height < 0 || (long) width * height > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("bad RLE mask size " + width + "x" + height);
+        }
         java.util.List<Long> cnts = new java.util.ArrayList<>();
         int p = 0;
         while (p < counts.length()) {
@@ -71,7 +74,7 @@ public final class CocoRle {
             while (more) {
                 if (p >= counts.length()) throw new IllegalArgumentException("truncated RLE counts");
                 long c = counts.charAt(p) - 48;
-                if (c < 0 || c > 63) throw new IllegalArgumentException("bad RLE character '" + counts.charAt(p) + "'");
+                if (c < 0 || c > 63) throw new IllegalArgumentException(String.format("bad RLE character U+%04X at %d", (int) counts.charAt(p), p));
                 x |= (c & 0x1f) << (5 * k);
                 more = (c & 0x20) != 0;
                 p++;
@@ -85,7 +88,8 @@ public final class CocoRle {
         long pos = 0;
         boolean v = false;
         for (long c : cnts) {
-            if (c < 0 || pos + c > (long) width * height) throw new IllegalArgumentException("RLE runs overflow a " + width + "x" + height + " mask");
+            // c > total - pos, not pos + c > total: a count near 2^63 would overflow the sum.
+            if (c < 0 || c > (long) width * height - pos) throw new IllegalArgumentException("RLE runs overflow a " + width + "x" + height + " mask");
             for (long i = pos; i < pos + c; i++) {
                 int x = (int) (i / height), y = (int) (i % height);
                 mask[y * width + x] = v;

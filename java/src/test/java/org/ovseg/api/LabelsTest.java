@@ -17,6 +17,15 @@ class LabelsTest {
     }
 
     @Test
+    void messagesEchoControlCharactersEscaped() {
+        // Found by fuzzing: the offending label was echoed raw, so a newline split the message.
+        assertEquals("label 'sky\\u000A\\u0000x' contains a control character (U+000A)",
+                assertThrows(InvalidLabelsException.class, () -> Labels.parse("cat, sky\n\u0000x")).getMessage());
+        assertEquals("label 2 of 'a,\\u000A,b' is empty (stray comma?)",
+                assertThrows(InvalidLabelsException.class, () -> Labels.parse("a,\n,b")).getMessage());
+    }
+
+    @Test
     void rejectsUnusableLists() {
         assertTrue(assertThrows(InvalidLabelsException.class, () -> Labels.parse("")).getMessage().contains("no labels"));
         assertTrue(assertThrows(InvalidLabelsException.class, () -> Labels.parse("a,,b")).getMessage().contains("empty"));

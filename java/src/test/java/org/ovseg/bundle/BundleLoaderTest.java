@@ -103,6 +103,13 @@ class BundleLoaderTest {
     }
 
     @Test
+    void fieldNamesWithControlCharactersStayOnOneLine() throws IOException {
+        // Found by fuzzing: a key holding a newline was echoed raw into the message.
+        assertEquals(manifest + ": networks.image.precisio n: unknown field (allowed: file, inputs, outputs, precision, profiles, sha256, variants)",
+                failure(m -> image(m).put("precisio\nn", 1)));
+    }
+
+    @Test
     void validBundleLoads() {
         ModelBundle b = BundleLoader.load(dir);
         BundleManifest m = b.manifest();

@@ -53,4 +53,37 @@ class CocoRleTest {
         assertThrows(IllegalArgumentException.class, () -> CocoRle.decode("0", 2, 2)); // covers none of 4
         assertThrows(IllegalArgumentException.class, () -> CocoRle.decode("~~", 2, 2)); // not in the alphabet
     }
+
+    /** Writes counts as given (no differencing) in COCO's 5-bit groups, the way encode does. */
+    private static String rawCounts(long... xs) {
+        StringBuilder s = new StringBuilder();
+        for (long x : xs) {
+            boolean more = true;
+            while (more) {
+                long c = x & 0x1f;
+                x >>= 5;
+                more = (c & 0x10) != 0 ? x != -1 : x != 0;
+                if (more) c |= 0x20;
+                s.append((char) (c + 48));
+            }
+        }
+        return s.toString();
+    }
+
+    @Test
+    void hugeCountsDoNotOverflowThePosition() {
+        // Found by fuzzing: after a count of 1, a count of Long.MAX_VALUE wrapped pos + count negative, passed the
+        // bounds check, and the next run wrote at a negative index (ArrayIndexOutOfBounds).
+        String counts = rawCounts(1, Long.MAX_VALUE, 0);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CocoRle.decode(counts, 2, 2));
+        assertEquals("RLE runs overflow a 2x2 mask", e.getMessage());
+    }
+
+    @Test
+    void badCharactersAndSizesGiveOneLineErrors() {
+        // Found by fuzzing: the offending character was echoed raw, a newline included.
+        assertEquals("bad RLE character U+000A at 1", assertThrows(IllegalArgumentException.class, () -> CocoRle.decode("1\n", 2, 2)).getMessage());
+        assertEquals("bad RLE mask size -1x4", assertThrows(IllegalArgumentException.class, () -> CocoRle.decode("", -1, 4)).getMessage());
+        assertEquals("bad RLE mask size 65536x65536", assertThrows(IllegalArgumentException.class, () -> CocoRle.decode("", 65536, 65536)).getMessage());
+    }
 }
