@@ -40,8 +40,10 @@ and runs everything in float64 unless noted:
              override.
   loop       CAM texts = the names at step 1, "a clean origami {name}." from step 2 (official
              quirk); keep i when S[i, i] > confidence (strict), else the argmax; stop when the
-             number kept equals the previous step's; if a later step's proposals are all zero the
-             previous step's (kept queries') maps are reused. Output: the last step's proposals,
+             number kept equals the previous step's; if a later step's proposals are all zero, that
+             step is scored on the unprompted images and only then are its maps replaced by the
+             previous step's full list (car.py _forward_car order; may hold more maps than queries,
+             official bug kept). Output: the last step's proposals,
              before the dense CRF (not run here).
 
 Deviations from the official code, chosen to match what ovseg documents so that the comparison is
@@ -366,8 +368,6 @@ def car(rgb, labels, proposals, classifier, mask_threshold, confidence, effects,
         names = [labels[i] for i in alive]
         cam_texts = names if step == 0 else [CAM_TEMPLATE.format(n) for n in names]
         maps = proposals(rgb, cam_texts, background)
-        if step > 0 and maps.max() == 0:
-            maps = previous
         prompted = [visual_prompt(rgb, m, mask_threshold, effects, circle) for m in maps]
         S = classifier(prompted, names)
         diag = np.diagonal(S).copy()
@@ -375,11 +375,15 @@ def car(rgb, labels, proposals, classifier, mask_threshold, confidence, effects,
         margin = float(np.min(np.abs(diag - confidence)))
         steps.append({"queries": names, "scores": [float(v) for v in diag], "kept": [names[i] for i in keep],
                       "margin_to_threshold": margin})
+        # Official car.py (_forward_car): an all-zero stage is scored unprompted above, and only now
+        # takes the previous stage's full list (misaligned with the queries: official bug, kept).
+        if step > 0 and maps.max() == 0:
+            maps = previous
+        previous = maps
         if len(keep) == last_positive:
             break
         last_positive = len(keep)
         alive = [alive[i] for i in keep]
-        previous = maps[keep]
         step += 1
     return steps, maps
 

@@ -184,7 +184,6 @@ public final class CarLoop {
             List<String> camTexts = step == 0 ? names : names.stream().map(n -> "a clean origami " + n + ".").toList();
             timer.start("proposals");
             maps = proposals.propose(image, camTexts, settings.backgroundQueries());
-            if (step > 0 && allZero(maps)) maps = previous;
             timer.start("visual prompts");
             List<RgbImage> prompted = new ArrayList<>();
             for (float[] cam : maps) {
@@ -207,18 +206,19 @@ public final class CarLoop {
             java.util.Arrays.fill(finalScores, 0f);
             for (int i : keep) finalScores[alive.get(i)] = diag[i];
             steps.add(new Step(names, diag, keep.stream().map(names::get).toList()));
+            // QUIRK kept from the official code (car.py, _forward_car): an all-zero stage is scored
+            // on the unprompted images first, and only then are its proposals replaced by the
+            // previous stage's full list — not just the kept queries' maps, so the list may be longer
+            // than the queries and misaligned with them (paint() takes the first ones, as the
+            // official zip does). The first stage has no predecessor (officially None; kept here).
+            if (step > 0 && allZero(maps)) maps = previous;
             previous = maps;
             boolean fixedPoint = keep.size() == lastPositive;
             lastPositive = keep.size();
             if (fixedPoint) break;
-            float[][] keptMaps = new float[keep.size()][];
             List<Integer> next = new ArrayList<>();
-            for (int k = 0; k < keep.size(); k++) {
-                keptMaps[k] = maps[keep.get(k)];
-                next.add(alive.get(keep.get(k)));
-            }
+            for (int k : keep) next.add(alive.get(k));
             alive = next;
-            previous = keptMaps;
         }
         if (refiner != null) {
             timer.start("sam");
@@ -318,11 +318,14 @@ public final class CarLoop {
         int[] crfLabels = DenseCrf.labels(unary, crfImage.bytes(image), L, H, W, crf, crfTarget);
         MaskRefiner r = refiner;
         if (r != null) timer.start("sam");
-        List<boolean[]> refined = r == null ? null : r.refine(image, queryMasks(crfLabels, maps.length));
+        // Normally one map per query; after the all-zero quirk there may be more maps than queries
+        // (all compete in the CRF, the first alive.size() are painted, as the official zip does).
+        int painted = Math.min(maps.length, alive.size());
+        List<boolean[]> refined = r == null ? null : r.refine(image, queryMasks(crfLabels, painted));
         int[] out = new int[N];
         java.util.Arrays.fill(out, -1);
         List<Integer> order = new ArrayList<>();
-        for (int i = 0; i < maps.length; i++) order.add(i);
+        for (int i = 0; i < painted; i++) order.add(i);
         order.sort((a, b) -> Float.compare(scores[alive.get(a)], scores[alive.get(b)]));
         for (int i : order) {
             if (scores[alive.get(i)] <= 0) continue;

@@ -87,6 +87,38 @@ class CarLoopTest {
         for (int x = 0; x < W / 2 - 2; x++) assertEquals(-1, r.labels()[5 * W + x], "no red query left: background");
     }
 
+    /**
+     * The official order for an all-zero stage (car.py): the stage is scored on the unprompted
+     * images, then its proposals become the previous stage's full list (4 maps for 2 queries); the
+     * CRF runs over all 4 and the first 2 are painted as the 2 queries — so "blue" gets the red
+     * map (second of the list) and the right half, where the unpainted blue map wins, stays empty.
+     */
+    @Test
+    void allZeroStageIsScoredUnpromptedThenTakesThePreviousFullList() {
+        List<List<RgbImage>> seen = new ArrayList<>();
+        CarLoop.ProposalGenerator zeroLater = (image, queries, background) -> camCalls.isEmpty()
+                ? proposals.propose(image, queries, background) : new float[queries.size()][W * H];
+        CarLoop.ProposalGenerator counting = (image, queries, background) -> {
+            float[][] m = zeroLater.propose(image, queries, background);
+            camCalls.add(queries);
+            return m;
+        };
+        CarLoop.PromptClassifier recording = (images, queries) -> {
+            seen.add(images);
+            return classifier.score(images, queries);
+        };
+        RgbImage scene = scene();
+        CarLoop.Result r = new CarLoop(counting, recording, CarSettings.preset("voc"), DenseCrf.Params.CAR)
+                .segment(scene, List.of("green", "red", "yellow", "blue"));
+        assertEquals(2, r.steps().size());
+        for (RgbImage im : seen.get(1)) assertArrayEquals(scene.rgb(), im.rgb(), "all-zero CAMs: no visual prompt");
+        assertEquals(4, r.proposals().length, "the previous stage's full list, not its 2 kept maps");
+        for (int y = 0; y < H; y++) for (int x = 0; x < W; x++) {
+            if (x >= 2 && x < W / 2 - 2) assertEquals(3, r.labels()[y * W + x], "red map painted as the second query (blue)");
+            if (x >= W / 2 + 2) assertEquals(-1, r.labels()[y * W + x], "blue map beyond the painted queries");
+        }
+    }
+
     @Test
     void stuffPassUsesThingsAsBackgroundAndThingsWinWhereBothClaim() {
         List<List<String>> backgrounds = new ArrayList<>();
