@@ -80,7 +80,7 @@ public final class CarMethod implements PipelineFactory {
                             + "' bundle, not a SAM bundle (export one with tools/export/export_sam.py)");
                 }
                 sam = SamAutomaticMasks.open(samBundle, resources.engines(), options.get(PipelineOption.SAM_OPTIONS, SamOptions.CAR));
-                car.useSam(sam);
+                car.useSam(sam, CarSettings.samThresholds(preset));
             }
             return new Opened(car, sam, preset, options.get(PipelineOption.KEEP_LOGITS, false));
         } catch (RuntimeException e) {

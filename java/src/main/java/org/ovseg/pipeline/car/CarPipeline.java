@@ -166,6 +166,11 @@ public final class CarPipeline implements AutoCloseable {
         loop.setMaskRefiner(sam == null ? null : new SamRefiner(sam));
     }
 
+    /** As {@link #useSam(org.ovseg.pipeline.sam.SamAutomaticMasks)}, with a preset's merge thresholds. */
+    public void useSam(org.ovseg.pipeline.sam.SamAutomaticMasks sam, CarSettings.SamThresholds t) {
+        loop.setMaskRefiner(sam == null ? null : new SamRefiner(sam, t.iom(), t.minPred(), SamRefiner.REPLACE_IOU));
+    }
+
     /** Runs the recurrence on one image. */
     public CarLoop.Result segment(RgbImage image, List<String> labels) {
         return loop.segment(image, labels);

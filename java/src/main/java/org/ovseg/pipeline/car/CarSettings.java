@@ -51,6 +51,34 @@ public record CarSettings(float maskThreshold, float confidenceThreshold, float 
         };
     }
 
+    /**
+     * Thresholds of CaR's optional SAM merge ({@link SamMerge}).
+     *
+     * @param iom intersection over minimum a SAM mask must exceed (config car.iom_thres)
+     * @param minPred the least iom_pred at which iom_sam counts (min_pred_threshold)
+     */
+    public record SamThresholds(double iom, double minPred) {}
+
+    /**
+     * @return the SAM merge thresholds of a preset. iom from each config's car.iom_thres (voc 0.6,
+     *     coco 0.7, pascal_context 0.5, ade_150 0.6, refcoco 0.5); min_pred 0.05 where the config
+     *     sets sam.min_pred_threshold (voc only), else CaR's constructor default 0.01 (car.py)
+     *     — inferred: the released SAM path does not run (see SEMANTICS.md)
+     */
+    public static SamThresholds samThresholds(String preset) {
+        return switch (preset.toLowerCase(Locale.ROOT)) {
+            case "voc" -> new SamThresholds(0.6, 0.05);
+            case "coco-object" -> new SamThresholds(0.7, 0.01);
+            case "context" -> new SamThresholds(0.5, 0.01);
+            case "ade" -> new SamThresholds(0.6, 0.01);
+            case "refcoco" -> new SamThresholds(0.5, 0.01);
+            default -> throw new IllegalArgumentException("unknown CaR preset '" + preset + "' (" + String.join(", ", PRESETS) + ")");
+        };
+    }
+
+    /** The preset names. */
+    public static final List<String> PRESETS = List.of("voc", "coco-object", "context", "ade");
+
     /** @return an official preset: voc, coco-object, context (things pass), ade */
     public static CarSettings preset(String name) {
         return switch (name.toLowerCase(Locale.ROOT)) {
