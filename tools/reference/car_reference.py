@@ -82,6 +82,10 @@ PRESETS = {
     "context": (0.6, 0.25, 0.4, ("blur", "circle")),
     "ade": (0.6, 0.25, 0.7, ("blur", "gray")),
 }
+# The official VOC queries (clip_as_rnn data/voc.py VOC_CLASSES); used when --labels is left out with --preset voc.
+CLASSES = {"voc": ["aeroplane", "bicycle", "bird avian", "boat", "bottle", "bus", "car", "cat", "chair seat", "cow",
+                   "diningtable", "dog", "horse", "motorbike", "person with clothes,people,human", "pottedplant",
+                   "sheep", "sofa", "train", "tvmonitor screen"]}
 BACKGROUND = ["ground", "land", "grass", "tree", "building", "wall", "sky", "lake", "water", "river", "sea",
               "railway", "railroad", "helmet", "cloud", "house", "mountain", "ocean", "road", "rock", "street",
               "valley", "bridge"]
@@ -393,7 +397,7 @@ def main(argv=None):
     ap.add_argument("--cam-checkpoint", required=True, help="transformers CLIP directory of the Grad-CAM model")
     ap.add_argument("--classifier-checkpoint", required=True, help="transformers CLIP directory of the classifier")
     ap.add_argument("--image", nargs="+", required=True)
-    ap.add_argument("--labels", required=True)
+    ap.add_argument("--labels", help="comma-separated; default: the preset's official class list (voc)")
     ap.add_argument("--preset", default="voc", choices=sorted(PRESETS))
     ap.add_argument("--confidence", type=float, help="override the preset's confidence threshold")
     ap.add_argument("--classifier-logit-scale", default="checkpoint",
@@ -420,7 +424,9 @@ def main(argv=None):
     mask_thr, conf, clipes_thr, effects = PRESETS[args.preset]
     if args.confidence is not None:
         conf = args.confidence
-    labels = [l.strip() for l in args.labels.split(",") if l.strip()]
+    if args.labels is None and args.preset not in CLASSES:
+        ap.error(f"--labels is required with preset {args.preset} (no official class list shipped)")
+    labels = CLASSES[args.preset] if args.labels is None else [l.strip() for l in args.labels.split(",") if l.strip()]
     proposals = Proposals(torch, cam_clip, tok, clipes_thr)
     classifier = Classifier(torch, cls_clip, tok, scale, args.classifier_size_rule)
     log(f"models loaded in {time.time() - t0:.1f}s (cam logit scale {cam_clip.logit_scale:.4g}, "

@@ -152,6 +152,25 @@ class SegmentCommandTest {
         assertEquals(List.of("blue", "yellow"), kept.stream().sorted().toList(), json.get("steps").toString());
     }
 
+    /** {@code --preset voc} without {@code --labels}: CaR queries the official VOC list (data/voc.py). */
+    @Test
+    void presetWithoutLabelsUsesTheOfficialClassList(@TempDir Path dir) throws Exception {
+        Path img = dir.resolve("s.png");
+        Scenes.generate(5, 48, 40, new int[] {2, 3}, 1).write(img);
+        Run run = cli(withCache("segment", "--pipeline", "car", "--preset", "voc", "--image", img.toString(), "--out", dir.resolve("o").toString()));
+        assertEquals(0, run.code(), run.err());
+        var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.resolve("o/s.json").toFile());
+        List<String> names = new ArrayList<>();
+        json.get("labels").forEach(l -> names.add(l.get("label").asText()));
+        assertEquals(20, names.size());
+        assertEquals("person with clothes,people,human", names.get(14), "one query with commas, VOC index 15 - 1");
+        assertEquals(List.of("aeroplane", "bird avian", "tvmonitor screen"), List.of(names.get(0), names.get(2), names.get(19)));
+        Path out = dir.resolve("o2");
+        assertFails(cli(withCache("segment", "--pipeline", "car", "--image", img.toString(), "--out", out.toString())), "missing required option --labels");
+        assertFails(cli(withCache("segment", "--preset", "voc", "--image", img.toString(), "--out", out.toString())),
+                "the 'maskclip' pipeline's preset 'voc' has no class list");
+    }
+
     private static void assertFails(Run run, String fragment) {
         assertEquals(2, run.code(), "exit code; stderr: " + run.err());
         assertTrue(run.err().startsWith("error: "), run.err());

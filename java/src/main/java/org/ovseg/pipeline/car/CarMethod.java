@@ -56,6 +56,11 @@ public final class CarMethod implements PipelineFactory {
     }
 
     @Override
+    public java.util.Optional<List<String>> presetLabels(String preset) {
+        return CarSettings.classes(preset);
+    }
+
+    @Override
     public String demoModel() {
         return "builtin:colour-world-car";
     }

@@ -23,6 +23,20 @@ public record CarSettings(float maskThreshold, float confidenceThreshold, float 
             "water", "river", "sea", "railway", "railroad", "helmet", "cloud", "house", "mountain", "ocean", "road", "rock", "street",
             "valley", "bridge");
 
+    /**
+     * The official PASCAL VOC queries (data/voc.py VOC_CLASSES, 20 classes in VOC index order):
+     * some names are extended for CLIP, and "person with clothes,people,human" is one query with
+     * commas inside (so it cannot come through a comma-separated --labels).
+     */
+    public static final List<String> VOC_CLASSES = List.of("aeroplane", "bicycle", "bird avian", "boat", "bottle", "bus", "car", "cat",
+            "chair seat", "cow", "diningtable", "dog", "horse", "motorbike", "person with clothes,people,human", "pottedplant", "sheep",
+            "sofa", "train", "tvmonitor screen");
+
+    /** @return the official class list of a preset, where ovseg ships it (voc) */
+    public static java.util.Optional<List<String>> classes(String preset) {
+        return preset.toLowerCase(Locale.ROOT).equals("voc") ? java.util.Optional.of(VOC_CLASSES) : java.util.Optional.empty();
+    }
+
     /** Copies and validates. */
     public CarSettings {
         prompts = Set.copyOf(prompts);
