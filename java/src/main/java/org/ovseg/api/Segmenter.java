@@ -321,7 +321,7 @@ public final class Segmenter implements AutoCloseable {
             return set(PipelineOption.TEMPLATES, templates);
         }
 
-        /** A named set of the method's official settings (CaR: voc, coco-object, context, ade). */
+        /** A named set of the method's official settings (CaR: voc, coco-object, context, ade, refcoco). */
         public Builder preset(String preset) {
             Objects.requireNonNull(preset, "preset");
             return set(PipelineOption.PRESET, preset.toLowerCase(Locale.ROOT));

@@ -262,7 +262,7 @@ class SegmentCommandTest {
         assertEquals(0, list.code(), list.err());
         assertTrue(list.out().contains("builtin:colour-world"));
         assertTrue(list.out().lines().anyMatch(l -> l.strip().startsWith("car ") && l.contains("referring segmentation (--refer)")
-                && l.contains("presets: ade, coco-object, context, voc")), list.out());
+                && l.contains("presets: ade, coco-object, context, refcoco, voc")), list.out());
         Run describe = cli("models", "--cache-dir", cache.toString(), "builtin:colour-world");
         assertEquals(0, describe.code(), describe.err());
         assertTrue(describe.out().contains("maskclip bundle") && describe.out().contains("network image"), describe.out());

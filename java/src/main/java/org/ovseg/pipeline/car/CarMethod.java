@@ -32,7 +32,7 @@ import org.ovseg.pipeline.sam.SamOptions;
 public final class CarMethod implements PipelineFactory {
     /** The registry name. */
     public static final String NAME = "car";
-    private static final Set<String> PRESETS = Set.of("voc", "coco-object", "context", "ade");
+    private static final Set<String> PRESETS = Set.copyOf(CarSettings.PRESETS);
 
     @Override
     public String name() {

@@ -15,9 +15,12 @@ import org.ovseg.kernel.VisualPrompt.Effect;
  * @param prompts visual-prompt effects for the proposals
  * @param backgroundFactor exponent of the CRF's background probability (1 − max CAM)
  * @param backgroundQueries texts that compete with the queries in the Grad-CAM softmax
+ * @param templated whether the classifier uses the 15 templates (double softmax); false: the
+ *     config has no semantic_templates (refcoco) and the texts are "a clean origami {}." alone,
+ *     one softmax
  */
 public record CarSettings(float maskThreshold, float confidenceThreshold, float clipEsThreshold, Set<Effect> prompts,
-        float backgroundFactor, List<String> backgroundQueries) {
+        float backgroundFactor, List<String> backgroundQueries, boolean templated) {
     /** The official background list (each is prompted as "a clean origami {}."). */
     public static final List<String> BACKGROUND = List.of("ground", "land", "grass", "tree", "building", "wall", "sky", "lake",
             "water", "river", "sea", "railway", "railroad", "helmet", "cloud", "house", "mountain", "ocean", "road", "rock", "street",
@@ -37,6 +40,12 @@ public record CarSettings(float maskThreshold, float confidenceThreshold, float 
         return preset.toLowerCase(Locale.ROOT).equals("voc") ? java.util.Optional.of(VOC_CLASSES) : java.util.Optional.empty();
     }
 
+    /** With the 15 classifier templates. */
+    public CarSettings(float maskThreshold, float confidenceThreshold, float clipEsThreshold, Set<Effect> prompts, float backgroundFactor,
+            List<String> backgroundQueries) {
+        this(maskThreshold, confidenceThreshold, clipEsThreshold, prompts, backgroundFactor, backgroundQueries, true);
+    }
+
     /** Copies and validates. */
     public CarSettings {
         prompts = Set.copyOf(prompts);
@@ -46,12 +55,12 @@ public record CarSettings(float maskThreshold, float confidenceThreshold, float 
 
     /** @return a copy with other visual prompts */
     public CarSettings withPrompts(Set<Effect> p) {
-        return new CarSettings(maskThreshold, confidenceThreshold, clipEsThreshold, p, backgroundFactor, backgroundQueries);
+        return new CarSettings(maskThreshold, confidenceThreshold, clipEsThreshold, p, backgroundFactor, backgroundQueries, templated);
     }
 
     /** @return a copy with other background queries */
     public CarSettings withBackground(List<String> b) {
-        return new CarSettings(maskThreshold, confidenceThreshold, clipEsThreshold, prompts, backgroundFactor, b);
+        return new CarSettings(maskThreshold, confidenceThreshold, clipEsThreshold, prompts, backgroundFactor, b, templated);
     }
 
     /**
@@ -91,16 +100,20 @@ public record CarSettings(float maskThreshold, float confidenceThreshold, float 
     }
 
     /** The preset names. */
-    public static final List<String> PRESETS = List.of("voc", "coco-object", "context", "ade");
+    public static final List<String> PRESETS = List.of("voc", "coco-object", "context", "ade", "refcoco");
 
-    /** @return an official preset: voc, coco-object, context (things pass), ade */
+    /**
+     * @return an official preset: voc, coco-object, context (things pass), ade, refcoco (referring:
+     *     configs/refcoco.yaml; its classifier is CLIP ViT-B/16, a choice of the exported bundle)
+     */
     public static CarSettings preset(String name) {
         return switch (name.toLowerCase(Locale.ROOT)) {
             case "voc" -> new CarSettings(0.4f, 0.6f, 0.4f, EnumSet.of(Effect.CIRCLE, Effect.BLUR), 1f, BACKGROUND);
             case "coco-object" -> new CarSettings(0.5f, 0.3f, 0.5f, EnumSet.of(Effect.BLUR, Effect.GRAY), 1f, BACKGROUND);
             case "context" -> new CarSettings(0.6f, 0.25f, 0.4f, EnumSet.of(Effect.BLUR, Effect.CIRCLE), 1f, BACKGROUND);
             case "ade" -> new CarSettings(0.6f, 0.25f, 0.7f, EnumSet.of(Effect.GRAY, Effect.BLUR), 1f, BACKGROUND);
-            default -> throw new IllegalArgumentException("unknown CaR preset '" + name + "' (voc, coco-object, context, ade)");
+            case "refcoco" -> new CarSettings(0.5f, 0.3f, 0.5f, EnumSet.of(Effect.CIRCLE), 1f, BACKGROUND, false);
+            default -> throw new IllegalArgumentException("unknown CaR preset '" + name + "' (" + String.join(", ", PRESETS) + ")");
         };
     }
 }

@@ -26,6 +26,8 @@ public final class ClipPromptClassifier implements CarLoop.PromptClassifier {
             "This is a photo of a large {}.", "There is a small {} in the scene.", "There is a medium {} in the scene.",
             "There is a large {} in the scene.");
     private static final int SIZE = 224;
+    /** Texts embedded as given (the templates are applied by the caller). */
+    private static final PromptTemplates RAW = new PromptTemplates("car:raw", List.of("{}"));
 
     private final Engine image;
     private final TextEmbedder text;
@@ -47,11 +49,18 @@ public final class ClipPromptClassifier implements CarLoop.PromptClassifier {
 
     @Override
     public float[][] score(List<RgbImage> prompted, List<String> queries) {
-        int n = prompted.size(), q = queries.size();
+        List<List<String>> groups = new java.util.ArrayList<>();
+        for (String t : TEMPLATES) groups.add(queries.stream().map(n -> t.replace("{}", n)).toList());
+        return scoreGroups(prompted, groups, false);
+    }
+
+    @Override
+    public float[][] scoreGroups(List<RgbImage> prompted, List<List<String>> groups, boolean flat) {
+        int n = prompted.size(), q = groups.get(0).size();
         float[][] img = embedImages(prompted);
         double[][] sum = new double[n][q];
-        for (String t : TEMPLATES) {
-            float[][] txt = text.embed(queries, new PromptTemplates("car:" + t, List.of(t)));
+        for (List<String> g : groups) {
+            float[][] txt = text.embed(g, RAW);
             for (int i = 0; i < n; i++) {
                 double[] logits = new double[q];
                 double mx = Double.NEGATIVE_INFINITY;
@@ -67,6 +76,10 @@ public final class ClipPromptClassifier implements CarLoop.PromptClassifier {
             }
         }
         float[][] s = new float[n][q];
+        if (flat) {
+            for (int i = 0; i < n; i++) for (int j = 0; j < q; j++) s[i][j] = (float) sum[i][j];
+            return s;
+        }
         for (int i = 0; i < n; i++) {
             double mx = Double.NEGATIVE_INFINITY, z = 0;
             for (double v : sum[i]) mx = Math.max(mx, v);

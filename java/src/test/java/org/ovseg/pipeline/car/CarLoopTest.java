@@ -156,6 +156,49 @@ class CarLoopTest {
         assertTrue(inside >= 0.95 * (W / 2) * H && outside <= 0.05 * (W / 2) * H, inside + " inside, " + outside + " outside");
     }
 
+    /**
+     * refcoco preset, joint referring run: one CAM per sentence (alone), the classifier scores both
+     * sentences in one flat softmax of "a clean origami {}.", the absent-colour sentence (0.1 ≤ 0.3)
+     * is dropped and weighs nothing in the merge; the second stage's texts are the official filter's
+     * characters (position 0 of each stage-1 string: "a", one group per stage-1 sentence).
+     */
+    @Test
+    void refcocoJointRunDropsWeakSentencesAndKeepsTheCharacterQuirk() {
+        List<List<List<String>>> groupsSeen = new ArrayList<>();
+        List<Boolean> flatSeen = new ArrayList<>();
+        CarLoop.PromptClassifier recording = new CarLoop.PromptClassifier() {
+            @Override
+            public float[][] score(List<RgbImage> images, List<String> queries) {
+                return classifier.score(images, queries);
+            }
+
+            @Override
+            public float[][] scoreGroups(List<RgbImage> images, List<List<String>> groups, boolean flat) {
+                groupsSeen.add(groups);
+                flatSeen.add(flat);
+                return CarLoop.PromptClassifier.super.scoreGroups(images, groups, flat);
+            }
+        };
+        CarLoop loop = new CarLoop(proposals, recording, CarSettings.preset("refcoco"), DenseCrf.Params.CAR);
+        CarLoop.Referral r = loop.referJoint(scene(), List.of("the red half", "a green thing"));
+        assertEquals(List.of(List.of("the red half"), List.of("a green thing")), camCalls.subList(0, 2), "one CAM per sentence");
+        assertEquals(List.of(List.of("a clean origami the red half.", "a clean origami a green thing.")), groupsSeen.get(0));
+        assertEquals(true, flatSeen.get(0));
+        assertEquals(List.of("the red half"), r.steps().get(0).kept());
+        assertEquals(List.of(List.of("a"), List.of("a")), groupsSeen.get(1), "official filter indexes the strings");
+        assertEquals(List.of(List.of("a clean origami the red half.")), camCalls.subList(2, 3));
+        assertEquals(0f, r.scores()[1]);
+        assertEquals(1f, r.scores()[0], 1e-6f, "one text left: its softmax is 1");
+        int inside = 0, outside = 0;
+        for (int y = 0; y < H; y++) for (int x = 0; x < W; x++) {
+            if (r.mask()[y * W + x]) {
+                if (x < W / 2) inside++;
+                else outside++;
+            }
+        }
+        assertTrue(inside >= 0.95 * (W / 2) * H && outside == 0, inside + " inside, " + outside + " outside");
+    }
+
     @Test
     void crfImageKeepsTheOfficialWrapAround() {
         RgbImage px = new RgbImage(1, 1, new byte[] {(byte) 200, 100, 0});
