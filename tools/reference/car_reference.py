@@ -81,7 +81,10 @@ PRESETS = {
     "coco-object": (0.5, 0.3, 0.5, ("blur", "gray")),
     "context": (0.6, 0.25, 0.4, ("blur", "circle")),
     "ade": (0.6, 0.25, 0.7, ("blur", "gray")),
+    # configs/refcoco.yaml: no semantic_templates (flat "a clean origami {}." list, one softmax).
+    "refcoco": (0.5, 0.3, 0.5, ("circle",)),
 }
+UNTEMPLATED = {"refcoco"}
 # The official VOC queries (clip_as_rnn data/voc.py VOC_CLASSES); used when --labels is left out with --preset voc.
 CLASSES = {"voc": ["aeroplane", "bicycle", "bird avian", "boat", "bottle", "bus", "car", "cat", "chair seat", "cow",
                    "diningtable", "dog", "horse", "motorbike", "person with clothes,people,human", "pottedplant",
@@ -347,6 +350,11 @@ class Classifier:
         return normalise(torch, t[:, :, top:top + S, left:left + S])
 
     def __call__(self, images, names):
+        return self.texts(images, [[t.format(n) for n in names] for t in TEMPLATES])
+
+    def texts(self, images, texts):
+        """clip_wrapper.forward_clip: a flat list of strings -> one softmax; a list of lists ->
+        softmax per inner list, summed, softmax."""
         torch, clip = self.torch, self.clip
         px = torch.cat([self.preprocess(im) for im in images], 0)
         with torch.no_grad():
@@ -355,10 +363,11 @@ class Classifier:
                 x, _ = clip.block(layer, x)
             z = clip.model.visual_projection(clip.vm.post_layernorm(x[:, 0]))
             z = z / z.norm(dim=-1, keepdim=True)
+            if isinstance(texts[0], str):
+                return torch.softmax(self.scale * z @ clip.text(self.tok, texts).t(), dim=-1).numpy()
             total = 0
-            for t in TEMPLATES:
-                txt = clip.text(self.tok, [t.format(n) for n in names])
-                total = total + torch.softmax(self.scale * z @ txt.t(), dim=-1)
+            for group in texts:
+                total = total + torch.softmax(self.scale * z @ clip.text(self.tok, list(group)).t(), dim=-1)
             return torch.softmax(total, dim=-1).numpy()
 
 
@@ -392,6 +401,35 @@ def car(rgb, labels, proposals, classifier, mask_threshold, confidence, effects,
     return steps, maps
 
 
+def car_refer(rgb, sentences, proposals, classifier, mask_threshold, confidence, effects, background, templated):
+    """Official refer mode (car.py, seg_mode "refer"): one recurrence over all sentences of one
+    object; one CAM per sentence (alone against the background); one classifier call over all."""
+    init_clip = [CAM_TEMPLATE.format(s) for s in sentences]
+    cam_texts, clip_texts = list(sentences), list(init_clip)
+    groups = [[t.format(s) for s in sentences] for t in TEMPLATES] if templated else list(init_clip)
+    steps, previous, last_positive, step = [], None, 0, 0
+    while True:
+        maps = np.concatenate([proposals(rgb, [t], background) for t in cam_texts])
+        prompted = [visual_prompt(rgb, m, mask_threshold, effects) for m in maps]
+        S = classifier.texts(prompted, groups)
+        diag = np.diagonal(S).copy()
+        keep = [i for i in range(len(cam_texts)) if diag[i] > confidence] or [int(np.argmax(diag))]
+        names = [sentences[init_clip.index(c)] for c in clip_texts]
+        steps.append({"queries": names, "scores": [float(v) for v in diag], "kept": [names[i] for i in keep],
+                      "margin_to_threshold": float(np.min(np.abs(diag - confidence)))})
+        # The official text filter: on a flat list of strings g[i] is a character (quirk kept).
+        groups = [[g[i] for i in keep] for g in groups]
+        cam_texts = clip_texts = [clip_texts[i] for i in keep]
+        if step > 0 and maps.max() == 0:
+            maps = previous
+        previous = maps
+        if len(keep) == last_positive:
+            break
+        last_positive = len(keep)
+        step += 1
+    return steps, maps
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cam-checkpoint", required=True, help="transformers CLIP directory of the Grad-CAM model")
@@ -406,6 +444,8 @@ def main(argv=None):
                     help="circle prompt: cv2.ellipse (official, default) or ovseg's sampled ellipse (diagnosis)")
     ap.add_argument("--classifier-size-rule", default="torchvision", choices=["torchvision", "ovseg"],
                     help="classifier resize/crop sizes: torchvision's (official, default) or ovseg's rounding (diagnosis)")
+    ap.add_argument("--refer", action="store_true",
+                    help="--labels are sentences describing one object: the official joint refer run")
     ap.add_argument("--out", required=True)
     ap.add_argument("--threads", type=int, default=0)
     args = ap.parse_args(argv)
@@ -435,7 +475,11 @@ def main(argv=None):
     for path in args.image:
         t1 = time.time()
         rgb = mr.read_rgb(path)
-        steps, maps = car(rgb, labels, proposals, classifier, mask_thr, conf, effects, BACKGROUND, args.circle)
+        if args.refer:
+            steps, maps = car_refer(rgb, labels, proposals, classifier, mask_thr, conf, effects, BACKGROUND,
+                                    args.preset not in UNTEMPLATED)
+        else:
+            steps, maps = car(rgb, labels, proposals, classifier, mask_thr, conf, effects, BACKGROUND, args.circle)
         stem = os.path.splitext(os.path.basename(path))[0]
         out = os.path.join(args.out, stem)
         os.makedirs(out, exist_ok=True)

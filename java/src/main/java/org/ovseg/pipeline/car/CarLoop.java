@@ -431,15 +431,24 @@ public final class CarLoop {
      * @return the object's mask, row-major
      */
     public boolean[] refer(RgbImage image, List<String> sentences) {
+        return referral(image, sentences).mask();
+    }
+
+    /**
+     * {@link #referJoint} at the working size, its merged mask brought to the image's size
+     * ({@link Referral#sentenceMasks} stay at the working size).
+     */
+    public Referral referral(RgbImage image, List<String> sentences) {
         WorkingSize size = WorkingSize.of(image.width(), image.height(), maxWorkingPixels);
-        if (size.isIdentity()) return referJoint(image, sentences).mask();
-        boolean[] small = referJoint(size.downscale(image), sentences).mask();
+        if (size.isIdentity()) return referJoint(image, sentences);
+        Referral r = referJoint(size.downscale(image), sentences);
+        boolean[] small = r.mask();
         int[] l = new int[small.length];
         for (int p = 0; p < l.length; p++) l[p] = small[p] ? 0 : -1;
         int[] full = size.upsampleLabels(l);
         boolean[] out = new boolean[full.length];
         for (int p = 0; p < out.length; p++) out[p] = full[p] == 0;
-        return out;
+        return new Referral(out, r.sentenceMasks(), r.scores(), r.steps());
     }
 
     private static boolean allZero(float[][] maps) {

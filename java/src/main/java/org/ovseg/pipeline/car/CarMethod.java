@@ -145,7 +145,8 @@ public final class CarMethod implements PipelineFactory {
 
         private PipelineOutput refer(RgbImage image, List<String> sentences) {
             long t0 = System.nanoTime();
-            boolean[] mask = car.refer(image, sentences);
+            CarLoop.Referral ref = car.referral(image, sentences);
+            boolean[] mask = ref.mask();
             int[] labels = new int[mask.length];
             float[] scores = new float[mask.length];
             for (int i = 0; i < mask.length; i++) {
@@ -154,15 +155,12 @@ public final class CarMethod implements PipelineFactory {
             }
             Map<String, Double> timings = new LinkedHashMap<>();
             timings.put("car-refer", (System.nanoTime() - t0) / 1e6);
-            return new PipelineOutput(image.width(), image.height(), labels, scores, null, null, List.of(), timings);
+            return new PipelineOutput(image.width(), image.height(), labels, scores, null, null, stepsJson(ref.steps()), timings);
         }
 
-        private PipelineOutput output(RgbImage image, CarLoop.Result r, double totalMs) {
-            int n = r.labels().length;
-            float[] scores = new float[n];
-            for (int i = 0; i < n; i++) scores[i] = r.labels()[i] < 0 ? 0f : r.scores()[r.labels()[i]];
+        private static List<Map<String, Object>> stepsJson(List<CarLoop.Step> recurrence) {
             List<Map<String, Object>> steps = new ArrayList<>();
-            for (CarLoop.Step st : r.steps()) {
+            for (CarLoop.Step st : recurrence) {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("queries", st.queries());
                 List<Double> sc = new ArrayList<>();
@@ -171,6 +169,14 @@ public final class CarMethod implements PipelineFactory {
                 m.put("kept", st.kept());
                 steps.add(m);
             }
+            return steps;
+        }
+
+        private PipelineOutput output(RgbImage image, CarLoop.Result r, double totalMs) {
+            int n = r.labels().length;
+            float[] scores = new float[n];
+            for (int i = 0; i < n; i++) scores[i] = r.labels()[i] < 0 ? 0f : r.scores()[r.labels()[i]];
+            List<Map<String, Object>> steps = stepsJson(r.steps());
             Map<String, Double> timings = new LinkedHashMap<>(r.timingsMs());
             timings.put("total", totalMs);
             float[] logits = null;

@@ -186,6 +186,11 @@ public final class CarPipeline implements AutoCloseable {
         return loop.refer(image, sentences);
     }
 
+    /** Referring segmentation with the joint recurrence's steps and per-sentence scores. */
+    public CarLoop.Referral referral(RgbImage image, List<String> sentences) {
+        return loop.referral(image, sentences);
+    }
+
     @Override
     public void close() {
         RuntimeException first = null;
