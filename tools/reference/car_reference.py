@@ -48,10 +48,10 @@ and runs everything in float64 unless noted:
 
 Deviations from the official code, chosen to match what ovseg documents so that the comparison is
 tight (each is a documented ovseg deviation, not a reference choice):
-  * both image resizes (Grad-CAM input and classifier input) are PyTorch bicubic (a = -0.75,
-    align_corners=False, no antialias) on the float 0..1 image, not PIL's antialiased bicubic on
-    8-bit images; the classifier input is clamped to [0, 1] after the resize (PIL's 8-bit output is
-    clamped too, ovseg clamps), the Grad-CAM input is not (ovseg does not).
+  * the Grad-CAM input resize is PyTorch bicubic (a = -0.75, align_corners=False, no antialias) on
+    the float 0..1 image, unclamped, as ovseg does (a slight enlargement to the patch grid). The
+    classifier input follows the official code: Pillow's bicubic on the 8-bit image (Pillow is
+    the reference; --classifier-resize torch for diagnosis).
   * mean/std: CLIP's (the official constants); the bundle's preprocessing block must agree.
 
 Outputs, per image, in OUT/<image stem>/: steps.json ({"steps": [{"queries", "scores", "kept"}],
@@ -328,9 +328,9 @@ def visual_prompt(rgb, cam, threshold, effects, circle="cv2"):
 
 
 class Classifier:
-    def __init__(self, torch, clip, tok, logit_scale, size_rule="torchvision"):
+    def __init__(self, torch, clip, tok, logit_scale, size_rule="torchvision", resize="pil"):
         self.torch, self.clip, self.tok, self.scale = torch, clip, tok, logit_scale
-        self.size_rule = size_rule
+        self.size_rule, self.resize = size_rule, resize
         self.size = clip.model.config.vision_config.image_size
 
     def preprocess(self, rgb):
@@ -346,7 +346,12 @@ class Classifier:
             s = S / min(w, h)
             nw, nh = max(S, math.floor(w * s + 0.5)), max(S, math.floor(h * s + 0.5))
             top, left = math.floor((nh - S) / 2 + 0.5), math.floor((nw - S) / 2 + 0.5)
-        t = bicubic(torch, rgb.astype(np.float32) / 255.0, nh, nw).clamp(0, 1)
+        if self.resize == "pil":  # official: CLIP's preprocess = torchvision Resize on the PIL image
+            from PIL import Image
+            r = np.asarray(Image.fromarray(np.ascontiguousarray(rgb)).resize((nw, nh), Image.BICUBIC))
+            t = torch.from_numpy(np.ascontiguousarray(r.transpose(2, 0, 1)))[None].double() / 255.0
+        else:  # "torch" (diagnosis): PyTorch bicubic in float, no antialiasing
+            t = bicubic(torch, rgb.astype(np.float32) / 255.0, nh, nw).clamp(0, 1)
         return normalise(torch, t[:, :, top:top + S, left:left + S])
 
     def __call__(self, images, names):
@@ -444,6 +449,8 @@ def main(argv=None):
                     help="circle prompt: cv2.ellipse (official, default) or ovseg's sampled ellipse (diagnosis)")
     ap.add_argument("--classifier-size-rule", default="torchvision", choices=["torchvision", "ovseg"],
                     help="classifier resize/crop sizes: torchvision's (official, default) or ovseg's rounding (diagnosis)")
+    ap.add_argument("--classifier-resize", default="pil", choices=["pil", "torch"],
+                    help="classifier resize: Pillow bicubic on 8 bits (official, default) or PyTorch bicubic (diagnosis)")
     ap.add_argument("--refer", action="store_true",
                     help="--labels are sentences describing one object: the official joint refer run")
     ap.add_argument("--out", required=True)
@@ -468,7 +475,7 @@ def main(argv=None):
         ap.error(f"--labels is required with preset {args.preset} (no official class list shipped)")
     labels = CLASSES[args.preset] if args.labels is None else [l.strip() for l in args.labels.split(",") if l.strip()]
     proposals = Proposals(torch, cam_clip, tok, clipes_thr)
-    classifier = Classifier(torch, cls_clip, tok, scale, args.classifier_size_rule)
+    classifier = Classifier(torch, cls_clip, tok, scale, args.classifier_size_rule, args.classifier_resize)
     log(f"models loaded in {time.time() - t0:.1f}s (cam logit scale {cam_clip.logit_scale:.4g}, "
         f"classifier logit scale {scale:.4g}); preset {args.preset}: mask {mask_thr}, confidence {conf}, "
         f"clipes {clipes_thr}, prompts {'+'.join(effects)}")
