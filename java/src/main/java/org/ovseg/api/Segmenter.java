@@ -189,7 +189,8 @@ public final class Segmenter implements AutoCloseable {
         }
         return run(() -> {
             validateTexts(texts);
-            return new SegmentationResult(resultLabels, pipeline.run(image, request), pipeline.name(), pipeline.backends());
+            return new SegmentationResult(resultLabels, pipeline.run(image, request), pipeline.name(), pipeline.backends(),
+                    pipeline.precisions());
         });
     }
 

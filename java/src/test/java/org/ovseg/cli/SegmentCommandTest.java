@@ -146,6 +146,8 @@ class SegmentCommandTest {
         assertEquals(0, run.code(), run.err());
         var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.resolve("o/two.json").toFile());
         assertEquals("car", json.get("pipeline").asText());
+        assertEquals("fp32", json.get("precisions").get("car_classifier_image").asText(), "the CPU runs the fp32 variant");
+        assertEquals(4, json.get("precisions").size(), json.toString());
         var last = json.get("steps").get(json.get("steps").size() - 1);
         List<String> kept = new ArrayList<>();
         last.get("kept").forEach(n -> kept.add(n.asText()));

@@ -123,6 +123,11 @@ public final class CarMethod implements PipelineFactory {
         }
 
         @Override
+        public Map<String, String> precisions() {
+            return car.precisions();
+        }
+
+        @Override
         public Map<String, String> backends() {
             Map<String, String> m = new LinkedHashMap<>(car.backends());
             if (sam != null) sam.backends().forEach((k, v) -> m.put("sam_" + k, v));
