@@ -51,7 +51,7 @@ final class SegmentCommand implements Main.Command {
                                  [--sam DIR [--sam-points 64]] [--gradcam-memory BYTES]
             IN is an image file, a directory (its png/jpg/jpeg/bmp/gif files) or a glob ('photos/*.jpg');
             LIST is a text file with one image path per line.
-            --labels may be left out when --preset ships its official class list (CaR: voc).
+            --labels may be left out when --preset ships its official class list (CaR: voc, coco-object).
             --stuff: stuff classes (indices follow --labels; CaR runs its second pass for them).
             --refer: the labels are sentences describing one object -> one mask (pipelines that can: see 'ovseg models').
             --instances: add each segment's mask to the JSON as COCO RLE.

@@ -35,9 +35,27 @@ public record CarSettings(float maskThreshold, float confidenceThreshold, float 
             "chair seat", "cow", "diningtable", "dog", "horse", "motorbike", "person with clothes,people,human", "pottedplant", "sheep",
             "sofa", "train", "tvmonitor screen");
 
-    /** @return the official class list of a preset, where ovseg ships it (voc) */
+    /**
+     * The official COCO-Object queries (COCO_OBJECT_CLASSES of the clip_as_rnn COCO data module,
+     * data/coco_stuff.py), 80 classes in COCO's contiguous order, spelling kept ("sknowboard").
+     */
+    public static final List<String> COCO_OBJECT_CLASSES = List.of("person with clothes,people,human", "bicycle", "car", "motorbike", "aeroplane", "bus", "train", "truck", "boat",
+            "traffic light", "fire hydrant", "stop sign", "parking meter", "bench", "bird avian", "cat", "dog", "horse", "sheep",
+            "cow", "elephant", "bear", "zebra", "giraffe", "backpack,bag", "umbrella,parasol", "handbag,purse", "necktie",
+            "suitcase", "frisbee", "skis", "sknowboard", "sports ball", "kite", "baseball bat", "glove", "skateboard", "surfboard",
+            "tennis racket", "bottle", "wine glass", "cup", "fork", "knife", "dessertspoon", "bowl", "banana", "apple", "sandwich",
+            "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair seat", "sofa", "pottedplant", "bed",
+            "diningtable", "toilet", "tvmonitor screen", "laptop", "mouse", "remote control", "keyboard", "cell phone", "microwave",
+            "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors", "teddy bear", "hairdrier,blowdrier",
+            "toothbrush");
+
+    /** @return the official class list of a preset, where ovseg ships it (voc, coco-object) */
     public static java.util.Optional<List<String>> classes(String preset) {
-        return preset.toLowerCase(Locale.ROOT).equals("voc") ? java.util.Optional.of(VOC_CLASSES) : java.util.Optional.empty();
+        return switch (preset.toLowerCase(Locale.ROOT)) {
+            case "voc" -> java.util.Optional.of(VOC_CLASSES);
+            case "coco-object" -> java.util.Optional.of(COCO_OBJECT_CLASSES);
+            default -> java.util.Optional.empty();
+        };
     }
 
     /** With the 15 classifier templates. */
