@@ -54,6 +54,12 @@ tight (each is a documented ovseg deviation, not a reference choice):
     the reference; --classifier-resize torch for diagnosis).
   * mean/std: CLIP's (the official constants); the bundle's preprocessing block must agree.
 
+Referring mode (--refer, official car.py seg_mode "refer"): the --labels are sentences of one object,
+run jointly: one CAM per sentence (alone against the background), one classifier call over all
+sentences (flat "a clean origami {}." list -> one softmax for refcoco; templates otherwise), keep >
+confidence; from step 2 the official text filter turns a flat list into characters (kept). The
+classifier input is resized with Pillow (official CLIP preprocessing).
+
 Outputs, per image, in OUT/<image stem>/: steps.json ({"steps": [{"queries", "scores", "kept"}],
 "final_queries": [...], "classifier_logit_scale", "cam_logit_scale", ...}) and proposals.npy (float32
 [Q, H, W], the final proposals in the order of the last step's queries).
@@ -85,10 +91,22 @@ PRESETS = {
     "refcoco": (0.5, 0.3, 0.5, ("circle",)),
 }
 UNTEMPLATED = {"refcoco"}
-# The official VOC queries (clip_as_rnn data/voc.py VOC_CLASSES); used when --labels is left out with --preset voc.
+# The official queries (clip_as_rnn data/voc.py VOC_CLASSES, COCO_OBJECT_CLASSES); used when --labels is left out.
 CLASSES = {"voc": ["aeroplane", "bicycle", "bird avian", "boat", "bottle", "bus", "car", "cat", "chair seat", "cow",
                    "diningtable", "dog", "horse", "motorbike", "person with clothes,people,human", "pottedplant",
-                   "sheep", "sofa", "train", "tvmonitor screen"]}
+                   "sheep", "sofa", "train", "tvmonitor screen"],
+           # COCO_OBJECT_CLASSES of the clip_as_rnn COCO data module (data/coco_stuff.py)
+           "coco-object": ['person with clothes,people,human', 'bicycle', 'car', 'motorbike', 'aeroplane', 'bus',
+                   'train', 'truck', 'boat', 'traffic light', 'fire hydrant', 'stop sign', 'parking meter',
+                   'bench', 'bird avian', 'cat', 'dog', 'horse', 'sheep', 'cow', 'elephant', 'bear', 'zebra',
+                   'giraffe', 'backpack,bag', 'umbrella,parasol', 'handbag,purse', 'necktie', 'suitcase',
+                   'frisbee', 'skis', 'sknowboard', 'sports ball', 'kite', 'baseball bat', 'glove', 'skateboard',
+                   'surfboard', 'tennis racket', 'bottle', 'wine glass', 'cup', 'fork', 'knife', 'dessertspoon',
+                   'bowl', 'banana', 'apple', 'sandwich', 'orange', 'broccoli', 'carrot', 'hot dog', 'pizza',
+                   'donut', 'cake', 'chair seat', 'sofa', 'pottedplant', 'bed', 'diningtable', 'toilet',
+                   'tvmonitor screen', 'laptop', 'mouse', 'remote control', 'keyboard', 'cell phone',
+                   'microwave', 'oven', 'toaster', 'sink', 'refrigerator', 'book', 'clock', 'vase', 'scissors',
+                   'teddy bear', 'hairdrier,blowdrier', 'toothbrush']}
 BACKGROUND = ["ground", "land", "grass", "tree", "building", "wall", "sky", "lake", "water", "river", "sea",
               "railway", "railroad", "helmet", "cloud", "house", "mountain", "ocean", "road", "rock", "street",
               "valley", "bridge"]
