@@ -26,6 +26,7 @@ REQS=(
     "safetensors==0.8.0"
     "numpy==2.4.6"
     "opencv-python-headless==5.0.0.93"
+    "pillow==12.3.0"
 )
 STAMP="$VENV/.ovseg-requirements"
 WANT="$(printf '%s\n' "${REQS[@]}")"
@@ -47,7 +48,7 @@ if ! PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1 "$VENV/bin/python" -m pip in
     exit 1
 fi
 # Import check (torchvision must not be needed; it is broken with this torch build).
-if ! "$VENV/bin/python" -c "import torch, transformers, onnx, onnxruntime, onnxscript, safetensors, numpy, cv2" >"$log" 2>&1; then
+if ! "$VENV/bin/python" -c "import torch, transformers, onnx, onnxruntime, onnxscript, safetensors, numpy, cv2, PIL" >"$log" 2>&1; then
     cat "$log" >&2
     echo "error: python-setup: import check failed (venv: $VENV)" >&2
     exit 1

@@ -40,17 +40,25 @@ and runs everything in float64 unless noted:
              override.
   loop       CAM texts = the names at step 1, "a clean origami {name}." from step 2 (official
              quirk); keep i when S[i, i] > confidence (strict), else the argmax; stop when the
-             number kept equals the previous step's; if a later step's proposals are all zero the
-             previous step's (kept queries') maps are reused. Output: the last step's proposals,
+             number kept equals the previous step's; if a later step's proposals are all zero, that
+             step is scored on the unprompted images and only then are its maps replaced by the
+             previous step's full list (car.py _forward_car order; may hold more maps than queries,
+             official bug kept). Output: the last step's proposals,
              before the dense CRF (not run here).
 
 Deviations from the official code, chosen to match what ovseg documents so that the comparison is
 tight (each is a documented ovseg deviation, not a reference choice):
-  * both image resizes (Grad-CAM input and classifier input) are PyTorch bicubic (a = -0.75,
-    align_corners=False, no antialias) on the float 0..1 image, not PIL's antialiased bicubic on
-    8-bit images; the classifier input is clamped to [0, 1] after the resize (PIL's 8-bit output is
-    clamped too, ovseg clamps), the Grad-CAM input is not (ovseg does not).
+  * the Grad-CAM input resize is PyTorch bicubic (a = -0.75, align_corners=False, no antialias) on
+    the float 0..1 image, unclamped, as ovseg does (a slight enlargement to the patch grid). The
+    classifier input follows the official code: Pillow's bicubic on the 8-bit image (Pillow is
+    the reference; --classifier-resize torch for diagnosis).
   * mean/std: CLIP's (the official constants); the bundle's preprocessing block must agree.
+
+Referring mode (--refer, official car.py seg_mode "refer"): the --labels are sentences of one object,
+run jointly: one CAM per sentence (alone against the background), one classifier call over all
+sentences (flat "a clean origami {}." list -> one softmax for refcoco; templates otherwise), keep >
+confidence; from step 2 the official text filter turns a flat list into characters (kept). The
+classifier input is resized with Pillow (official CLIP preprocessing).
 
 Outputs, per image, in OUT/<image stem>/: steps.json ({"steps": [{"queries", "scores", "kept"}],
 "final_queries": [...], "classifier_logit_scale", "cam_logit_scale", ...}) and proposals.npy (float32
@@ -79,7 +87,26 @@ PRESETS = {
     "coco-object": (0.5, 0.3, 0.5, ("blur", "gray")),
     "context": (0.6, 0.25, 0.4, ("blur", "circle")),
     "ade": (0.6, 0.25, 0.7, ("blur", "gray")),
+    # configs/refcoco.yaml: no semantic_templates (flat "a clean origami {}." list, one softmax).
+    "refcoco": (0.5, 0.3, 0.5, ("circle",)),
 }
+UNTEMPLATED = {"refcoco"}
+# The official queries (clip_as_rnn data/voc.py VOC_CLASSES, COCO_OBJECT_CLASSES); used when --labels is left out.
+CLASSES = {"voc": ["aeroplane", "bicycle", "bird avian", "boat", "bottle", "bus", "car", "cat", "chair seat", "cow",
+                   "diningtable", "dog", "horse", "motorbike", "person with clothes,people,human", "pottedplant",
+                   "sheep", "sofa", "train", "tvmonitor screen"],
+           # COCO_OBJECT_CLASSES of the clip_as_rnn COCO data module (data/coco_stuff.py)
+           "coco-object": ['person with clothes,people,human', 'bicycle', 'car', 'motorbike', 'aeroplane', 'bus',
+                   'train', 'truck', 'boat', 'traffic light', 'fire hydrant', 'stop sign', 'parking meter',
+                   'bench', 'bird avian', 'cat', 'dog', 'horse', 'sheep', 'cow', 'elephant', 'bear', 'zebra',
+                   'giraffe', 'backpack,bag', 'umbrella,parasol', 'handbag,purse', 'necktie', 'suitcase',
+                   'frisbee', 'skis', 'sknowboard', 'sports ball', 'kite', 'baseball bat', 'glove', 'skateboard',
+                   'surfboard', 'tennis racket', 'bottle', 'wine glass', 'cup', 'fork', 'knife', 'dessertspoon',
+                   'bowl', 'banana', 'apple', 'sandwich', 'orange', 'broccoli', 'carrot', 'hot dog', 'pizza',
+                   'donut', 'cake', 'chair seat', 'sofa', 'pottedplant', 'bed', 'diningtable', 'toilet',
+                   'tvmonitor screen', 'laptop', 'mouse', 'remote control', 'keyboard', 'cell phone',
+                   'microwave', 'oven', 'toaster', 'sink', 'refrigerator', 'book', 'clock', 'vase', 'scissors',
+                   'teddy bear', 'hairdrier,blowdrier', 'toothbrush']}
 BACKGROUND = ["ground", "land", "grass", "tree", "building", "wall", "sky", "lake", "water", "river", "sea",
               "railway", "railroad", "helmet", "cloud", "house", "mountain", "ocean", "road", "rock", "street",
               "valley", "bridge"]
@@ -319,9 +346,9 @@ def visual_prompt(rgb, cam, threshold, effects, circle="cv2"):
 
 
 class Classifier:
-    def __init__(self, torch, clip, tok, logit_scale, size_rule="torchvision"):
+    def __init__(self, torch, clip, tok, logit_scale, size_rule="torchvision", resize="pil"):
         self.torch, self.clip, self.tok, self.scale = torch, clip, tok, logit_scale
-        self.size_rule = size_rule
+        self.size_rule, self.resize = size_rule, resize
         self.size = clip.model.config.vision_config.image_size
 
     def preprocess(self, rgb):
@@ -337,10 +364,20 @@ class Classifier:
             s = S / min(w, h)
             nw, nh = max(S, math.floor(w * s + 0.5)), max(S, math.floor(h * s + 0.5))
             top, left = math.floor((nh - S) / 2 + 0.5), math.floor((nw - S) / 2 + 0.5)
-        t = bicubic(torch, rgb.astype(np.float32) / 255.0, nh, nw).clamp(0, 1)
+        if self.resize == "pil":  # official: CLIP's preprocess = torchvision Resize on the PIL image
+            from PIL import Image
+            r = np.asarray(Image.fromarray(np.ascontiguousarray(rgb)).resize((nw, nh), Image.BICUBIC))
+            t = torch.from_numpy(np.ascontiguousarray(r.transpose(2, 0, 1)))[None].double() / 255.0
+        else:  # "torch" (diagnosis): PyTorch bicubic in float, no antialiasing
+            t = bicubic(torch, rgb.astype(np.float32) / 255.0, nh, nw).clamp(0, 1)
         return normalise(torch, t[:, :, top:top + S, left:left + S])
 
     def __call__(self, images, names):
+        return self.texts(images, [[t.format(n) for n in names] for t in TEMPLATES])
+
+    def texts(self, images, texts):
+        """clip_wrapper.forward_clip: a flat list of strings -> one softmax; a list of lists ->
+        softmax per inner list, summed, softmax."""
         torch, clip = self.torch, self.clip
         px = torch.cat([self.preprocess(im) for im in images], 0)
         with torch.no_grad():
@@ -349,10 +386,11 @@ class Classifier:
                 x, _ = clip.block(layer, x)
             z = clip.model.visual_projection(clip.vm.post_layernorm(x[:, 0]))
             z = z / z.norm(dim=-1, keepdim=True)
+            if isinstance(texts[0], str):
+                return torch.softmax(self.scale * z @ clip.text(self.tok, texts).t(), dim=-1).numpy()
             total = 0
-            for t in TEMPLATES:
-                txt = clip.text(self.tok, [t.format(n) for n in names])
-                total = total + torch.softmax(self.scale * z @ txt.t(), dim=-1)
+            for group in texts:
+                total = total + torch.softmax(self.scale * z @ clip.text(self.tok, list(group)).t(), dim=-1)
             return torch.softmax(total, dim=-1).numpy()
 
 
@@ -366,8 +404,6 @@ def car(rgb, labels, proposals, classifier, mask_threshold, confidence, effects,
         names = [labels[i] for i in alive]
         cam_texts = names if step == 0 else [CAM_TEMPLATE.format(n) for n in names]
         maps = proposals(rgb, cam_texts, background)
-        if step > 0 and maps.max() == 0:
-            maps = previous
         prompted = [visual_prompt(rgb, m, mask_threshold, effects, circle) for m in maps]
         S = classifier(prompted, names)
         diag = np.diagonal(S).copy()
@@ -375,11 +411,44 @@ def car(rgb, labels, proposals, classifier, mask_threshold, confidence, effects,
         margin = float(np.min(np.abs(diag - confidence)))
         steps.append({"queries": names, "scores": [float(v) for v in diag], "kept": [names[i] for i in keep],
                       "margin_to_threshold": margin})
+        # Official car.py (_forward_car): an all-zero stage is scored unprompted above, and only now
+        # takes the previous stage's full list (misaligned with the queries: official bug, kept).
+        if step > 0 and maps.max() == 0:
+            maps = previous
+        previous = maps
         if len(keep) == last_positive:
             break
         last_positive = len(keep)
         alive = [alive[i] for i in keep]
-        previous = maps[keep]
+        step += 1
+    return steps, maps
+
+
+def car_refer(rgb, sentences, proposals, classifier, mask_threshold, confidence, effects, background, templated):
+    """Official refer mode (car.py, seg_mode "refer"): one recurrence over all sentences of one
+    object; one CAM per sentence (alone against the background); one classifier call over all."""
+    init_clip = [CAM_TEMPLATE.format(s) for s in sentences]
+    cam_texts, clip_texts = list(sentences), list(init_clip)
+    groups = [[t.format(s) for s in sentences] for t in TEMPLATES] if templated else list(init_clip)
+    steps, previous, last_positive, step = [], None, 0, 0
+    while True:
+        maps = np.concatenate([proposals(rgb, [t], background) for t in cam_texts])
+        prompted = [visual_prompt(rgb, m, mask_threshold, effects) for m in maps]
+        S = classifier.texts(prompted, groups)
+        diag = np.diagonal(S).copy()
+        keep = [i for i in range(len(cam_texts)) if diag[i] > confidence] or [int(np.argmax(diag))]
+        names = [sentences[init_clip.index(c)] for c in clip_texts]
+        steps.append({"queries": names, "scores": [float(v) for v in diag], "kept": [names[i] for i in keep],
+                      "margin_to_threshold": float(np.min(np.abs(diag - confidence)))})
+        # The official text filter: on a flat list of strings g[i] is a character (quirk kept).
+        groups = [[g[i] for i in keep] for g in groups]
+        cam_texts = clip_texts = [clip_texts[i] for i in keep]
+        if step > 0 and maps.max() == 0:
+            maps = previous
+        previous = maps
+        if len(keep) == last_positive:
+            break
+        last_positive = len(keep)
         step += 1
     return steps, maps
 
@@ -389,7 +458,7 @@ def main(argv=None):
     ap.add_argument("--cam-checkpoint", required=True, help="transformers CLIP directory of the Grad-CAM model")
     ap.add_argument("--classifier-checkpoint", required=True, help="transformers CLIP directory of the classifier")
     ap.add_argument("--image", nargs="+", required=True)
-    ap.add_argument("--labels", required=True)
+    ap.add_argument("--labels", help="comma-separated; default: the preset's official class list (voc)")
     ap.add_argument("--preset", default="voc", choices=sorted(PRESETS))
     ap.add_argument("--confidence", type=float, help="override the preset's confidence threshold")
     ap.add_argument("--classifier-logit-scale", default="checkpoint",
@@ -398,6 +467,10 @@ def main(argv=None):
                     help="circle prompt: cv2.ellipse (official, default) or ovseg's sampled ellipse (diagnosis)")
     ap.add_argument("--classifier-size-rule", default="torchvision", choices=["torchvision", "ovseg"],
                     help="classifier resize/crop sizes: torchvision's (official, default) or ovseg's rounding (diagnosis)")
+    ap.add_argument("--classifier-resize", default="pil", choices=["pil", "torch"],
+                    help="classifier resize: Pillow bicubic on 8 bits (official, default) or PyTorch bicubic (diagnosis)")
+    ap.add_argument("--refer", action="store_true",
+                    help="--labels are sentences describing one object: the official joint refer run")
     ap.add_argument("--out", required=True)
     ap.add_argument("--threads", type=int, default=0)
     args = ap.parse_args(argv)
@@ -416,16 +489,22 @@ def main(argv=None):
     mask_thr, conf, clipes_thr, effects = PRESETS[args.preset]
     if args.confidence is not None:
         conf = args.confidence
-    labels = [l.strip() for l in args.labels.split(",") if l.strip()]
+    if args.labels is None and args.preset not in CLASSES:
+        ap.error(f"--labels is required with preset {args.preset} (no official class list shipped)")
+    labels = CLASSES[args.preset] if args.labels is None else [l.strip() for l in args.labels.split(",") if l.strip()]
     proposals = Proposals(torch, cam_clip, tok, clipes_thr)
-    classifier = Classifier(torch, cls_clip, tok, scale, args.classifier_size_rule)
+    classifier = Classifier(torch, cls_clip, tok, scale, args.classifier_size_rule, args.classifier_resize)
     log(f"models loaded in {time.time() - t0:.1f}s (cam logit scale {cam_clip.logit_scale:.4g}, "
         f"classifier logit scale {scale:.4g}); preset {args.preset}: mask {mask_thr}, confidence {conf}, "
         f"clipes {clipes_thr}, prompts {'+'.join(effects)}")
     for path in args.image:
         t1 = time.time()
         rgb = mr.read_rgb(path)
-        steps, maps = car(rgb, labels, proposals, classifier, mask_thr, conf, effects, BACKGROUND, args.circle)
+        if args.refer:
+            steps, maps = car_refer(rgb, labels, proposals, classifier, mask_thr, conf, effects, BACKGROUND,
+                                    args.preset not in UNTEMPLATED)
+        else:
+            steps, maps = car(rgb, labels, proposals, classifier, mask_thr, conf, effects, BACKGROUND, args.circle)
         stem = os.path.splitext(os.path.basename(path))[0]
         out = os.path.join(args.out, stem)
         os.makedirs(out, exist_ok=True)

@@ -27,6 +27,7 @@ public final class SegmentationResult {
     private final float[] logits;
     private final Map<String, Double> timingsMs;
     private final Map<String, String> backends;
+    private final Map<String, String> precisions;
     private final String pipeline;
     private final List<Map<String, Object>> steps;
     private final long[] counts;
@@ -36,6 +37,11 @@ public final class SegmentationResult {
     private final Map<Integer, Segment> segmentById;
 
     SegmentationResult(Labels labels, PipelineOutput out, String pipeline, Map<String, String> backends) {
+        this(labels, out, pipeline, backends, Map.of());
+    }
+
+    SegmentationResult(Labels labels, PipelineOutput out, String pipeline, Map<String, String> backends, Map<String, String> precisions) {
+        this.precisions = Collections.unmodifiableMap(new LinkedHashMap<>(precisions));
         this.width = out.width();
         this.height = out.height();
         this.labels = labels;
@@ -233,6 +239,11 @@ public final class SegmentationResult {
     /** @return network role → the backend that actually ran it */
     public Map<String, String> backends() {
         return backends;
+    }
+
+    /** @return network role → precision variant it ran ("fp32", "fp16"); empty when the pipeline does not report it */
+    public Map<String, String> precisions() {
+        return precisions;
     }
 
     /**

@@ -189,7 +189,8 @@ public final class Segmenter implements AutoCloseable {
         }
         return run(() -> {
             validateTexts(texts);
-            return new SegmentationResult(resultLabels, pipeline.run(image, request), pipeline.name(), pipeline.backends());
+            return new SegmentationResult(resultLabels, pipeline.run(image, request), pipeline.name(), pipeline.backends(),
+                    pipeline.precisions());
         });
     }
 
@@ -321,7 +322,7 @@ public final class Segmenter implements AutoCloseable {
             return set(PipelineOption.TEMPLATES, templates);
         }
 
-        /** A named set of the method's official settings (CaR: voc, coco-object, context, ade). */
+        /** A named set of the method's official settings (CaR: voc, coco-object, context, ade, refcoco). */
         public Builder preset(String preset) {
             Objects.requireNonNull(preset, "preset");
             return set(PipelineOption.PRESET, preset.toLowerCase(Locale.ROOT));

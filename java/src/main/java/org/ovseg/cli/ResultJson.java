@@ -52,6 +52,7 @@ final class ResultJson {
         json.put("model", model);
         json.put("backend", r.backend());
         json.put("backends", r.backends());
+        if (!r.precisions().isEmpty()) json.put("precisions", r.precisions());
         json.put("files", files);
         int n = r.labels().size();
         json.put("label_bit_depth", ImageWriters.labelBitDepth(n));

@@ -52,6 +52,7 @@ final class SegmentCommand implements Main.Command {
                                  [--sam DIR [--sam-points 64]] [--gradcam-memory BYTES]
             IN is an image file, a directory (its png/jpg/jpeg/bmp/gif files) or a glob ('photos/*.jpg');
             LIST is a text file with one image path per line.
+            --labels may be left out when --preset ships its official class list (CaR: voc, coco-object).
             --stuff: stuff classes (indices follow --labels; CaR runs its second pass for them).
             --refer: the labels are sentences describing one object -> one mask (pipelines that can: see 'ovseg models').
             --instances: add each segment's mask to the JSON as COCO RLE.
@@ -72,7 +73,11 @@ final class SegmentCommand implements Main.Command {
         if (a.all("image").isEmpty() && a.all("images-from").isEmpty()) throw new UsageException("missing required option --image (or --images-from)");
         List<Path> images = ImageInputs.expand(a.all("image"), a.all("images-from"));
         if (images.isEmpty()) throw new UsageException("no images given (--images-from lists none)");
-        Labels labels = Labels.parse(a.require("labels"));
+        // Without --labels, a preset that ships its official class list supplies them (known once
+        // the model names its pipeline, below).
+        if (a.get("labels", null) == null && a.get("preset", null) == null) throw new UsageException("missing required option --labels");
+        Labels labels = a.get("labels", null) == null ? null : Labels.parse(a.get("labels", null));
+        if (labels == null && a.get("stuff", null) != null) throw new UsageException("--stuff needs --labels");
         Labels stuff = a.get("stuff", null) == null ? null : Labels.parse(a.get("stuff", null));
         if (stuff != null && a.flag("refer")) throw new UsageException("--stuff and --refer do not combine");
         if (stuff != null) {
@@ -102,6 +107,7 @@ final class SegmentCommand implements Main.Command {
 
         int failures = 0;
         try (Segmenter seg = b.build()) {
+            if (labels == null) labels = presetLabels(seg.pipeline(), a.get("preset", null));
             seg.validate(stuff == null ? labels : Labels.of(concat(labels, stuff)));
             for (Path img : images) {
                 try {
@@ -126,6 +132,13 @@ final class SegmentCommand implements Main.Command {
         return failures == 0 ? 0 : 2;
     }
 
+
+    private static Labels presetLabels(String pipeline, String preset) {
+        List<String> names = org.ovseg.pipeline.PipelineRegistry.get(pipeline).presetLabels(preset.toLowerCase(Locale.ROOT))
+                .orElseThrow(() -> new UsageException("missing required option --labels (the '" + pipeline + "' pipeline's preset '" + preset
+                        + "' has no class list of its own)"));
+        return Labels.of(names);
+    }
 
     private static List<String> concat(Labels a, Labels b) {
         List<String> all = new ArrayList<>(a.names());

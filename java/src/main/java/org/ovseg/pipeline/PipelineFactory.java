@@ -17,6 +17,15 @@ public interface PipelineFactory {
     /** @return the presets {@link PipelineOption#PRESET} accepts (empty: none) */
     Set<String> presets();
 
+    /**
+     * @param preset a name from {@link #presets()}
+     * @return the class list the preset's official evaluation queries, when it ships one (used when
+     *     a request names the preset but no labels)
+     */
+    default java.util.Optional<java.util.List<String>> presetLabels(String preset) {
+        return java.util.Optional.empty();
+    }
+
     /** @return the built-in demonstration model run when no model is named, e.g. "builtin:colour-world" */
     String demoModel();
 

@@ -21,6 +21,14 @@ public interface SegmentationPipeline extends AutoCloseable {
     Map<String, String> backends();
 
     /**
+     * @return network role → precision variant it runs ("fp32", "fp16"), where the pipeline reports
+     *     it (empty: not reported)
+     */
+    default Map<String, String> precisions() {
+        return Map.of();
+    }
+
+    /**
      * Checks that texts fit the method's text encoder (under every prompt template it applies)
      * without running anything.
      *

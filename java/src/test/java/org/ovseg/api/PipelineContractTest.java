@@ -104,7 +104,7 @@ class PipelineContractTest {
         OvsegException opt = assertThrows(OvsegException.class, () -> Segmenter.builder().pipeline("car").cacheDir(cache).keySmoothing(1f).build());
         assertTrue(opt.getMessage().startsWith("option --key-smoothing does not apply to the 'car' pipeline"), opt.getMessage());
         OvsegException preset = assertThrows(OvsegException.class, () -> Segmenter.builder().pipeline("car").cacheDir(cache).preset("cityscapes").build());
-        assertEquals("unknown preset 'cityscapes' for the 'car' pipeline (known: ade, coco-object, context, voc)", preset.getMessage());
+        assertEquals("unknown preset 'cityscapes' for the 'car' pipeline (known: ade, coco-object, context, refcoco, voc)", preset.getMessage());
         OvsegException kind = assertThrows(OvsegException.class, () -> Segmenter.builder().pipeline("car").model("builtin:colour-world").cacheDir(cache).build());
         assertTrue(kind.getMessage().contains("is a 'maskclip' bundle, not 'car'"), kind.getMessage());
     }

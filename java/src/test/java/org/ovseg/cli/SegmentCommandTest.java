@@ -146,10 +146,31 @@ class SegmentCommandTest {
         assertEquals(0, run.code(), run.err());
         var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.resolve("o/two.json").toFile());
         assertEquals("car", json.get("pipeline").asText());
+        assertEquals("fp32", json.get("precisions").get("car_classifier_image").asText(), "the CPU runs the fp32 variant");
+        assertEquals(4, json.get("precisions").size(), json.toString());
         var last = json.get("steps").get(json.get("steps").size() - 1);
         List<String> kept = new ArrayList<>();
         last.get("kept").forEach(n -> kept.add(n.asText()));
         assertEquals(List.of("blue", "yellow"), kept.stream().sorted().toList(), json.get("steps").toString());
+    }
+
+    /** {@code --preset voc} without {@code --labels}: CaR queries the official VOC list (data/voc.py). */
+    @Test
+    void presetWithoutLabelsUsesTheOfficialClassList(@TempDir Path dir) throws Exception {
+        Path img = dir.resolve("s.png");
+        Scenes.generate(5, 48, 40, new int[] {2, 3}, 1).write(img);
+        Run run = cli(withCache("segment", "--pipeline", "car", "--preset", "voc", "--image", img.toString(), "--out", dir.resolve("o").toString()));
+        assertEquals(0, run.code(), run.err());
+        var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.resolve("o/s.json").toFile());
+        List<String> names = new ArrayList<>();
+        json.get("labels").forEach(l -> names.add(l.get("label").asText()));
+        assertEquals(20, names.size());
+        assertEquals("person with clothes,people,human", names.get(14), "one query with commas, VOC index 15 - 1");
+        assertEquals(List.of("aeroplane", "bird avian", "tvmonitor screen"), List.of(names.get(0), names.get(2), names.get(19)));
+        Path out = dir.resolve("o2");
+        assertFails(cli(withCache("segment", "--pipeline", "car", "--image", img.toString(), "--out", out.toString())), "missing required option --labels");
+        assertFails(cli(withCache("segment", "--preset", "voc", "--image", img.toString(), "--out", out.toString())),
+                "the 'maskclip' pipeline's preset 'voc' has no class list");
     }
 
     private static void assertFails(Run run, String fragment) {
@@ -243,7 +264,7 @@ class SegmentCommandTest {
         assertEquals(0, list.code(), list.err());
         assertTrue(list.out().contains("builtin:colour-world"));
         assertTrue(list.out().lines().anyMatch(l -> l.strip().startsWith("car ") && l.contains("referring segmentation (--refer)")
-                && l.contains("presets: ade, coco-object, context, voc")), list.out());
+                && l.contains("presets: ade, coco-object, context, refcoco, voc")), list.out());
         Run describe = cli("models", "--cache-dir", cache.toString(), "builtin:colour-world");
         assertEquals(0, describe.code(), describe.err());
         assertTrue(describe.out().contains("maskclip bundle") && describe.out().contains("network image"), describe.out());

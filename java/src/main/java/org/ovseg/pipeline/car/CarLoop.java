@@ -35,6 +35,30 @@ public final class CarLoop {
     /** The mask classifier: S[i][j] for prompted image i and query j (rows sum to 1). */
     public interface PromptClassifier {
         float[][] score(List<RgbImage> promptedImages, List<String> queries);
+
+        /**
+         * The official forward_clip on texts given in full: per group g, P_g = softmax over the
+         * group's texts; S = P of the single group when {@code flat} (a plain list of texts), else
+         * softmax(Σ_g P_g) (a list of lists). This default treats {@link #score} as one group's
+         * softmax (enough for stand-ins in tests); the CLIP classifier embeds the texts as given.
+         *
+         * @param groups all of the same length (the number of queries)
+         */
+        default float[][] scoreGroups(List<RgbImage> promptedImages, List<List<String>> groups, boolean flat) {
+            int n = promptedImages.size(), q = groups.get(0).size();
+            double[][] sum = new double[n][q];
+            for (List<String> g : groups) {
+                float[][] p = score(promptedImages, g);
+                for (int i = 0; i < n; i++) for (int j = 0; j < q; j++) sum[i][j] += p[i][j];
+            }
+            float[][] s = new float[n][q];
+            for (int i = 0; i < n; i++) {
+                double z = 0;
+                for (int j = 0; j < q; j++) z += flat ? 0 : Math.exp(sum[i][j]);
+                for (int j = 0; j < q; j++) s[i][j] = (float) (flat ? sum[i][j] : Math.exp(sum[i][j]) / z);
+            }
+            return s;
+        }
     }
 
     /**
@@ -184,7 +208,6 @@ public final class CarLoop {
             List<String> camTexts = step == 0 ? names : names.stream().map(n -> "a clean origami " + n + ".").toList();
             timer.start("proposals");
             maps = proposals.propose(image, camTexts, settings.backgroundQueries());
-            if (step > 0 && allZero(maps)) maps = previous;
             timer.start("visual prompts");
             List<RgbImage> prompted = new ArrayList<>();
             for (float[] cam : maps) {
@@ -207,18 +230,19 @@ public final class CarLoop {
             java.util.Arrays.fill(finalScores, 0f);
             for (int i : keep) finalScores[alive.get(i)] = diag[i];
             steps.add(new Step(names, diag, keep.stream().map(names::get).toList()));
+            // QUIRK kept from the official code (car.py, _forward_car): an all-zero stage is scored
+            // on the unprompted images first, and only then are its proposals replaced by the
+            // previous stage's full list — not just the kept queries' maps, so the list may be longer
+            // than the queries and misaligned with them (paint() takes the first ones, as the
+            // official zip does). The first stage has no predecessor (officially None; kept here).
+            if (step > 0 && allZero(maps)) maps = previous;
             previous = maps;
             boolean fixedPoint = keep.size() == lastPositive;
             lastPositive = keep.size();
             if (fixedPoint) break;
-            float[][] keptMaps = new float[keep.size()][];
             List<Integer> next = new ArrayList<>();
-            for (int k = 0; k < keep.size(); k++) {
-                keptMaps[k] = maps[keep.get(k)];
-                next.add(alive.get(keep.get(k)));
-            }
+            for (int k : keep) next.add(alive.get(k));
             alive = next;
-            previous = keptMaps;
         }
         if (refiner != null) {
             timer.start("sam");
@@ -262,27 +286,132 @@ public final class CarLoop {
     }
 
     /**
-     * Referring segmentation: each sentence describing one object runs its own recurrence (with a
-     * single query the classifier's softmax is 1, so it stops at the second step) and its own
-     * two-label CRF; the masks are merged as CaR does — Σ score·mask / Σ score ≥ 0.5, or, when
-     * that covers at most 5% of the image, the union of the masks.
+     * The referring outcome: one mask per sentence and the scores the merge weighs them by.
      *
-     * @return the object's mask, row-major
+     * @param mask the merged object mask, row-major
+     * @param sentenceMasks per input sentence (empty when dropped or shifted away)
+     * @param scores per input sentence: its last-stage classifier score, 0 when dropped
+     * @param steps the joint recurrence
      */
-    public boolean[] refer(RgbImage image, List<String> sentences) {
+    public record Referral(boolean[] mask, List<boolean[]> sentenceMasks, float[] scores, List<Step> steps) {}
+
+    /**
+     * Referring segmentation as the official refer mode runs it (car.py, seg_mode "refer"): all
+     * sentences of one object go through one recurrence — one Grad-CAM per sentence (alone against
+     * the background texts), the classifier scores all sentences' prompted images against all
+     * sentences at once, sentences scoring ≤ confidence are dropped (the best one kept if none
+     * passes), until the number kept stops changing. Then a two-label CRF per surviving proposal,
+     * and the merge Σ score·mask / Σ score ≥ 0.5 (the union when that covers at most 5% of the image).
+     * <p>Classifier texts: with {@link CarSettings#templated} the 15 templates (double softmax),
+     * else "a clean origami {sentence}." in one softmax. QUIRKS kept: (1) from the second stage the
+     * official text filter indexes into the templated strings themselves when they are a flat list,
+     * so the texts become single characters of "a clean origami …" (the character at each kept
+     * stage-1 position), summed over one copy per stage-1 sentence and softmaxed; (2) the CAM text
+     * from the second stage is the templated sentence; (3) a sentence whose CRF is all background
+     * yields no mask (F.one_hot without a class count), so the later masks shift to earlier sentences
+     * while the scores stay in place; (4) the all-zero-proposal replacement of {@link #segment}.
+     */
+    public Referral referJoint(RgbImage image, List<String> sentences) {
         if (sentences.isEmpty()) throw new IllegalArgumentException("no referring expression given");
-        int N = image.width() * image.height();
+        int H = image.height(), W = image.width(), N = H * W, S = sentences.size();
+        List<String> initClip = sentences.stream().map(t -> "a clean origami " + t + ".").toList();
+        List<String> camTexts = sentences, clipTexts = initClip;
+        List<List<String>> groups = new ArrayList<>();
+        if (settings.templated()) {
+            for (String t : ClipPromptClassifier.TEMPLATES) groups.add(sentences.stream().map(x -> t.replace("{}", x)).toList());
+        } else {
+            groups.add(initClip);
+        }
+        boolean flat = !settings.templated();
+        List<Step> steps = new ArrayList<>();
+        float[][] maps = null, previous = null;
+        float[] stageScores = null;
+        int lastPositive = 0;
+        for (int step = 0; ; step++) {
+            maps = new float[camTexts.size()][];
+            for (int k = 0; k < camTexts.size(); k++) maps[k] = proposals.propose(image, List.of(camTexts.get(k)), settings.backgroundQueries())[0];
+            List<RgbImage> prompted = new ArrayList<>();
+            for (float[] cam : maps) prompted.add(new RgbImage(W, H, VisualPrompt.apply(image.rgb(), cam, H, W, settings.maskThreshold(), settings.prompts())));
+            float[][] sc = classifier.scoreGroups(prompted, groups, flat);
+            float[] diag = new float[camTexts.size()];
+            List<Integer> keep = new ArrayList<>();
+            for (int i = 0; i < diag.length; i++) {
+                diag[i] = sc[i][i];
+                if (diag[i] > settings.confidenceThreshold()) keep.add(i);
+            }
+            if (keep.isEmpty()) {
+                int best = 0;
+                for (int i = 1; i < diag.length; i++) if (diag[i] > diag[best]) best = i;
+                keep.add(best);
+            }
+            List<String> names = new ArrayList<>();
+            for (String c : clipTexts) names.add(sentences.get(initClip.indexOf(c)));
+            steps.add(new Step(names, diag, keep.stream().map(names::get).toList()));
+            stageScores = new float[diag.length];
+            for (int i : keep) stageScores[i] = diag[i];
+            List<String> filtered = keep.stream().map(clipTexts::get).toList();
+            List<List<String>> nextGroups = new ArrayList<>();
+            for (List<String> g : groups) {
+                if (flat) { // QUIRK (1): each string of the flat list is indexed character-wise
+                    for (String str : g) {
+                        List<String> chars = new ArrayList<>();
+                        for (int i : keep) {
+                            if (i >= str.length()) throw new org.ovseg.OvsegException("CaR referring: more sentences than the official "
+                                    + "text filter can index (" + S + "); at most " + str.length());
+                            chars.add(String.valueOf(str.charAt(i)));
+                        }
+                        nextGroups.add(chars);
+                    }
+                } else {
+                    nextGroups.add(keep.stream().map(g::get).toList());
+                }
+            }
+            groups = nextGroups;
+            flat = false;
+            camTexts = filtered;
+            clipTexts = filtered;
+            if (step > 0 && allZero(maps)) maps = previous;
+            previous = maps;
+            boolean fixedPoint = keep.size() == lastPositive;
+            lastPositive = keep.size();
+            if (fixedPoint) break;
+        }
+        // QUIRK (3): empty CRF masks drop out of the list, shifting the later ones.
+        List<boolean[]> crfMasks = new ArrayList<>();
+        for (float[] cam : maps) {
+            float[] unary = new float[2 * N];
+            for (int p = 0; p < N; p++) {
+                unary[p] = energy((float) Math.pow(1f - cam[p], settings.backgroundFactor()));
+                unary[N + p] = energy(cam[p]);
+            }
+            int[] l = DenseCrf.labels(unary, crfImage.bytes(image), 2, H, W, crf, crfTarget);
+            boolean[] m = new boolean[N];
+            boolean any = false;
+            for (int p = 0; p < N; p++) any |= m[p] = l[p] == 1;
+            if (any) crfMasks.add(m);
+        }
+        MaskRefiner r = refiner;
+        if (r != null && !crfMasks.isEmpty()) {
+            r.prepare(image);
+            crfMasks = r.refine(image, crfMasks);
+        }
+        List<boolean[]> perSentence = new ArrayList<>();
+        for (int i = 0; i < S; i++) perSentence.add(new boolean[N]);
+        float[] scores = new float[S];
+        for (int j = 0; j < Math.min(clipTexts.size(), Math.min(crfMasks.size(), stageScores.length)); j++) {
+            int idx = initClip.indexOf(clipTexts.get(j));
+            perSentence.set(idx, crfMasks.get(j));
+            scores[idx] = stageScores[j];
+        }
         double[] weighted = new double[N];
         boolean[] union = new boolean[N];
         double total = 0;
-        for (String sentence : sentences) {
-            Result r = segment(image, List.of(sentence));
-            float score = r.scores()[0];
-            total += score;
+        for (int i = 0; i < S; i++) {
+            total += scores[i];
+            boolean[] m = perSentence.get(i);
             for (int p = 0; p < N; p++) {
-                boolean on = r.labels()[p] == 0;
-                if (on) {
-                    weighted[p] += score;
+                if (m[p]) {
+                    weighted[p] += scores[i];
                     union[p] = true;
                 }
             }
@@ -293,7 +422,33 @@ public final class CarLoop {
             mask[p] = total > 0 && weighted[p] / total >= 0.5;
             if (mask[p]) area++;
         }
-        return area <= 0.05 * N ? union : mask;
+        return new Referral(area <= 0.05 * N ? union : mask, perSentence, scores, steps);
+    }
+
+    /**
+     * Referring segmentation ({@link #referJoint}) at the working size; the mask at the image's size.
+     *
+     * @return the object's mask, row-major
+     */
+    public boolean[] refer(RgbImage image, List<String> sentences) {
+        return referral(image, sentences).mask();
+    }
+
+    /**
+     * {@link #referJoint} at the working size, its merged mask brought to the image's size
+     * ({@link Referral#sentenceMasks} stay at the working size).
+     */
+    public Referral referral(RgbImage image, List<String> sentences) {
+        WorkingSize size = WorkingSize.of(image.width(), image.height(), maxWorkingPixels);
+        if (size.isIdentity()) return referJoint(image, sentences);
+        Referral r = referJoint(size.downscale(image), sentences);
+        boolean[] small = r.mask();
+        int[] l = new int[small.length];
+        for (int p = 0; p < l.length; p++) l[p] = small[p] ? 0 : -1;
+        int[] full = size.upsampleLabels(l);
+        boolean[] out = new boolean[full.length];
+        for (int p = 0; p < out.length; p++) out[p] = full[p] == 0;
+        return new Referral(out, r.sentenceMasks(), r.scores(), r.steps());
     }
 
     private static boolean allZero(float[][] maps) {
@@ -318,11 +473,14 @@ public final class CarLoop {
         int[] crfLabels = DenseCrf.labels(unary, crfImage.bytes(image), L, H, W, crf, crfTarget);
         MaskRefiner r = refiner;
         if (r != null) timer.start("sam");
-        List<boolean[]> refined = r == null ? null : r.refine(image, queryMasks(crfLabels, maps.length));
+        // Normally one map per query; after the all-zero quirk there may be more maps than queries
+        // (all compete in the CRF, the first alive.size() are painted, as the official zip does).
+        int painted = Math.min(maps.length, alive.size());
+        List<boolean[]> refined = r == null ? null : r.refine(image, queryMasks(crfLabels, painted));
         int[] out = new int[N];
         java.util.Arrays.fill(out, -1);
         List<Integer> order = new ArrayList<>();
-        for (int i = 0; i < maps.length; i++) order.add(i);
+        for (int i = 0; i < painted; i++) order.add(i);
         order.sort((a, b) -> Float.compare(scores[alive.get(a)], scores[alive.get(b)]));
         for (int i : order) {
             if (scores[alive.get(i)] <= 0) continue;

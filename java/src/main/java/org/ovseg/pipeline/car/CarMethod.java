@@ -33,7 +33,7 @@ public final class CarMethod implements PipelineFactory {
     /** The registry name. */
     public static final String NAME = "car";
     private static final Set<Capability> CAPABILITIES = java.util.Collections.unmodifiableSet(EnumSet.of(Capability.REFER, Capability.LOGITS));
-    private static final Set<String> PRESETS = Set.of("voc", "coco-object", "context", "ade");
+    private static final Set<String> PRESETS = Set.copyOf(CarSettings.PRESETS);
 
     @Override
     public String name() {
@@ -54,6 +54,11 @@ public final class CarMethod implements PipelineFactory {
     @Override
     public Set<String> presets() {
         return PRESETS;
+    }
+
+    @Override
+    public java.util.Optional<List<String>> presetLabels(String preset) {
+        return CarSettings.classes(preset);
     }
 
     @Override
@@ -81,7 +86,7 @@ public final class CarMethod implements PipelineFactory {
                             + "' bundle, not a SAM bundle (export one with tools/export/export_sam.py)");
                 }
                 sam = SamAutomaticMasks.open(samBundle, resources.engines(), options.get(PipelineOption.SAM_OPTIONS, SamOptions.CAR));
-                car.useSam(sam);
+                car.useSam(sam, CarSettings.samThresholds(preset));
             }
             return new Opened(car, sam, preset, options.get(PipelineOption.KEEP_LOGITS, false));
         } catch (RuntimeException e) {
@@ -119,6 +124,11 @@ public final class CarMethod implements PipelineFactory {
         }
 
         @Override
+        public Map<String, String> precisions() {
+            return car.precisions();
+        }
+
+        @Override
         public Map<String, String> backends() {
             Map<String, String> m = new LinkedHashMap<>(car.backends());
             if (sam != null) sam.backends().forEach((k, v) -> m.put("sam_" + k, v));
@@ -141,7 +151,8 @@ public final class CarMethod implements PipelineFactory {
 
         private PipelineOutput refer(RgbImage image, List<String> sentences) {
             long t0 = System.nanoTime();
-            boolean[] mask = car.refer(image, sentences);
+            CarLoop.Referral ref = car.referral(image, sentences);
+            boolean[] mask = ref.mask();
             int[] labels = new int[mask.length];
             float[] scores = new float[mask.length];
             for (int i = 0; i < mask.length; i++) {
@@ -150,15 +161,12 @@ public final class CarMethod implements PipelineFactory {
             }
             Map<String, Double> timings = new LinkedHashMap<>();
             timings.put("car-refer", (System.nanoTime() - t0) / 1e6);
-            return new PipelineOutput(image.width(), image.height(), labels, scores, null, null, List.of(), timings);
+            return new PipelineOutput(image.width(), image.height(), labels, scores, null, null, stepsJson(ref.steps()), timings);
         }
 
-        private PipelineOutput output(RgbImage image, CarLoop.Result r, double totalMs) {
-            int n = r.labels().length;
-            float[] scores = new float[n];
-            for (int i = 0; i < n; i++) scores[i] = r.labels()[i] < 0 ? 0f : r.scores()[r.labels()[i]];
+        private static List<Map<String, Object>> stepsJson(List<CarLoop.Step> recurrence) {
             List<Map<String, Object>> steps = new ArrayList<>();
-            for (CarLoop.Step st : r.steps()) {
+            for (CarLoop.Step st : recurrence) {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("queries", st.queries());
                 List<Double> sc = new ArrayList<>();
@@ -167,6 +175,14 @@ public final class CarMethod implements PipelineFactory {
                 m.put("kept", st.kept());
                 steps.add(m);
             }
+            return steps;
+        }
+
+        private PipelineOutput output(RgbImage image, CarLoop.Result r, double totalMs) {
+            int n = r.labels().length;
+            float[] scores = new float[n];
+            for (int i = 0; i < n; i++) scores[i] = r.labels()[i] < 0 ? 0f : r.scores()[r.labels()[i]];
+            List<Map<String, Object>> steps = stepsJson(r.steps());
             Map<String, Double> timings = new LinkedHashMap<>(r.timingsMs());
             timings.put("total", totalMs);
             float[] logits = null;

@@ -26,6 +26,7 @@ public final class CarPipeline implements AutoCloseable {
     private final CarLoop loop;
     private final CarSettings settings;
     private final TextEmbedder camText, classifierTexts;
+    private java.util.Map<String, String> precisions = java.util.Map.of(); // set once by open
 
     private CarPipeline(Engine text, Engine cam, Engine classifierImage, Engine classifierText, CarLoop loop, CarSettings settings,
             TextEmbedder camText, TextEmbedder classifierTexts) {
@@ -81,8 +82,18 @@ public final class CarPipeline implements AutoCloseable {
                     background.stream().map(b -> "a clean origami " + b + ".").toList());
             ClipPromptClassifier classifier = new ClipPromptClassifier(ci, clsText, mean, std, (float) m.logitScale());
             DenseCrf.Target crf = crfTarget(cam.backend());
-            return new CarPipeline(text, cam, ci, ct, new CarLoop(gen, classifier, settings, DenseCrf.Params.CAR, crf, crfImage), settings,
-                    camText, clsText);
+            CarPipeline p = new CarPipeline(text, cam, ci, ct, new CarLoop(gen, classifier, settings, DenseCrf.Params.CAR, crf, crfImage),
+                    settings, camText, clsText);
+            // The variant each engine runs, by the rule Engines.open applied on the backend it ended
+            // on (TensorRT: the first of the precision preference, fp16 by default; CPU: fp32).
+            java.util.Map<String, String> prec = new java.util.LinkedHashMap<>();
+            String[] roles = {"text", "car_cam", "car_classifier_image", "car_classifier_text"};
+            Engine[] engines = {text, cam, ci, ct};
+            for (int i = 0; i < roles.length; i++) {
+                prec.put(roles[i], Engines.selectVariant(bundle.variantFiles(roles[i]), engines[i].backend(), options));
+            }
+            p.precisions = java.util.Collections.unmodifiableMap(prec);
+            return p;
         } catch (RuntimeException e) {
             for (Engine x : new Engine[] {text, cam, ci, ct}) if (x != null) x.close();
             throw e;
@@ -143,6 +154,11 @@ public final class CarPipeline implements AutoCloseable {
         classifierTexts.checkFits(texts, new PromptTemplates("car-classifier", ClipPromptClassifier.TEMPLATES));
     }
 
+    /** @return network role → precision variant it runs ("fp32", "fp16", ...) */
+    public java.util.Map<String, String> precisions() {
+        return precisions;
+    }
+
     /** @return network role → backend that runs it ("onnxruntime-cpu" or "tensorrt") */
     public java.util.Map<String, String> backends() {
         java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
@@ -166,6 +182,11 @@ public final class CarPipeline implements AutoCloseable {
         loop.setMaskRefiner(sam == null ? null : new SamRefiner(sam));
     }
 
+    /** As {@link #useSam(org.ovseg.pipeline.sam.SamAutomaticMasks)}, with a preset's merge thresholds. */
+    public void useSam(org.ovseg.pipeline.sam.SamAutomaticMasks sam, CarSettings.SamThresholds t) {
+        loop.setMaskRefiner(sam == null ? null : new SamRefiner(sam, t.iom(), t.minPred(), SamRefiner.REPLACE_IOU));
+    }
+
     /** Runs the recurrence on one image. */
     public CarLoop.Result segment(RgbImage image, List<String> labels) {
         return loop.segment(image, labels);
@@ -179,6 +200,11 @@ public final class CarPipeline implements AutoCloseable {
     /** Referring segmentation: one object described by one or more sentences. */
     public boolean[] refer(RgbImage image, List<String> sentences) {
         return loop.refer(image, sentences);
+    }
+
+    /** Referring segmentation with the joint recurrence's steps and per-sentence scores. */
+    public CarLoop.Referral referral(RgbImage image, List<String> sentences) {
+        return loop.referral(image, sentences);
     }
 
     @Override

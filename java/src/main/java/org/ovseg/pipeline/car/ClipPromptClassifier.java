@@ -14,9 +14,8 @@ import org.ovseg.text.TextEmbedder;
  * CaR's mask classifier: a second CLIP scores every visual-prompted image against the current
  * queries. For each of the 15 official templates, P_t = softmax(100·cos(image_i, text_{t,j}))
  * over the queries j; then S = softmax_j(Σ_t P_t). All prompted images of a step go through the
- * image network as one batch. Preprocessing: short side to 224 (bicubic, PyTorch semantics —
- * CLIP's own pipeline uses PIL's antialiased bicubic, a small deviation), centre crop 224, CLIP
- * normalisation. Thread-safe if the engines are.
+ * image network as one batch. Preprocessing as CLIP's own: short side to 224 with PIL's bicubic
+ * ({@link org.ovseg.image.PilBicubic}, bit-exact), centre crop 224, /255, CLIP normalisation. Thread-safe if the engines are.
  */
 public final class ClipPromptClassifier implements CarLoop.PromptClassifier {
     /** The official 15 templates. */
@@ -26,6 +25,8 @@ public final class ClipPromptClassifier implements CarLoop.PromptClassifier {
             "This is a photo of a large {}.", "There is a small {} in the scene.", "There is a medium {} in the scene.",
             "There is a large {} in the scene.");
     private static final int SIZE = 224;
+    /** Texts embedded as given (the templates are applied by the caller). */
+    private static final PromptTemplates RAW = new PromptTemplates("car:raw", List.of("{}"));
 
     private final Engine image;
     private final TextEmbedder text;
@@ -47,11 +48,18 @@ public final class ClipPromptClassifier implements CarLoop.PromptClassifier {
 
     @Override
     public float[][] score(List<RgbImage> prompted, List<String> queries) {
-        int n = prompted.size(), q = queries.size();
+        List<List<String>> groups = new java.util.ArrayList<>();
+        for (String t : TEMPLATES) groups.add(queries.stream().map(n -> t.replace("{}", n)).toList());
+        return scoreGroups(prompted, groups, false);
+    }
+
+    @Override
+    public float[][] scoreGroups(List<RgbImage> prompted, List<List<String>> groups, boolean flat) {
+        int n = prompted.size(), q = groups.get(0).size();
         float[][] img = embedImages(prompted);
         double[][] sum = new double[n][q];
-        for (String t : TEMPLATES) {
-            float[][] txt = text.embed(queries, new PromptTemplates("car:" + t, List.of(t)));
+        for (List<String> g : groups) {
+            float[][] txt = text.embed(g, RAW);
             for (int i = 0; i < n; i++) {
                 double[] logits = new double[q];
                 double mx = Double.NEGATIVE_INFINITY;
@@ -67,6 +75,10 @@ public final class ClipPromptClassifier implements CarLoop.PromptClassifier {
             }
         }
         float[][] s = new float[n][q];
+        if (flat) {
+            for (int i = 0; i < n; i++) for (int j = 0; j < q; j++) s[i][j] = (float) sum[i][j];
+            return s;
+        }
         for (int i = 0; i < n; i++) {
             double mx = Double.NEGATIVE_INFINITY, z = 0;
             for (double v : sum[i]) mx = Math.max(mx, v);
@@ -111,15 +123,14 @@ public final class ClipPromptClassifier implements CarLoop.PromptClassifier {
         int w = img.width(), h = img.height();
         int rw = w <= h ? SIZE : (int) ((long) SIZE * w / h), rh = w <= h ? (int) ((long) SIZE * h / w) : SIZE;
         int x0 = (int) Math.rint((rw - SIZE) / 2.0), y0 = (int) Math.rint((rh - SIZE) / 2.0);
-        float[] src = new float[w * h * 3];
-        byte[] rgb = img.rgb();
-        for (int i = 0; i < src.length; i++) src[i] = (rgb[i] & 0xff) / 255f;
-        float[] r = Bicubic.resizeChannelsLast(src, h, w, 3, rh, rw);
+        // PIL's bicubic on the 8-bit image, as CLIP's preprocessing runs it (torchvision Resize on a
+        // PIL image): antialiased when shrinking (the 1-px ellipse and the prompt borders), 8-bit output.
+        byte[] r = org.ovseg.image.PilBicubic.resize(img.rgb(), w, h, rw, rh);
         float[] out = new float[3 * SIZE * SIZE];
         for (int y = 0; y < SIZE; y++) {
             for (int x = 0; x < SIZE; x++) {
                 int p = ((y + y0) * rw + x + x0) * 3;
-                for (int c = 0; c < 3; c++) out[(c * SIZE + y) * SIZE + x] = (Math.min(1f, Math.max(0f, r[p + c])) - mean[c]) / std[c];
+                for (int c = 0; c < 3; c++) out[(c * SIZE + y) * SIZE + x] = ((r[p + c] & 0xff) / 255f - mean[c]) / std[c];
             }
         }
         return out;

@@ -21,9 +21,9 @@ import org.ovseg.pipeline.sam.SamMask;
  * bit-packed. Thread-safe. Does not own the generator.
  */
 public final class SamRefiner implements CarLoop.MaskRefiner {
-    /** The official iom_thres (voc, context, coco configs). */
+    /** The voc config's iom_thres (other presets: {@link CarSettings#samThresholds}). */
     public static final double IOM_THRESHOLD = 0.6;
-    /** The official sam.min_pred_threshold. */
+    /** The voc config's sam.min_pred_threshold (other presets: {@link CarSettings#samThresholds}). */
     public static final double MIN_PRED = 0.05;
     /** The official matching threshold (IoU of the SAM union with the CaR mask). */
     public static final double REPLACE_IOU = 0.9;
@@ -34,7 +34,7 @@ public final class SamRefiner implements CarLoop.MaskRefiner {
 
     private record Last(WeakReference<RgbImage> image, long crc, List<SamMask> masks) {}
 
-    /** With the official thresholds. */
+    /** With the voc config's thresholds. */
     public SamRefiner(SamAutomaticMasks sam) {
         this(sam, IOM_THRESHOLD, MIN_PRED, REPLACE_IOU);
     }

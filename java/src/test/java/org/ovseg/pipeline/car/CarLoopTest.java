@@ -87,6 +87,38 @@ class CarLoopTest {
         for (int x = 0; x < W / 2 - 2; x++) assertEquals(-1, r.labels()[5 * W + x], "no red query left: background");
     }
 
+    /**
+     * The official order for an all-zero stage (car.py): the stage is scored on the unprompted
+     * images, then its proposals become the previous stage's full list (4 maps for 2 queries); the
+     * CRF runs over all 4 and the first 2 are painted as the 2 queries — so "blue" gets the red
+     * map (second of the list) and the right half, where the unpainted blue map wins, stays empty.
+     */
+    @Test
+    void allZeroStageIsScoredUnpromptedThenTakesThePreviousFullList() {
+        List<List<RgbImage>> seen = new ArrayList<>();
+        CarLoop.ProposalGenerator zeroLater = (image, queries, background) -> camCalls.isEmpty()
+                ? proposals.propose(image, queries, background) : new float[queries.size()][W * H];
+        CarLoop.ProposalGenerator counting = (image, queries, background) -> {
+            float[][] m = zeroLater.propose(image, queries, background);
+            camCalls.add(queries);
+            return m;
+        };
+        CarLoop.PromptClassifier recording = (images, queries) -> {
+            seen.add(images);
+            return classifier.score(images, queries);
+        };
+        RgbImage scene = scene();
+        CarLoop.Result r = new CarLoop(counting, recording, CarSettings.preset("voc"), DenseCrf.Params.CAR)
+                .segment(scene, List.of("green", "red", "yellow", "blue"));
+        assertEquals(2, r.steps().size());
+        for (RgbImage im : seen.get(1)) assertArrayEquals(scene.rgb(), im.rgb(), "all-zero CAMs: no visual prompt");
+        assertEquals(4, r.proposals().length, "the previous stage's full list, not its 2 kept maps");
+        for (int y = 0; y < H; y++) for (int x = 0; x < W; x++) {
+            if (x >= 2 && x < W / 2 - 2) assertEquals(3, r.labels()[y * W + x], "red map painted as the second query (blue)");
+            if (x >= W / 2 + 2) assertEquals(-1, r.labels()[y * W + x], "blue map beyond the painted queries");
+        }
+    }
+
     @Test
     void stuffPassUsesThingsAsBackgroundAndThingsWinWhereBothClaim() {
         List<List<String>> backgrounds = new ArrayList<>();
@@ -122,6 +154,49 @@ class CarLoopTest {
             }
         }
         assertTrue(inside >= 0.95 * (W / 2) * H && outside <= 0.05 * (W / 2) * H, inside + " inside, " + outside + " outside");
+    }
+
+    /**
+     * refcoco preset, joint referring run: one CAM per sentence (alone), the classifier scores both
+     * sentences in one flat softmax of "a clean origami {}.", the absent-colour sentence (0.1 ≤ 0.3)
+     * is dropped and weighs nothing in the merge; the second stage's texts are the official filter's
+     * characters (position 0 of each stage-1 string: "a", one group per stage-1 sentence).
+     */
+    @Test
+    void refcocoJointRunDropsWeakSentencesAndKeepsTheCharacterQuirk() {
+        List<List<List<String>>> groupsSeen = new ArrayList<>();
+        List<Boolean> flatSeen = new ArrayList<>();
+        CarLoop.PromptClassifier recording = new CarLoop.PromptClassifier() {
+            @Override
+            public float[][] score(List<RgbImage> images, List<String> queries) {
+                return classifier.score(images, queries);
+            }
+
+            @Override
+            public float[][] scoreGroups(List<RgbImage> images, List<List<String>> groups, boolean flat) {
+                groupsSeen.add(groups);
+                flatSeen.add(flat);
+                return CarLoop.PromptClassifier.super.scoreGroups(images, groups, flat);
+            }
+        };
+        CarLoop loop = new CarLoop(proposals, recording, CarSettings.preset("refcoco"), DenseCrf.Params.CAR);
+        CarLoop.Referral r = loop.referJoint(scene(), List.of("the red half", "a green thing"));
+        assertEquals(List.of(List.of("the red half"), List.of("a green thing")), camCalls.subList(0, 2), "one CAM per sentence");
+        assertEquals(List.of(List.of("a clean origami the red half.", "a clean origami a green thing.")), groupsSeen.get(0));
+        assertEquals(true, flatSeen.get(0));
+        assertEquals(List.of("the red half"), r.steps().get(0).kept());
+        assertEquals(List.of(List.of("a"), List.of("a")), groupsSeen.get(1), "official filter indexes the strings");
+        assertEquals(List.of(List.of("a clean origami the red half.")), camCalls.subList(2, 3));
+        assertEquals(0f, r.scores()[1]);
+        assertEquals(1f, r.scores()[0], 1e-6f, "one text left: its softmax is 1");
+        int inside = 0, outside = 0;
+        for (int y = 0; y < H; y++) for (int x = 0; x < W; x++) {
+            if (r.mask()[y * W + x]) {
+                if (x < W / 2) inside++;
+                else outside++;
+            }
+        }
+        assertTrue(inside >= 0.95 * (W / 2) * H && outside == 0, inside + " inside, " + outside + " outside");
     }
 
     @Test

@@ -14,6 +14,25 @@ class SamMergeTest {
         return m;
     }
 
+    static boolean[] span(int n, int from, int to) {
+        boolean[] m = new boolean[n];
+        for (int i = from; i < to; i++) m[i] = true;
+        return m;
+    }
+
+    @Test
+    void presetIomThresholdsDecideTheMerge() {
+        // CaR mask [0,40). s1 = [0,37): iom_sam 1, alone IoU 37/40 = 0.925. s2 = [33,43): 7 of its 10
+        // pixels inside, iom = max(7/40, 0.7) = 0.7: above voc's 0.6 and context's 0.5 (union [0,43),
+        // IoU 40/43 = 0.93), not above coco-object's 0.7 (strict), which keeps s1 alone.
+        boolean[] car = span(50, 0, 40), s1 = span(50, 0, 37), s2 = span(50, 33, 43);
+        for (String preset : List.of("voc", "context", "coco-object")) {
+            CarSettings.SamThresholds t = CarSettings.samThresholds(preset);
+            boolean[] out = SamMerge.merge(List.of(car), List.of(s1, s2), t.iom(), t.minPred(), SamRefiner.REPLACE_IOU).get(0);
+            assertArrayEquals(preset.equals("coco-object") ? s1 : span(50, 0, 43), out, preset);
+        }
+    }
+
     @Test
     void unionOfOverlappingSamMasksReplacesACloseMask() {
         boolean[] car = range(0, 10);                 // 10 px
