@@ -43,7 +43,8 @@ final class SegmentCommand implements Main.Command {
     static final String USAGE = """
             usage: ovseg segment --image IN [--image IN2 ...] [--images-from LIST] --labels "a,b,c" --out DIR
                                  [--model DIR|builtin:NAME] [--pipeline NAME] [--preset NAME]
-                                 [--backend auto|cpu|tensorrt] [--size 512] [--window N --stride M]
+                                 [--backend auto|cpu|tensorrt] [--precision fp32|fp16|int8]
+                                 [--size 512] [--window N --stride M]
                                  [--templates imagenet80|maskclip85|single|FILE]
                                  [--key-smoothing T] [--prompt-denoising T] [--save-logits FILE.npy|DIR]
                                  [--threads N] [--cache-dir DIR] [--no-text-cache] [--max-pixels N]
@@ -51,6 +52,7 @@ final class SegmentCommand implements Main.Command {
                                  [--sam DIR [--sam-points 64]] [--gradcam-memory BYTES]
             IN is an image file, a directory (its png/jpg/jpeg/bmp/gif files) or a glob ('photos/*.jpg');
             LIST is a text file with one image path per line.
+            --precision int8: the image encoder's int8 variant (export_clip.py --int8); fp16 applies to TensorRT only.
             --stuff: stuff classes (indices follow --labels; CaR runs its second pass for them).
             --refer: the labels are sentences describing one object -> one mask (pipelines that can: see 'ovseg models').
             --instances: add each segment's mask to the JSON as COCO RLE.
@@ -99,32 +101,42 @@ final class SegmentCommand implements Main.Command {
         Segmenter.Builder b = SegmenterOptions.builder(a);
         if (logitsTarget != null) b.keepLogits(true);
 
-        int failures = 0;
+        java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
+        boolean refer = a.flag("refer");
         try (Segmenter seg = b.build()) {
             seg.validate(stuff == null ? labels : Labels.of(concat(labels, stuff)));
-            for (Path img : images) {
-                try {
-                    RgbImage image = seg.readImage(img);
-                    SegmentationResult r = a.flag("refer") ? seg.refer(image, labels)
-                            : stuff != null ? seg.segmentWithStuff(image, labels, stuff) : seg.segment(image, labels);
-                    String stem = stem(img);
-                    Path logits = logitsTarget == null ? null : images.size() > 1 ? logitsTarget.resolve(stem + ".logits.npy") : logitsTarget;
-                    writeOutputs(outDir, stem, img, image, r, seg, logits, a.flag("refer") ? "refer" : "segment",
-                            stuff == null ? 0 : stuff.size(), a.flag("instances"));
-                    out.printf(Locale.ROOT, "%s: %dx%d, %s%n", img, r.width(), r.height(), summary(r));
-                } catch (IOException | RuntimeException e) {
-                    err.println("error: " + img + ": " + Main.oneLine(describe(e)));
-                    failures++;
-                } catch (OutOfMemoryError e) {
-                    err.println("error: " + img + ": out of memory (" + Main.oneLine(e.getMessage()) + "); try a smaller --size or --max-pixels");
-                    failures++;
-                }
-            }
+            // Decoding the next image and writing the previous one's files overlap the model's
+            // work on the current one; files and report lines are those of a serial loop, in order.
+            Overlapped.<Path, RgbImage, Segmented>run(images, seg::readImage, image -> new Segmented(image,
+                    refer ? seg.refer(image, labels) : stuff != null ? seg.segmentWithStuff(image, labels, stuff) : seg.segment(image, labels)),
+                    (img, done, failure) -> {
+                        try {
+                            if (failure != null) throw failure;
+                            String stem = stem(img);
+                            Path logits = logitsTarget == null ? null : images.size() > 1 ? logitsTarget.resolve(stem + ".logits.npy") : logitsTarget;
+                            writeOutputs(outDir, stem, img, done.image(), done.result(), seg, logits, refer ? "refer" : "segment",
+                                    stuff == null ? 0 : stuff.size(), a.flag("instances"));
+                            out.printf(Locale.ROOT, "%s: %dx%d, %s%n", img, done.result().width(), done.result().height(), summary(done.result()));
+                        } catch (IOException | RuntimeException e) {
+                            err.println("error: " + img + ": " + Main.oneLine(describe(e)));
+                            failed.incrementAndGet();
+                        } catch (OutOfMemoryError e) {
+                            err.println("error: " + img + ": out of memory (" + Main.oneLine(e.getMessage()) + "); try a smaller --size or --max-pixels");
+                            failed.incrementAndGet();
+                        } catch (Throwable e) {
+                            err.println("error: " + img + ": " + Main.oneLine(describe(e instanceof Exception ex ? ex : new RuntimeException(e))));
+                            failed.incrementAndGet();
+                        }
+                    }, 1, 2);
         }
+        int failures = failed.get();
         if (failures > 0 && images.size() > 1) err.printf(Locale.ROOT, "error: %d of %d images failed%n", failures, images.size());
         return failures == 0 ? 0 : 2;
     }
 
+
+    /** One image and its segmentation, on their way to the writer. */
+    private record Segmented(RgbImage image, SegmentationResult result) {}
 
     private static List<String> concat(Labels a, Labels b) {
         List<String> all = new ArrayList<>(a.names());
