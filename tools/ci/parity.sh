@@ -107,7 +107,7 @@ grep -E '^  int8 vs fp32' "$work/export-small.log"
 # pipeline: head, text embeddings, resize of the logits).
 for prec in fp32 int8; do
     mkdir -p "$work/int8-$prec"
-    java -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -cp "$root/java/target/ovseg.jar:$root/java/target/lib/*" org.ovseg.cli.Main \
+    OVSEG_LOG=info java -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -cp "$root/java/target/ovseg.jar:$root/java/target/lib/*" org.ovseg.cli.Main \
         segment --model "$small_bundle" --labels "$labels" --out "$work/int8-$prec" --precision "$prec" --backend cpu \
         --save-logits "$work/int8-$prec/crop.logits.npy" --cache-dir "$work/cache" --image "$work/crop.png" \
         2>"$work/int8-$prec/stderr.log" || { cat "$work/int8-$prec/stderr.log"; status=1; }

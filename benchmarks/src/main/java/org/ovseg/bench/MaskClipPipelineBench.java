@@ -72,7 +72,10 @@ public class MaskClipPipelineBench {
 
     @Setup(Level.Trial)
     public void setup() throws Exception {
-        cache = Files.createTempDirectory("ovseg-bench-cache");
+        // -Dovseg.bench.cache=DIR keeps the text embeddings across forks (each fork otherwise
+        // encodes 1,600 prompts before its first iteration).
+        String keep = System.getProperty("ovseg.bench.cache");
+        cache = keep != null ? Files.createDirectories(Path.of(keep)) : Files.createTempDirectory("ovseg-bench-cache");
         String model = System.getProperty("ovseg.bench.bundle");
         Path dir = model == null ? BuiltinBundles.resolve("builtin:colour-world", cache) : Path.of(model);
         bundle = BundleLoader.load(dir);

@@ -87,6 +87,23 @@ final class Overlapped {
         if (fatal != null) throw fatal;
     }
 
+    /**
+     * The same contract one stage after another on the calling thread: the reference the
+     * overlapped run is measured and compared against.
+     */
+    static <I, D, R> void serial(List<I> items, Stage<I, D> read, Stage<D, R> process, Finish<I, R> finish) {
+        for (I item : items) {
+            R result = null;
+            Throwable failure = null;
+            try {
+                result = process.apply(read.apply(item));
+            } catch (Exception | OutOfMemoryError e) {
+                failure = e;
+            }
+            finish.accept(item, result, failure);
+        }
+    }
+
     /** The read stage's value, or its own failure (not the ExecutionException around it). */
     private static <D> D await(Future<D> f) throws Exception {
         try {

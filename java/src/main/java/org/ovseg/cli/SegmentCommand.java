@@ -107,27 +107,30 @@ final class SegmentCommand implements Main.Command {
             seg.validate(stuff == null ? labels : Labels.of(concat(labels, stuff)));
             // Decoding the next image and writing the previous one's files overlap the model's
             // work on the current one; files and report lines are those of a serial loop, in order.
-            Overlapped.<Path, RgbImage, Segmented>run(images, seg::readImage, image -> new Segmented(image,
-                    refer ? seg.refer(image, labels) : stuff != null ? seg.segmentWithStuff(image, labels, stuff) : seg.segment(image, labels)),
-                    (img, done, failure) -> {
-                        try {
-                            if (failure != null) throw failure;
-                            String stem = stem(img);
-                            Path logits = logitsTarget == null ? null : images.size() > 1 ? logitsTarget.resolve(stem + ".logits.npy") : logitsTarget;
-                            writeOutputs(outDir, stem, img, done.image(), done.result(), seg, logits, refer ? "refer" : "segment",
-                                    stuff == null ? 0 : stuff.size(), a.flag("instances"));
-                            out.printf(Locale.ROOT, "%s: %dx%d, %s%n", img, done.result().width(), done.result().height(), summary(done.result()));
-                        } catch (IOException | RuntimeException e) {
-                            err.println("error: " + img + ": " + Main.oneLine(describe(e)));
-                            failed.incrementAndGet();
-                        } catch (OutOfMemoryError e) {
-                            err.println("error: " + img + ": out of memory (" + Main.oneLine(e.getMessage()) + "); try a smaller --size or --max-pixels");
-                            failed.incrementAndGet();
-                        } catch (Throwable e) {
-                            err.println("error: " + img + ": " + Main.oneLine(describe(e instanceof Exception ex ? ex : new RuntimeException(e))));
-                            failed.incrementAndGet();
-                        }
-                    }, 1, 2);
+            // OVSEG_SEGMENT_SERIAL=1 runs the stages one after another instead, for comparisons.
+            Overlapped.Stage<RgbImage, Segmented> model = image -> new Segmented(image,
+                    refer ? seg.refer(image, labels) : stuff != null ? seg.segmentWithStuff(image, labels, stuff) : seg.segment(image, labels));
+            Overlapped.Finish<Path, Segmented> finish = (img, done, failure) -> {
+                try {
+                    if (failure != null) throw failure;
+                    String stem = stem(img);
+                    Path logits = logitsTarget == null ? null : images.size() > 1 ? logitsTarget.resolve(stem + ".logits.npy") : logitsTarget;
+                    writeOutputs(outDir, stem, img, done.image(), done.result(), seg, logits, refer ? "refer" : "segment",
+                            stuff == null ? 0 : stuff.size(), a.flag("instances"));
+                    out.printf(Locale.ROOT, "%s: %dx%d, %s%n", img, done.result().width(), done.result().height(), summary(done.result()));
+                } catch (IOException | RuntimeException e) {
+                    err.println("error: " + img + ": " + Main.oneLine(describe(e)));
+                    failed.incrementAndGet();
+                } catch (OutOfMemoryError e) {
+                    err.println("error: " + img + ": out of memory (" + Main.oneLine(e.getMessage()) + "); try a smaller --size or --max-pixels");
+                    failed.incrementAndGet();
+                } catch (Throwable e) {
+                    err.println("error: " + img + ": " + Main.oneLine(describe(e instanceof Exception ex ? ex : new RuntimeException(e))));
+                    failed.incrementAndGet();
+                }
+            };
+            if ("1".equals(System.getenv("OVSEG_SEGMENT_SERIAL"))) Overlapped.serial(images, seg::readImage, model, finish);
+            else Overlapped.run(images, seg::readImage, model, finish, 1, 2);
         }
         int failures = failed.get();
         if (failures > 0 && images.size() > 1) err.printf(Locale.ROOT, "error: %d of %d images failed%n", failures, images.size());

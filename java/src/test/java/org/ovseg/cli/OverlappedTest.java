@@ -19,27 +19,34 @@ class OverlappedTest {
     @Test
     void finishesEveryItemInOrderWithItsOwnFailure() {
         List<Integer> items = IntStream.range(0, 40).boxed().toList();
-        List<String> seen = Collections.synchronizedList(new ArrayList<>());
-        Overlapped.<Integer, Integer, Integer>run(items, i -> {
+        List<String> seen = Collections.synchronizedList(new ArrayList<>()), serial = new ArrayList<>();
+        Overlapped.Stage<Integer, Integer> read = i -> {
             if (i % 7 == 3) throw new IOException("unreadable " + i);
             Thread.sleep((i * 13) % 5); // uneven stage times must not reorder anything
             return i * 10;
-        }, d -> {
+        };
+        Overlapped.Stage<Integer, Integer> process = d -> {
             if (d == 50) throw new IllegalStateException("model failed");
             return d + 1;
-        }, (i, r, f) -> {
-            if (f != null) {
-                assertNull(r);
-                seen.add(i + ":" + f.getMessage());
-            } else {
-                seen.add(i + "=" + r);
-            }
-        }, 1, 2);
+        };
+        for (List<String> log : List.of(seen, serial)) {
+            Overlapped.Finish<Integer, Integer> finish = (i, r, f) -> {
+                if (f != null) {
+                    assertNull(r);
+                    log.add(i + ":" + f.getMessage());
+                } else {
+                    log.add(i + "=" + r);
+                }
+            };
+            if (log == seen) Overlapped.run(items, read, process, finish, 1, 2);
+            else Overlapped.serial(items, read, process, finish);
+        }
         List<String> expected = new ArrayList<>();
         for (int i : items) {
             expected.add(i % 7 == 3 ? i + ":unreadable " + i : i == 5 ? i + ":model failed" : i + "=" + (i * 10 + 1));
         }
         assertEquals(expected, seen);
+        assertEquals(expected, serial);
     }
 
     @Test
