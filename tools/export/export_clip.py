@@ -34,7 +34,7 @@ and compared with the torch modules (HF transformers' own forward for everything
 block); the script exits non-zero if fp32 max abs error > 1e-4, or if an fp16 graph is off by
 more than 2e-2 relative to the output's max magnitude (|ort-torch|max / |torch|max).
 
-  python tools/export/export_clip.py --checkpoint DIR --out BUNDLE [--imagenet-norm] [--no-fp16]
+  python tools/export/export_clip.py --checkpoint DIR --out BUNDLE [--imagenet-norm] [--no-fp16] [--int8]
                                     [--official-maskclip-vit]
 
 --official-maskclip-vit exports the vision tower as the official MaskCLIP runs it (mmcv's
