@@ -91,6 +91,19 @@ int ovseg_cpu_dense_projection(const float *F, int64_t B, int64_t P, int64_t D,
                                const float *T, int64_t K, float tau,
                                float *logits, int32_t *labels, float *scores);
 
+/* A dense head prepared once per model: W[E,D] packed for the CPU's kernels and bias[E] (may be
+ * NULL) copied, so ovseg_cpu_dense_head_project packs only T per call. Same semantics and
+ * outputs as ovseg_cpu_dense_projection with that W and bias; D must equal the head's. The head
+ * is immutable: several threads may project with it at once. Free it with
+ * ovseg_cpu_dense_head_free (NULL is a no-op). On failure *out is NULL. */
+typedef struct ovseg_dense_head ovseg_dense_head;
+int ovseg_cpu_dense_head_create(const float *W, const float *bias, int64_t E, int64_t D,
+                                ovseg_dense_head **out);
+int ovseg_cpu_dense_head_project(const ovseg_dense_head *head, const float *F, int64_t B,
+                                 int64_t P, int64_t D, const float *T, int64_t K, float tau,
+                                 float *logits, int32_t *labels, float *scores);
+void ovseg_cpu_dense_head_free(ovseg_dense_head *head);
+
 /* Mask pooling (ODISE, X-Decoder).
  *   F[B,C,HW] features, M[B,Q,HW] mask logits at the same resolution.
  *   hard: m = (M > 0);  soft: m = sigmoid(M).

@@ -17,20 +17,13 @@ constexpr int64_t kTileRows = 64;
 constexpr float kNormFloor = 1e-12f;
 }  // namespace
 
-OVSEG_API int ovseg_cpu_dense_projection(const float *F, int64_t B, int64_t P, int64_t D,
-                                         const float *W, const float *bias, int64_t E,
-                                         const float *T, int64_t K, float tau, float *logits,
-                                         int32_t *labels, float *scores) {
+// The per-call part: T packed, then the tiles. wt holds W^T packed ((d, e) = W[e*D + d]).
+static int project(const float *F, int64_t B, int64_t P, int64_t D, const ovseg::PackedB &wt,
+                   const float *bias, int64_t E, const float *T, int64_t K, float tau,
+                   float *logits, int32_t *labels, float *scores) {
     using namespace ovseg;
-    if (!ovseg::isa_ready()) return OVSEG_ERR_ISA;
-    if (any_negative({B, P, D, E, K})) return OVSEG_ERR_INVALID_ARGUMENT;
-    if (!logits && !labels && !scores) return OVSEG_ERR_INVALID_ARGUMENT;
-    if ((B * P * D > 0 && !F) || (E * D > 0 && !W) || (K * E > 0 && !T))
-        return OVSEG_ERR_INVALID_ARGUMENT;
-    if (B == 0 || P == 0) return OVSEG_OK;
     try {
-        PackedB wt, tt;
-        if (!wt.pack(D, E, W, 1, D)) return OVSEG_ERR_OUT_OF_MEMORY;  // (d, e) = W[e*D + d]
+        PackedB tt;
         if (!tt.pack(E, K, T, 1, E)) return OVSEG_ERR_OUT_OF_MEMORY;  // (e, k) = T[k*E + e]
         const int64_t tiles = (P + kTileRows - 1) / kTileRows;
         const IsaKernels &ops = isa();
@@ -76,3 +69,74 @@ OVSEG_API int ovseg_cpu_dense_projection(const float *F, int64_t B, int64_t P, i
     }
     return OVSEG_OK;
 }
+
+OVSEG_API int ovseg_cpu_dense_projection(const float *F, int64_t B, int64_t P, int64_t D,
+                                         const float *W, const float *bias, int64_t E,
+                                         const float *T, int64_t K, float tau, float *logits,
+                                         int32_t *labels, float *scores) {
+    using namespace ovseg;
+    if (!ovseg::isa_ready()) return OVSEG_ERR_ISA;
+    if (any_negative({B, P, D, E, K})) return OVSEG_ERR_INVALID_ARGUMENT;
+    if (!logits && !labels && !scores) return OVSEG_ERR_INVALID_ARGUMENT;
+    if ((B * P * D > 0 && !F) || (E * D > 0 && !W) || (K * E > 0 && !T))
+        return OVSEG_ERR_INVALID_ARGUMENT;
+    if (B == 0 || P == 0) return OVSEG_OK;
+    try {
+        PackedB wt;
+        if (!wt.pack(D, E, W, 1, D)) return OVSEG_ERR_OUT_OF_MEMORY;  // (d, e) = W[e*D + d]
+        return project(F, B, P, D, wt, bias, E, T, K, tau, logits, labels, scores);
+    } catch (const std::bad_alloc &) {
+        return OVSEG_ERR_OUT_OF_MEMORY;
+    }
+}
+
+// W packed once per model. The ISA table is chosen once at load, so the packing stays valid
+// for the library's lifetime.
+struct ovseg_dense_head {
+    ovseg::PackedB wt;
+    ovseg::AlignedFloats bias;
+    bool has_bias = false;
+    int64_t E = 0, D = 0;
+};
+
+OVSEG_API int ovseg_cpu_dense_head_create(const float *W, const float *bias, int64_t E, int64_t D,
+                                          ovseg_dense_head **out) {
+    if (!out) return OVSEG_ERR_INVALID_ARGUMENT;
+    *out = nullptr;
+    if (!ovseg::isa_ready()) return OVSEG_ERR_ISA;
+    if (ovseg::any_negative({E, D}) || (E * D > 0 && !W)) return OVSEG_ERR_INVALID_ARGUMENT;
+    try {
+        auto *h = new ovseg_dense_head();
+        h->E = E;
+        h->D = D;
+        bool ok = h->wt.pack(D, E, W, 1, D);
+        if (ok && bias) {
+            ok = h->bias.reset(static_cast<size_t>(std::max<int64_t>(E, 1)));
+            if (ok) std::copy(bias, bias + E, h->bias.data());
+            h->has_bias = true;
+        }
+        if (!ok) {
+            delete h;
+            return OVSEG_ERR_OUT_OF_MEMORY;
+        }
+        *out = h;
+        return OVSEG_OK;
+    } catch (const std::bad_alloc &) {
+        return OVSEG_ERR_OUT_OF_MEMORY;
+    }
+}
+
+OVSEG_API int ovseg_cpu_dense_head_project(const ovseg_dense_head *head, const float *F, int64_t B,
+                                           int64_t P, int64_t D, const float *T, int64_t K, float tau,
+                                           float *logits, int32_t *labels, float *scores) {
+    if (!head) return OVSEG_ERR_INVALID_ARGUMENT;
+    if (!ovseg::isa_ready()) return OVSEG_ERR_ISA;
+    if (ovseg::any_negative({B, P, D, K}) || D != head->D) return OVSEG_ERR_INVALID_ARGUMENT;
+    if (!logits && !labels && !scores) return OVSEG_ERR_INVALID_ARGUMENT;
+    if ((B * P * D > 0 && !F) || (K * head->E > 0 && !T)) return OVSEG_ERR_INVALID_ARGUMENT;
+    if (B == 0 || P == 0) return OVSEG_OK;
+    return project(F, B, P, D, head->wt, head->has_bias ? head->bias.data() : nullptr, head->E, T, K,
+                   tau, logits, labels, scores);
+}
+
+OVSEG_API void ovseg_cpu_dense_head_free(ovseg_dense_head *head) { delete head; }

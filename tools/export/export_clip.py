@@ -18,6 +18,10 @@ Output (--out DIR):
                    the actual length).
   image.fp16.onnx, text.fp16.onnx  same interface (float32/int64 in and out, Cast nodes inside),
                    fp16 weights and compute.
+  image.int8.onnx  with --int8: same interface, MatMul weights int8 per channel and their inputs
+                   uint8 (static quantisation calibrated on 4 images; tools/export/int8_clip.py).
+                   bundle.json records it as the "int8" variant of the image network and, under
+                   source.int8, how it was made and its accuracy against fp32 on the same weights.
   pos_embed.npy    [1+g*g, D] f32, the checkpoint's position table.
   head_weight.npy  [E, D] f32, visual_projection.weight (z = W f).
   bundle.json      manifest with sha256 of every file.
@@ -30,7 +34,7 @@ and compared with the torch modules (HF transformers' own forward for everything
 block); the script exits non-zero if fp32 max abs error > 1e-4, or if an fp16 graph is off by
 more than 2e-2 relative to the output's max magnitude (|ort-torch|max / |torch|max).
 
-  python tools/export/export_clip.py --checkpoint DIR --out BUNDLE [--imagenet-norm] [--no-fp16]
+  python tools/export/export_clip.py --checkpoint DIR --out BUNDLE [--imagenet-norm] [--no-fp16] [--int8]
                                     [--official-maskclip-vit]
 
 --official-maskclip-vit exports the vision tower as the official MaskCLIP runs it (mmcv's
@@ -191,9 +195,10 @@ def network_entry(out, files, kind, inputs, outputs):
     """A bundle.json network entry for files[kind], with its fp16 variant when one was written."""
     entry = {"file": files[kind], "sha256": sha256(os.path.join(out, files[kind])), "precision": "fp32",
              "inputs": inputs, "outputs": outputs}
-    if kind + "_fp16" in files:
-        entry["variants"] = {"fp16": {"file": files[kind + "_fp16"],
-                                      "sha256": sha256(os.path.join(out, files[kind + "_fp16"]))}}
+    for prec in ("fp16", "int8"):
+        if kind + "_" + prec in files:
+            entry.setdefault("variants", {})[prec] = {"file": files[kind + "_" + prec],
+                                                      "sha256": sha256(os.path.join(out, files[kind + "_" + prec]))}
     return entry
 
 
@@ -694,6 +699,30 @@ def export_resnet(args, torch, rc, ckpt, t_start):
 
 
 # ----------------------------------------------------------------------------- main
+def export_int8(args, torch, out, files, pos_table, head, mean, std, patch):
+    """image.int8.onnx next to image.onnx, with its accuracy against fp32 on the same weights
+    (unless --no-check); returns (source.int8 for bundle.json, failures)."""
+    import int8_clip
+    images = int8_clip.sample_images(args.int8_images)
+    if len(images) < 2:
+        raise RuntimeError(f"--int8 needs images in {args.int8_images}")
+    calib, held_out = images[:4], images[4:7] or images[:1]
+    files["image_int8"] = "image.int8.onnx"
+    info = int8_clip.quantize(torch, resize_pos_embed, os.path.join(out, files["image"]),
+                              os.path.join(out, files["image_int8"]), pos_table, calib, 320, mean, std, patch)
+    failures = []
+    if not args.no_check:
+        log("int8 check (ONNX Runtime int8 vs fp32 graph, same weights, images not used to calibrate, short side 512):")
+        per_image = int8_clip.accuracy(torch, resize_pos_embed, os.path.join(out, files["image"]),
+                                       os.path.join(out, files["image_int8"]), os.path.join(out, files["text"]),
+                                       head, pos_table, held_out, 512, mean, std, patch)
+        failures = int8_clip.verdict(per_image)
+        info["check"] = {"near_tie": f"fp32 top-2 margin < {int8_clip.NEAR_TIE:g} x the fp32 logits' spread",
+                         "bounds": "cosine mean >= 0.99, label agreement outside near-ties >= 99%, >= 50% clear",
+                         "labels": "12 random token prompts through the bundle's text graph", "results": per_image}
+    return info, failures
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", required=True,
@@ -712,6 +741,12 @@ def main(argv=None):
                     help="a transformers ViTModel checkpoint (e.g. facebook/dino-vitb8) whose patch features "
                          "ProxyCLIP uses as its proxy attention; written as network 'dino'")
     ap.add_argument("--no-check", action="store_true", help="skip the ONNX Runtime self-check")
+    ap.add_argument("--int8", action="store_true",
+                    help="also write image.int8.onnx (static int8 quantisation, per-channel weights; "
+                         "ViT only) and check it against fp32 (dense-feature cosine, label agreement)")
+    ap.add_argument("--int8-images", metavar="DIR", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                                         "..", "data", "voc-samples"),
+                    help="images for --int8: the first 4 calibrate, the next 3 check (default tools/data/voc-samples)")
     ap.add_argument("--route", choices=["auto", "dynamo", "torchscript"], default="auto",
                     help="torch.onnx exporter (auto: dynamo, then TorchScript if dynamo fails)")
     ap.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: default)")
@@ -725,8 +760,8 @@ def main(argv=None):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import resnet_clip
     if resnet_clip.is_resnet_checkpoint(ckpt):
-        if args.official_maskclip_vit:
-            log("error: --official-maskclip-vit applies to ViT checkpoints only")
+        if args.official_maskclip_vit or args.int8:
+            log("error: --official-maskclip-vit and --int8 apply to ViT checkpoints only")
             return 2
         return export_resnet(args, torch, resnet_clip, ckpt, t_start)
     if os.path.isfile(ckpt):
@@ -829,6 +864,10 @@ def main(argv=None):
         np.save(os.path.join(out, k + ".npy"), a)
     dino = export_dino(torch, args.dino, out, args.route) if args.dino else None
 
+    int8_info, int8_failures = None, []
+    if args.int8:
+        int8_info, int8_failures = export_int8(args, torch, out, files, pos_table, head, mean, std, P)
+
     check = None
     if not args.no_check:
         t0 = time.time()
@@ -840,6 +879,9 @@ def main(argv=None):
         if failures:
             log(f"error: self-check failed: {', '.join(failures)}")
             return 1
+    if int8_failures:
+        log(f"error: int8 check failed: {'; '.join(int8_failures)}")
+        return 1
 
     def net(kind, inputs, outputs):
         return network_entry(out, files, kind, inputs, outputs)
@@ -888,6 +930,7 @@ def main(argv=None):
             "normalization": norm_src,
             "vision_variant": variant,
             **({"dino_checkpoint": dino["checkpoint"]} if dino else {}),
+            **({"int8": int8_info} if int8_info else {}),
             "notes": ("mean/std from " + norm_src + "; official MaskCLIP configs normalise with ImageNet "
                       "mean/std (0.485,0.456,0.406)/(0.229,0.224,0.225) instead of CLIP's "
                       "(export with --imagenet-norm for that). Text graph pools at argmax(input_ids) "

@@ -17,11 +17,13 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 import org.ovseg.kernel.CpuKernels;
+import org.ovseg.kernel.DenseHead;
 
 /**
  * MaskCLIP's dense projection at ViT-B/16 448² (P = 28² = 784 patches, D = 768, E = 512) with
  * K = 21 (VOC) and 171 (COCO-Stuff) classes: the native kernel (fused argmax, and full logits),
- * a naive Java loop, and ONNX Runtime running the same op as MatMul graphs.
+ * the same kernel with W packed once ({@link DenseHead}, "prepared"), a naive Java loop, and
+ * ONNX Runtime running the same op as MatMul graphs.
  * FLOPs per call: 2·P·D·E + 2·P·E·K.
  */
 @State(Scope.Benchmark)
@@ -39,6 +41,7 @@ public class DenseProjectionBench {
     FloatBuffer F, W, T, logits, scores;
     IntBuffer labels;
     OrtFormulations.DenseProjection ort;
+    DenseHead head;
 
     @Setup(Level.Trial)
     public void setup() throws Exception {
@@ -53,11 +56,25 @@ public class DenseProjectionBench {
         scores = Data.floats(P);
         labels = Data.ints(P);
         ort = new OrtFormulations.DenseProjection(P, D, E, K, w, t, 100f);
+        head = DenseHead.prepare(W, null, E, D);
     }
 
     @TearDown(Level.Trial)
     public void tearDown() throws Exception {
         ort.close();
+        head.close();
+    }
+
+    @Benchmark
+    public IntBuffer ovsegPreparedFusedArgmax() {
+        head.project(F, 1, P, T, K, 100f, null, labels, scores);
+        return labels;
+    }
+
+    @Benchmark
+    public FloatBuffer ovsegPreparedFullLogits() {
+        head.project(F, 1, P, T, K, 100f, logits, null, null);
+        return logits;
     }
 
     @Benchmark

@@ -46,6 +46,8 @@ import org.ovseg.text.TextEmbeddingCache;
  * and warm (cache hit). The model is the bundle in -Dovseg.bench.bundle (e.g. a random-weight
  * ViT-B/16 exported by tools/export), else builtin:colour-world (a tiny encoder, so its ratios
  * say little). Run from the repository root (it reads tools/data/voc-samples/0_image.png).
+ * When the bundle has an int8 image variant (tools/export/export_clip.py --int8), the *Int8
+ * benchmarks run the pipeline with {@code precision("int8")} and that graph raw; without one they fail.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -57,10 +59,10 @@ public class MaskClipPipelineBench {
     static final List<String> VOC = List.of("airplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
             "dining table", "dog", "horse", "motorbike", "person", "potted plant", "sheep", "sofa", "train", "tv monitor");
 
-    Segmenter segmenter;
+    Segmenter segmenter, segmenterInt8;
     Labels labels = Labels.of(VOC);
     RgbImage image;
-    Engine imageEngine, textEngine;
+    Engine imageEngine, imageEngineInt8, textEngine;
     ModelBundle bundle;
     HostTensor pixels, pos;
     FloatBuffer features, headW, text, logits;
@@ -70,7 +72,10 @@ public class MaskClipPipelineBench {
 
     @Setup(Level.Trial)
     public void setup() throws Exception {
-        cache = Files.createTempDirectory("ovseg-bench-cache");
+        // -Dovseg.bench.cache=DIR keeps the text embeddings across forks (each fork otherwise
+        // encodes 1,600 prompts before its first iteration).
+        String keep = System.getProperty("ovseg.bench.cache");
+        cache = keep != null ? Files.createDirectories(Path.of(keep)) : Files.createTempDirectory("ovseg-bench-cache");
         String model = System.getProperty("ovseg.bench.bundle");
         Path dir = model == null ? BuiltinBundles.resolve("builtin:colour-world", cache) : Path.of(model);
         bundle = BundleLoader.load(dir);
@@ -85,6 +90,10 @@ public class MaskClipPipelineBench {
         EngineOptions eo = EngineOptions.builder().backend(Backend.CPU).build();
         imageEngine = Engines.open(bundle.variantFiles("image"), eo);
         textEngine = Engines.open(bundle.variantFiles("text"), eo);
+        if (bundle.variantFiles("image").containsKey("int8")) {
+            segmenterInt8 = Segmenter.builder().model(dir.toString()).backend(Backend.CPU).cacheDir(cache).precision("int8").build();
+            imageEngineInt8 = Engines.open(bundle.variantFiles("image"), eo.toBuilder().precisionPreference("int8", "fp32").build());
+        }
         var pre = bundle.manifest().preprocessing();
         D = pre.width();
         E = bundle.manifest().embedDim();
@@ -109,6 +118,10 @@ public class MaskClipPipelineBench {
     public void tearDown() throws Exception {
         segmenter.close();
         imageEngine.close();
+        if (segmenterInt8 != null) {
+            segmenterInt8.close();
+            imageEngineInt8.close();
+        }
         textEngine.close();
         pixels.close();
         pos.close();
@@ -122,6 +135,20 @@ public class MaskClipPipelineBench {
     @Benchmark
     public Object rawImageEncoder() {
         Map<String, HostTensor> out = imageEngine.run(Map.of("pixel_values", pixels, "pos_embed", pos));
+        out.values().forEach(HostTensor::close);
+        return out;
+    }
+
+    @Benchmark
+    public SegmentationResult wholePipelineInt8WarmText() {
+        if (segmenterInt8 == null) throw new IllegalStateException("the bundle has no int8 image variant");
+        return segmenterInt8.segment(image, labels);
+    }
+
+    @Benchmark
+    public Object rawImageEncoderInt8() {
+        if (imageEngineInt8 == null) throw new IllegalStateException("the bundle has no int8 image variant");
+        Map<String, HostTensor> out = imageEngineInt8.run(Map.of("pixel_values", pixels, "pos_embed", pos));
         out.values().forEach(HostTensor::close);
         return out;
     }

@@ -69,6 +69,13 @@ public final class Segmenter implements AutoCloseable {
                 + " is a '" + kind + "' bundle; this version of ovseg runs " + String.join(", ", PipelineRegistry.names()) + " bundles"));
         checkOptions(factory, b.options);
         EngineOptions.Builder eo = EngineOptions.builder().backend(b.backend);
+        if (b.precision != null) {
+            boolean present = b.precision.equals("fp32") || bundle.manifest().networks().values().stream()
+                    .anyMatch(n -> n.precision().equals(b.precision) || n.variants().containsKey(b.precision));
+            if (!present) throw new OvsegException("model " + modelName + " has no " + b.precision + " variant of any network"
+                    + (b.precision.equals("int8") ? " (export it with tools/export/export_clip.py --int8)" : ""));
+            eo.precisionPreference(b.precision.equals("fp32") ? new String[] {"fp32"} : new String[] {b.precision, "fp32"});
+        }
         if (b.threads > 0) eo.intraOpThreads(b.threads);
         if (b.cacheDir != null) eo.planCacheDir(b.cacheDir.resolve("tensorrt-plans"));
         TextEmbeddingCache cache = new TextEmbeddingCache(b.textCache ? (b.cacheDir == null ? TextEmbeddingCache.defaultDirectory()
@@ -267,6 +274,7 @@ public final class Segmenter implements AutoCloseable {
         private boolean textCache = true;
         private long maxPixels = ImageDecoder.DEFAULT_MAX_PIXELS;
         private String pipelineName;
+        private String precision;
         private PipelineOptions options = PipelineOptions.none();
 
         private Builder() {}
@@ -386,6 +394,23 @@ public final class Segmenter implements AutoCloseable {
 
         private <T> Builder set(PipelineOption<T> option, T value) {
             options = options.with(option, value);
+            return this;
+        }
+
+        /**
+         * The precision variant of the bundle's networks to run: "fp32", "fp16" or "int8". Unset:
+         * fp32 on the CPU, the bundle's fp16 variant on TensorRT. "int8" runs a network's int8
+         * variant where it has one (MaskCLIP bundles: the image encoder), fp32 elsewhere; the CPU
+         * never takes int8 unless asked. "fp16" changes only TensorRT: ONNX Runtime's CPU provider
+         * runs half-precision graphs through casts, so the CPU stays on fp32. {@link #build()}
+         * fails when no network of the bundle has the variant.
+         */
+        public Builder precision(String precision) {
+            String p = Objects.requireNonNull(precision, "precision").trim().toLowerCase(Locale.ROOT);
+            if (!java.util.Set.of("fp32", "fp16", "int8").contains(p)) {
+                throw new IllegalArgumentException("precision must be fp32, fp16 or int8, got '" + precision + "'");
+            }
+            this.precision = p;
             return this;
         }
 

@@ -43,7 +43,8 @@ final class SegmentCommand implements Main.Command {
     static final String USAGE = """
             usage: ovseg segment --image IN [--image IN2 ...] [--images-from LIST] --labels "a,b,c" --out DIR
                                  [--model DIR|builtin:NAME] [--pipeline NAME] [--preset NAME]
-                                 [--backend auto|cpu|tensorrt] [--size 512] [--window N --stride M]
+                                 [--backend auto|cpu|tensorrt] [--precision fp32|fp16|int8]
+                                 [--size 512] [--window N --stride M]
                                  [--templates imagenet80|maskclip85|single|FILE]
                                  [--key-smoothing T] [--prompt-denoising T] [--save-logits FILE.npy|DIR]
                                  [--method maskclip|sclip|clearclip|naclip|proxyclip] [--pamr]
@@ -53,6 +54,7 @@ final class SegmentCommand implements Main.Command {
             IN is an image file, a directory (its png/jpg/jpeg/bmp/gif files) or a glob ('photos/*.jpg');
             LIST is a text file with one image path per line.
             --labels may be left out when --preset ships its official class list (CaR: voc, coco-object).
+            --precision int8: the image encoder's int8 variant (export_clip.py --int8); fp16 applies to TensorRT only.
             --stuff: stuff classes (indices follow --labels; CaR runs its second pass for them).
             --refer: the labels are sentences describing one object -> one mask (pipelines that can: see 'ovseg models').
             --instances: add each segment's mask to the JSON as COCO RLE.
@@ -105,33 +107,42 @@ final class SegmentCommand implements Main.Command {
         Segmenter.Builder b = SegmenterOptions.builder(a);
         if (logitsTarget != null) b.keepLogits(true);
 
-        int failures = 0;
+        java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
+        boolean refer = a.flag("refer");
         try (Segmenter seg = b.build()) {
-            if (labels == null) labels = presetLabels(seg.pipeline(), a.get("preset", null));
-            seg.validate(stuff == null ? labels : Labels.of(concat(labels, stuff)));
-            for (Path img : images) {
+            Labels texts = labels != null ? labels : presetLabels(seg.pipeline(), a.get("preset", null));
+            seg.validate(stuff == null ? texts : Labels.of(concat(texts, stuff)));
+            // Decoding the next image and writing the previous one's files overlap the model's
+            // work on the current one; files and report lines are those of a serial loop, in order.
+            // OVSEG_SEGMENT_SERIAL=1 runs the stages one after another instead, for comparisons.
+            Overlapped.Stage<RgbImage, Segmented> model = image -> new Segmented(image,
+                    refer ? seg.refer(image, texts) : stuff != null ? seg.segmentWithStuff(image, texts, stuff) : seg.segment(image, texts));
+            Overlapped.Finish<Path, Segmented> finish = (img, done, failure) -> {
                 try {
-                    RgbImage image = seg.readImage(img);
-                    SegmentationResult r = a.flag("refer") ? seg.refer(image, labels)
-                            : stuff != null ? seg.segmentWithStuff(image, labels, stuff) : seg.segment(image, labels);
+                    if (failure != null) throw failure;
                     String stem = stem(img);
                     Path logits = logitsTarget == null ? null : images.size() > 1 ? logitsTarget.resolve(stem + ".logits.npy") : logitsTarget;
-                    writeOutputs(outDir, stem, img, image, r, seg, logits, a.flag("refer") ? "refer" : "segment",
+                    writeOutputs(outDir, stem, img, done.image(), done.result(), seg, logits, refer ? "refer" : "segment",
                             stuff == null ? 0 : stuff.size(), a.flag("instances"));
-                    out.printf(Locale.ROOT, "%s: %dx%d, %s%n", img, r.width(), r.height(), summary(r));
+                    out.printf(Locale.ROOT, "%s: %dx%d, %s%n", img, done.result().width(), done.result().height(), summary(done.result()));
                 } catch (IOException | RuntimeException e) {
                     err.println("error: " + img + ": " + Main.oneLine(describe(e)));
-                    failures++;
+                    failed.incrementAndGet();
                 } catch (OutOfMemoryError e) {
                     err.println("error: " + img + ": out of memory (" + Main.oneLine(e.getMessage()) + "); try a smaller --size or --max-pixels");
-                    failures++;
+                    failed.incrementAndGet();
+                } catch (Throwable e) {
+                    err.println("error: " + img + ": " + Main.oneLine(describe(e instanceof Exception ex ? ex : new RuntimeException(e))));
+                    failed.incrementAndGet();
                 }
-            }
+            };
+            if ("1".equals(System.getenv("OVSEG_SEGMENT_SERIAL"))) Overlapped.serial(images, seg::readImage, model, finish);
+            else Overlapped.run(images, seg::readImage, model, finish, 1, 2);
         }
+        int failures = failed.get();
         if (failures > 0 && images.size() > 1) err.printf(Locale.ROOT, "error: %d of %d images failed%n", failures, images.size());
         return failures == 0 ? 0 : 2;
     }
-
 
     private static Labels presetLabels(String pipeline, String preset) {
         List<String> names = org.ovseg.pipeline.PipelineRegistry.get(pipeline).presetLabels(preset.toLowerCase(Locale.ROOT))
@@ -139,6 +150,9 @@ final class SegmentCommand implements Main.Command {
                         + "' has no class list of its own)"));
         return Labels.of(names);
     }
+
+    /** One image and its segmentation, on their way to the writer. */
+    private record Segmented(RgbImage image, SegmentationResult result) {}
 
     private static List<String> concat(Labels a, Labels b) {
         List<String> all = new ArrayList<>(a.names());

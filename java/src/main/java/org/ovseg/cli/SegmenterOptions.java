@@ -15,14 +15,16 @@ import org.ovseg.engine.Backend;
 final class SegmenterOptions {
     /** Options that take a value. */
     static final Set<String> VALUED = Set.of("model", "backend", "size", "templates", "window", "stride", "key-smoothing",
-            "prompt-denoising", "threads", "cache-dir", "max-pixels", "preset", "pipeline", "sam", "sam-points", "gradcam-memory", "method");
+            "prompt-denoising", "threads", "cache-dir", "max-pixels", "preset", "pipeline", "sam", "sam-points", "gradcam-memory", "method",
+            "precision");
     /** Boolean flags. */
     static final Set<String> FLAGS = Set.of("no-text-cache", "pamr");
 
     /** Usage lines for these options (no indentation: {@code USAGE.indent(n)} lines them up under a command's own). */
     static final String USAGE = """
                                  [--model DIR|builtin:NAME] [--pipeline NAME] [--preset NAME]
-                                 [--backend auto|cpu|tensorrt] [--size 512] [--window N --stride M]
+                                 [--backend auto|cpu|tensorrt] [--precision fp32|fp16|int8]
+                                 [--size 512] [--window N --stride M]
                                  [--templates imagenet80|maskclip85|single|FILE]
                                  [--method maskclip|sclip|clearclip|naclip|proxyclip] [--pamr]
                                  [--key-smoothing T] [--prompt-denoising T]
@@ -60,6 +62,15 @@ final class SegmenterOptions {
     static void check(Args a) {
         backend(a);
         window(a);
+        precision(a);
+    }
+
+    private static String precision(Args a) {
+        String p = a.get("precision", null);
+        if (p != null && !Set.of("fp32", "fp16", "int8").contains(p.toLowerCase(Locale.ROOT))) {
+            throw new UsageException("--precision must be fp32, fp16 or int8, got '" + p + "'");
+        }
+        return p;
     }
 
     private static Backend backend(Args a) {
@@ -87,6 +98,7 @@ final class SegmenterOptions {
                 throw new UsageException("--pipeline: " + e.getMessage());
             }
         }
+        if (precision(a) != null) b.precision(precision(a));
         if (a.get("size", null) != null) b.size(a.intValue("size", 512, 16, 8192));
         if (a.get("templates", null) != null) b.templates(a.get("templates", null));
         if (a.get("key-smoothing", null) != null) b.keySmoothing(floatValue(a, "key-smoothing"));

@@ -21,6 +21,8 @@ public final class Engines {
     /** A backend decision and why it was made. */
     public record Choice(Backend backend, String reason) {}
 
+    private static final String INT8 = "int8";
+
     /**
      * Opens one ONNX file.
      *
@@ -139,8 +141,13 @@ public final class Engines {
         return b == Backend.TENSORRT ? "tensorrt" : "onnxruntime-cpu";
     }
 
-    /** @return the variant label {@link #open(Map, EngineOptions)} would use on {@code backend} */
+    /**
+     * @return the variant label {@link #open(Map, EngineOptions)} would use on {@code backend}. On
+     *     the CPU an "int8" variant is taken only when it heads the preference (asked for, e.g.
+     *     {@code --precision int8}): it trades a little accuracy for speed, which is the caller's call.
+     */
     public static String selectVariant(Map<String, Path> variants, Backend backend, EngineOptions options) {
+        if (backend != Backend.TENSORRT && INT8.equals(options.precisionPreference().get(0)) && variants.containsKey(INT8)) return INT8;
         if (backend != Backend.TENSORRT && variants.containsKey("fp32")) return "fp32";
         for (String p : options.precisionPreference()) {
             if (variants.containsKey(p)) return p;

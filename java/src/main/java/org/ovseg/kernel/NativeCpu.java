@@ -43,6 +43,16 @@ final class NativeCpu {
             FloatBuffer T, @Cast("int64_t") long K, float tau,
             FloatBuffer logits, @Cast("int32_t*") IntBuffer labels, FloatBuffer scores);
 
+    static native int ovseg_cpu_dense_head_create(FloatBuffer W, FloatBuffer bias, @Cast("int64_t") long E,
+            @Cast("int64_t") long D, @Cast("ovseg_dense_head**") long[] out);
+
+    static native int ovseg_cpu_dense_head_project(@Cast("const ovseg_dense_head*") long head,
+            FloatBuffer F, @Cast("int64_t") long B, @Cast("int64_t") long P, @Cast("int64_t") long D,
+            FloatBuffer T, @Cast("int64_t") long K, float tau,
+            FloatBuffer logits, @Cast("int32_t*") IntBuffer labels, FloatBuffer scores);
+
+    static native void ovseg_cpu_dense_head_free(@Cast("ovseg_dense_head*") long head);
+
     static native int ovseg_cpu_mask_pool(
             FloatBuffer F, FloatBuffer M, @Cast("int64_t") long B, @Cast("int64_t") long C,
             @Cast("int64_t") long Q, @Cast("int64_t") long HW, int mode, int normalize,

@@ -72,4 +72,16 @@ class SegmenterTest {
             assertTrue(same > 0.97 * ma.length, "agreement " + (double) same / ma.length);
         }
     }
+
+    @Test
+    void precisionIsCheckedAgainstTheBundle() {
+        assertThrows(IllegalArgumentException.class, () -> Segmenter.builder().precision("int4"));
+        // The demonstration bundle has fp32 networks only: int8 must be refused, never silently fp32.
+        org.ovseg.OvsegException e = assertThrows(org.ovseg.OvsegException.class,
+                () -> Segmenter.builder().cacheDir(cache).precision("INT8").build());
+        assertTrue(e.getMessage().contains("no int8 variant") && e.getMessage().contains("--int8"), e.getMessage());
+        try (Segmenter s = Segmenter.builder().cacheDir(cache).precision("fp32").build()) {
+            assertEquals(3, s.segment(quadrants(200, 120), Labels.parse("yellow,blue,green,red")).labelAt(10, 10));
+        }
+    }
 }

@@ -248,6 +248,62 @@ class SegmentCommandTest {
         assertTrue(files(out).stream().noneMatch(p -> p.getFileName().toString().endsWith(".part")), files(out).toString());
     }
 
+    /**
+     * Many images in one run (decoding, model and writing overlapped) write exactly what one run
+     * per image writes (nothing can overlap there): PNGs and logits byte for byte, the JSON equal
+     * but for the measured timings; report lines in input order, a bad image reported in its place.
+     */
+    @Test
+    void overlappedRunWritesWhatSerialRunsWrite(@TempDir Path dir) throws Exception {
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            Path img = dir.resolve("img" + i + ".png");
+            Scenes.generate(20 + i, 90 + 17 * i, 70 + 9 * i, new int[] {0, 1, 2, 3}, 2 + i % 3).write(img);
+            names.add(img.toString());
+        }
+        byte[] png = Files.readAllBytes(Path.of(names.get(3)));
+        Files.write(Path.of(names.get(3)), java.util.Arrays.copyOf(png, png.length - 30)); // truncated: fails to decode
+        Path together = dir.resolve("together"), logitsTogether = Files.createDirectories(dir.resolve("lt"));
+        List<String> args = new ArrayList<>(List.of("segment", "--labels", "red,green,blue,yellow", "--out", together.toString(),
+                "--save-logits", logitsTogether.toString()));
+        for (String n : names) args.addAll(List.of("--image", n));
+        Run all = cli(withCache(args.toArray(String[]::new)));
+        assertEquals(2, all.code(), all.err());
+        List<String> lines = all.out().lines().toList();
+        assertEquals(5, lines.size(), all.out());
+        for (int i = 0, l = 0; i < names.size(); i++) if (i != 3) assertTrue(lines.get(l++).startsWith(names.get(i) + ":"), all.out());
+        assertTrue(all.err().contains("img3.png"), all.err());
+
+        Path serial = dir.resolve("serial"), logitsSerial = Files.createDirectories(dir.resolve("ls"));
+        for (int i = 0; i < names.size(); i++) {
+            if (i == 3) continue;
+            Run one = cli(withCache("segment", "--labels", "red,green,blue,yellow", "--out", serial.toString(), "--image", names.get(i),
+                    "--save-logits", logitsSerial.resolve("img" + i + ".logits.npy").toString()));
+            assertEquals(0, one.code(), one.err());
+        }
+        assertEquals(files(serial).stream().map(p -> p.getFileName().toString()).sorted().toList(),
+                files(together).stream().map(p -> p.getFileName().toString()).sorted().toList());
+        ObjectMapper m = new ObjectMapper();
+        for (Path p : files(serial)) {
+            Path q = together.resolve(p.getFileName());
+            if (p.toString().endsWith(".json")) {
+                var a = (com.fasterxml.jackson.databind.node.ObjectNode) m.readTree(p.toFile());
+                var b = (com.fasterxml.jackson.databind.node.ObjectNode) m.readTree(q.toFile());
+                a.remove("timings_ms");
+                b.remove("timings_ms");
+                ((com.fasterxml.jackson.databind.node.ObjectNode) a.get("files")).remove("logits");
+                ((com.fasterxml.jackson.databind.node.ObjectNode) b.get("files")).remove("logits");
+                assertEquals(a, b, p.getFileName().toString());
+            } else {
+                assertTrue(java.util.Arrays.equals(Files.readAllBytes(p), Files.readAllBytes(q)), p.getFileName() + " differs");
+            }
+        }
+        for (Path p : files(logitsSerial)) {
+            assertTrue(java.util.Arrays.equals(Files.readAllBytes(p), Files.readAllBytes(logitsTogether.resolve(p.getFileName()))), p.toString());
+        }
+        assertEquals(5, files(logitsTogether).size());
+    }
+
     @Test
     void unicodeLabelsAreAccepted(@TempDir Path dir) throws Exception {
         Path img = dir.resolve("u.png");

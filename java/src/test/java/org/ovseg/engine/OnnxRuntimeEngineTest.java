@@ -253,6 +253,14 @@ class OnnxRuntimeEngineTest {
         assertEquals("fp16", Engines.selectVariant(v, Backend.TENSORRT, o));
         assertEquals("fp32", Engines.selectVariant(v, Backend.TENSORRT, o.toBuilder().precisionPreference("bf16").build()));
         assertEquals("fp16", Engines.selectVariant(Map.of("fp16", Path.of("x")), Backend.CPU, o));
+        // int8 only when it heads the preference (asked for); a network without it stays on fp32.
+        v.put("int8", Path.of("a.int8.onnx"));
+        assertEquals("fp32", Engines.selectVariant(v, Backend.CPU, o));
+        assertEquals("fp32", Engines.selectVariant(v, Backend.CPU, o.toBuilder().precisionPreference("fp16", "int8").build()));
+        EngineOptions int8 = o.toBuilder().precisionPreference("int8", "fp32").build();
+        assertEquals("int8", Engines.selectVariant(v, Backend.CPU, int8));
+        assertEquals("int8", Engines.selectVariant(v, Backend.TENSORRT, int8));
+        assertEquals("fp32", Engines.selectVariant(Map.of("fp32", Path.of("t.onnx")), Backend.CPU, int8));
     }
 
     @Test
