@@ -25,9 +25,9 @@ import org.ovseg.image.RgbImage;
  * is one) must reach mIoU ≥ 0.9 against the scene's truth.
  */
 class CarDemoTest {
-    private static final List<String> COLOURS = List.of("red", "green", "blue", "yellow", "cyan", "magenta");
+    private static final List<String> COLOURS = UserScenes.COLOURS;
     private static final int[] RGB = {0xFF0000, 0x00FF00, 0x0000FF, 0xFFFF00, 0x00FFFF, 0xFF00FF};
-    private static final int GREY = 6;
+    private static final int GREY = UserScenes.GREY;
 
     @TempDir
     static Path cache;
@@ -72,25 +72,8 @@ class CarDemoTest {
             if (!present.contains(labels.get(i))) assertEquals(0.0, r.pixelFraction(i), labels.get(i) + " painted");
         }
         // mIoU over the truth's classes: the two colours, and the grey background if any.
-        double sum = 0;
-        int classes = 0;
         StringBuilder report = new StringBuilder();
-        for (int truthClass : s.classes()) {
-            int label = truthClass == GREY ? SegmentationResult.UNASSIGNED : labels.indexOf(COLOURS.get(truthClass));
-            long inter = 0, union = 0;
-            for (int y = 0; y < s.height(); y++) {
-                for (int x = 0; x < s.width(); x++) {
-                    boolean t = s.truth()[y * s.width() + x] == truthClass, p = r.labelAt(x, y) == label;
-                    if (t && p) inter++;
-                    if (t || p) union++;
-                }
-            }
-            double iou = (double) inter / union;
-            report.append(truthClass == GREY ? "grey" : COLOURS.get(truthClass)).append(String.format(" %.3f ", iou));
-            sum += iou;
-            classes++;
-        }
-        double miou = sum / classes;
+        double miou = UserScenes.miou(s.truth(), s.width(), s.height(), s.classes(), r, labels, report)[0];
         assertTrue(miou >= 0.9, "mIoU " + miou + " (" + report + ") on " + s.width() + "x" + s.height());
     }
 

@@ -114,13 +114,19 @@ final class UserScenes {
      * @return {mIoU, min IoU}
      */
     static double[] miou(Scene s, SegmentationResult r, List<String> labels, StringBuilder report) {
+        return miou(s.truth(), s.width(), s.height(), s.classes(), r, labels, report);
+    }
+
+    /** The same for any scene given as its truth map (colour index per pixel, {@link #GREY} = background) and its classes. */
+    static double[] miou(int[] truth, int width, int height, java.util.Collection<Integer> classes, SegmentationResult r, List<String> labels,
+            StringBuilder report) {
         double sum = 0, min = 1;
-        for (int truthClass : s.classes()) {
+        for (int truthClass : classes) {
             int label = truthClass == GREY ? SegmentationResult.UNASSIGNED : labels.indexOf(COLOURS.get(truthClass));
             long inter = 0, union = 0;
-            for (int y = 0; y < s.height(); y++) {
-                for (int x = 0; x < s.width(); x++) {
-                    boolean t = s.truth()[y * s.width() + x] == truthClass, p = r.labelAt(x, y) == label;
+            for (int y = 0; y < height; y++) {
+                for (int x = 0; x < width; x++) {
+                    boolean t = truth[y * width + x] == truthClass, p = r.labelAt(x, y) == label;
                     if (t && p) inter++;
                     if (t || p) union++;
                 }
@@ -130,6 +136,6 @@ final class UserScenes {
             sum += iou;
             min = Math.min(min, iou);
         }
-        return new double[] {sum / s.classes().size(), min};
+        return new double[] {sum / classes.size(), min};
     }
 }

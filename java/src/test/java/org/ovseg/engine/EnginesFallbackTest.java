@@ -17,37 +17,9 @@ import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.ovseg.tensor.HostTensor;
 
 /** The AUTO fallback from TensorRT to ONNX Runtime, with the openers replaced (no TensorRT here). */
 class EnginesFallbackTest {
-
-    /** An engine that only says which backend it is. */
-    private record Fake(Backend backend, Path file) implements Engine {
-        @Override
-        public List<TensorSpec> inputs() {
-            return List.of();
-        }
-
-        @Override
-        public List<TensorSpec> outputs() {
-            return List.of();
-        }
-
-        @Override
-        public Map<String, HostTensor> run(Map<String, HostTensor> inputs) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public void run(Map<String, HostTensor> inputs, Map<String, HostTensor> outputs) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public void close() {}
-    }
-
     private final List<LogRecord> warnings = new ArrayList<>();
     private final Handler handler = new Handler() {
         @Override
@@ -77,7 +49,7 @@ class EnginesFallbackTest {
     private final List<Path> ortOpened = new ArrayList<>();
     private final Engines.OrtOpener ort = (f, o) -> {
         ortOpened.add(f);
-        return new Fake(Backend.CPU, f);
+        return new NoRunEngine(Backend.CPU, f);
     };
     private static final Engines.TrtOpener BROKEN = (f, o, label) -> {
         throw new EngineException(f.getFileName() + ": input 'pixel_values' has dynamic shape [1,3,-1,-1];\nTensorRT needs a profile");
@@ -118,7 +90,7 @@ class EnginesFallbackTest {
 
     @Test
     void workingTensorRtIsUsed() {
-        Engine trt = new Fake(Backend.TENSORRT, null);
+        Engine trt = new NoRunEngine(Backend.TENSORRT, null);
         List<String> labels = new ArrayList<>();
         Engine e = Engines.open(variants, EngineOptions.defaults(), TRT, (f, o, label) -> {
             labels.add(label);
@@ -146,7 +118,7 @@ class EnginesFallbackTest {
         Engines.TrtOpener trt = (f, o, label) -> { // what open(bundle, role, ...) does, minus TensorRT itself
             Engines.withProfiles(o, net, h);
             built.add(label);
-            return new Fake(Backend.TENSORRT, f);
+            return new NoRunEngine(Backend.TENSORRT, f);
         };
         assertEquals(Backend.CPU, Engines.open(variants, EngineOptions.defaults(), TRT, trt, ort).backend());
         assertEquals(List.of(), built);
@@ -159,7 +131,7 @@ class EnginesFallbackTest {
 
     @Test
     void backendNamesForTheJsonAndTheApi() {
-        Engine cpu = new Fake(Backend.CPU, null), gpu = new Fake(Backend.TENSORRT, null);
+        Engine cpu = new NoRunEngine(Backend.CPU, null), gpu = new NoRunEngine(Backend.TENSORRT, null);
         assertEquals("onnxruntime-cpu", Engines.backendName(Map.of("text", cpu, "image", cpu)));
         assertEquals("tensorrt", Engines.backendName(Map.of("image", gpu)));
         Map<String, Engine> mixed = new LinkedHashMap<>();

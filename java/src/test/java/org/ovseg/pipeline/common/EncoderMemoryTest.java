@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.Map;
 import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -16,10 +14,7 @@ import org.ovseg.api.Labels;
 import org.ovseg.api.SegmentationResult;
 import org.ovseg.api.Segmenter;
 import org.ovseg.engine.Backend;
-import org.ovseg.engine.Engine;
-import org.ovseg.engine.TensorSpec;
 import org.ovseg.image.RgbImage;
-import org.ovseg.tensor.HostTensor;
 
 class EncoderMemoryTest {
     @TempDir
@@ -109,9 +104,9 @@ class EncoderMemoryTest {
 
     @Test
     void onlyCpuEnginesAreChecked() {
-        EncoderMemory gpu = EncoderMemory.forEngine(new FakeEngine(Backend.TENSORRT), true, 16, 64);
+        EncoderMemory gpu = EncoderMemory.forEngine(new org.ovseg.engine.NoRunEngine(Backend.TENSORRT), true, 16, 64);
         gpu.check(SizePolicy.shortSide(8192), 0, 513, 513);
-        EncoderMemory cpu = EncoderMemory.forEngine(new FakeEngine(Backend.CPU), true, 16, 64);
+        EncoderMemory cpu = EncoderMemory.forEngine(new org.ovseg.engine.NoRunEngine(Backend.CPU), true, 16, 64);
         assertThrows(InsufficientMemoryException.class, () -> cpu.check(SizePolicy.shortSide(8192), 0, 513, 513),
                 "no machine this runs on has 550 GB free");
     }
@@ -169,30 +164,5 @@ class EncoderMemoryTest {
             for (int x = 0; x < w; x++) rgb[(y * w + x) * 3 + (x < w / 2 ? 0 : 1)] = (byte) 255;
         }
         return new RgbImage(w, h, rgb);
-    }
-
-    private record FakeEngine(Backend backend) implements Engine {
-        @Override
-        public List<TensorSpec> inputs() {
-            return List.of();
-        }
-
-        @Override
-        public List<TensorSpec> outputs() {
-            return List.of();
-        }
-
-        @Override
-        public Map<String, HostTensor> run(Map<String, HostTensor> inputs) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public void run(Map<String, HostTensor> inputs, Map<String, HostTensor> outputs) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public void close() {}
     }
 }
