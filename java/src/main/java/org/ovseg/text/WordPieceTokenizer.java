@@ -132,7 +132,11 @@ public final class WordPieceTokenizer {
      */
     public static WordPieceTokenizer fromVocab(Path vocabTxt, boolean lowerCase) throws IOException {
         Objects.requireNonNull(vocabTxt, "vocabTxt");
-        byte[] bytes = Files.readAllBytes(vocabTxt);
+        return fromVocabBytes(vocabTxt.toString(), Files.readAllBytes(vocabTxt), lowerCase);
+    }
+
+    /** {@link #fromVocab(Path, boolean)} on the file's bytes; {@code source} names it in messages. */
+    static WordPieceTokenizer fromVocabBytes(String source, byte[] bytes, boolean lowerCase) {
         CharBuffer chars = CharBuffer.allocate(bytes.length);
         ByteBuffer in = ByteBuffer.wrap(bytes);
         CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
@@ -143,11 +147,10 @@ public final class WordPieceTokenizer {
             result = decoder.flush(chars);
         }
         if (result.isError()) {
-            throw new VocabularyException(vocabTxt + ": line " + lineOfByte(bytes, in.position())
+            throw new VocabularyException(source + ": line " + lineOfByte(bytes, in.position())
                     + " is not valid UTF-8");
         }
-        List<String> lines = splitLines(chars.flip().toString());
-        return new WordPieceTokenizer(vocabTxt.toString(), lines, lowerCase);
+        return new WordPieceTokenizer(source, splitLines(chars.flip().toString()), lowerCase);
     }
 
     /** Lines as Python's universal-newline reading gives them: ended by LF, CRLF or CR. */
