@@ -52,7 +52,7 @@ import java.util.Objects;
  * the JDK's ({@link Normalizer}, Unicode 13.0 on Java 17), which differ from Python's only for
  * sequences with combining marks first assigned in Unicode 14.0 (checked on Java 17 for every code
  * point alone and next to U+0316 and U+0301: the 40 that differ are all new in 14.0). Uncased,
- * those marks are deleted anyway.
+ * 39 of them are Mn and deleted anyway.
  *
  * <h2>Differences from the fast tokenizer</h2>
  * transformers 5's {@code BertTokenizer} (the {@code tokenizers} library) disagrees with the slow
