@@ -12,6 +12,8 @@ namespace ovseg {
 class PackedB {
 public:
     bool pack(int64_t K, int64_t N, const float *B, int64_t rsB, int64_t csB);
+    // The same packing, its K-blocks spread over the pool (for large B packed on every call).
+    bool pack_parallel(int64_t K, int64_t N, const float *B, int64_t rsB, int64_t csB);
     int64_t k() const { return k_; }
     int64_t n() const { return n_; }
     const float *data() const { return buf_.data(); }
@@ -31,5 +33,10 @@ void gemm_serial(int64_t M, const float *A, int64_t rsA, int64_t csA, const Pack
 // The same product split into row and column tiles over the pool.
 void gemm_parallel(int64_t M, const float *A, int64_t rsA, int64_t csA, const PackedB &B,
                    float *C, int64_t ldc, bool accumulate);
+
+// C[M, N] = (accumulate ? C : 0) + A . B with B unpacked (element (k, n) at B[k*ldb + n]),
+// split over the pool like gemm_parallel; bit for bit gemm_parallel's results on B packed.
+void gemm_b_rows_parallel(int64_t M, int64_t N, int64_t K, const float *A, int64_t rsA, int64_t csA,
+                          const float *B, int64_t ldb, float *C, int64_t ldc, bool accumulate);
 
 }  // namespace ovseg
