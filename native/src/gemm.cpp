@@ -83,11 +83,17 @@ void gemm_parallel(int64_t M, const float *A, int64_t rsA, int64_t csA, const Pa
 }
 
 void gemm_b_rows_parallel(int64_t M, int64_t N, int64_t K, const float *A, int64_t rsA, int64_t csA,
-                          const float *B, int64_t ldb, float *C, int64_t ldc, bool accumulate) {
+                          const float *B, int64_t ldb, float *C, int64_t ldc, bool accumulate,
+                          int64_t side_tasks, const std::function<void(int64_t)> &side) {
     const IsaKernels &k = isa();
-    if (M <= 0 || N <= 0) return;
-    const Tiling tl = tiling(M, N);
-    parallel_for(tl.row_tiles * tl.col_tiles, [&](int64_t t, int) {
+    const Tiling tl = M > 0 && N > 0 ? tiling(M, N) : Tiling{1, 0, 0, 1};
+    const int64_t tiles = tl.row_tiles * tl.col_tiles;
+    if (tiles + side_tasks == 0) return;
+    parallel_for(tiles + side_tasks, [&](int64_t t, int) {
+        if (t >= tiles) {
+            side(t - tiles);
+            return;
+        }
         thread_local AlignedFloats scratch;
         if (!scratch.reset(static_cast<size_t>(k.b_rows_scratch_floats()))) throw std::bad_alloc();
         const int64_t r = t / tl.col_tiles, c = t % tl.col_tiles;

@@ -64,12 +64,18 @@ OVSEG_API int ovseg_cpu_slot_attention(const float *q, const float *k, const flo
                     }
                 });
             }
-            std::fill(colsum.begin(), colsum.end(), 0.0);
-            for (int64_t n = 0; n < N; ++n)
-                for (int64_t s = 0; s < S; ++s) colsum[static_cast<size_t>(s)] += a[n * S + s];
+            // The slots' masses, 8 slots per task, each summed over the tokens in order, in the
+            // same dispatch as the product. V is used once: read in place rather than packed.
+            constexpr int64_t kSlotsPerTask = 8;
+            gemm_b_rows_parallel(S, dv, N, a, 1, S, vb, dv, ub, dv, false,  // (s, n) = a[n*S + s]
+                                 (S + kSlotsPerTask - 1) / kSlotsPerTask, [&](int64_t t) {
+                                     const int64_t s0 = t * kSlotsPerTask, s1 = std::min(S, s0 + kSlotsPerTask);
+                                     double *col = colsum.data();
+                                     for (int64_t s = s0; s < s1; ++s) col[s] = 0.0;
+                                     for (int64_t n = 0; n < N; ++n)
+                                         for (int64_t s = s0; s < s1; ++s) col[s] += a[n * S + s];
+                                 });
             if (dv == 0) continue;
-            // V is used once: read in place rather than packed (same results, one copy less).
-            gemm_b_rows_parallel(S, dv, N, a, 1, S, vb, dv, ub, dv, false);  // (s, n) = a[n*S + s]
             for (int64_t s = 0; s < S; ++s) {
                 // A slot no token chose (possible in hard mode, or with eps = 0) gets zero
                 // updates rather than 0/0.
