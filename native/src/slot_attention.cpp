@@ -50,14 +50,14 @@ OVSEG_API int ovseg_cpu_slot_attention(const float *q, const float *k, const flo
                     for (int64_t n = n0; n < n1; ++n) {
                         float *row = a + n * S;
                         ops.scale_row(row, scale, S);
-                        int64_t best = 0;
-                        for (int64_t s = 1; s < S; ++s)
-                            if (row[s] > row[best]) best = s;
                         if (hard) {
+                            int64_t best = 0;
+                            for (int64_t s = 1; s < S; ++s)
+                                if (row[s] > row[best]) best = s;
                             for (int64_t s = 0; s < S; ++s) row[s] = s == best ? 1.0f : 0.0f;
                             continue;
                         }
-                        const float mx = row[best];
+                        const float mx = ops.max(row, S);
                         for (int64_t s = 0; s < S; ++s) row[s] -= mx;
                         ops.exp_inplace(row, S);
                         ops.scale_row(row, 1.0f / ops.sum(row, S), S);

@@ -41,6 +41,7 @@ struct IsaKernels {
     void (*gemm_b_rows)(int64_t M, int64_t n0, int64_t n1, int64_t K, const float *A, int64_t rsA,
                         int64_t csA, const float *B, int64_t ldb, float *C, int64_t ldc,
                         int accumulate, float *scratch);
+    float (*max)(const float *a, int64_t n);  // n >= 1
 };
 
 extern const IsaKernels kIsaGeneric;
