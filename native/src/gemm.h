@@ -2,6 +2,7 @@
 // several threads share, and a product split over the thread pool.
 #pragma once
 #include <cstdint>
+#include <functional>
 
 #include "common.h"
 #include "isa/kernels.h"
@@ -12,6 +13,8 @@ namespace ovseg {
 class PackedB {
 public:
     bool pack(int64_t K, int64_t N, const float *B, int64_t rsB, int64_t csB);
+    // The same packing, its K-blocks spread over the pool (for large B packed on every call).
+    bool pack_parallel(int64_t K, int64_t N, const float *B, int64_t rsB, int64_t csB);
     int64_t k() const { return k_; }
     int64_t n() const { return n_; }
     const float *data() const { return buf_.data(); }
@@ -31,5 +34,13 @@ void gemm_serial(int64_t M, const float *A, int64_t rsA, int64_t csA, const Pack
 // The same product split into row and column tiles over the pool.
 void gemm_parallel(int64_t M, const float *A, int64_t rsA, int64_t csA, const PackedB &B,
                    float *C, int64_t ldc, bool accumulate);
+
+// C[M, N] = (accumulate ? C : 0) + A . B with B unpacked (element (k, n) at B[k*ldb + n]),
+// split over the pool like gemm_parallel; bit for bit gemm_parallel's results on B packed.
+// side(i) for i in [0, side_tasks) runs in the same pool dispatch, beside the product's tiles
+// (independent work a caller would otherwise run serially or dispatch on its own).
+void gemm_b_rows_parallel(int64_t M, int64_t N, int64_t K, const float *A, int64_t rsA, int64_t csA,
+                          const float *B, int64_t ldb, float *C, int64_t ldc, bool accumulate,
+                          int64_t side_tasks = 0, const std::function<void(int64_t)> &side = nullptr);
 
 }  // namespace ovseg

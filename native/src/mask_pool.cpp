@@ -43,7 +43,7 @@ void pool_dense(const float *F, const float *M, int64_t C, int64_t Q, int64_t HW
         mass[static_cast<size_t>(q)] = isa().sum(dst, HW);
     });
     PackedB mt;
-    if (!mt.pack(HW, Q, m.data(), 1, HW)) throw std::bad_alloc();  // (p, q) = m[q*HW + p]
+    if (!mt.pack_parallel(HW, Q, m.data(), 1, HW)) throw std::bad_alloc();  // (p, q) = m[q*HW + p]
     gemm_parallel(C, F, HW, 1, mt, outT.data(), Q, false);
     for (int64_t q = 0; q < Q; ++q) {
         const float inv = static_cast<float>(1.0 / (mass[static_cast<size_t>(q)] + kMassEps));

@@ -37,35 +37,45 @@ OVSEG_API int ovseg_cpu_slot_attention(const float *q, const float *k, const flo
             if (N > 0) {
                 PackedB qt;
                 if (!qt.pack(d, S, qb, 1, d)) return OVSEG_ERR_OUT_OF_MEMORY;  // (j, s) = q[s*d + j]
-                gemm_parallel(N, kb, d, 1, qt, a, S, false);
-                parallel_for((N + 255) / 256, [&](int64_t t, int) {
-                    const int64_t n1 = std::min(N, (t + 1) * 256);
-                    for (int64_t n = t * 256; n < n1; ++n) {
+                // One pass per tile of tokens: its logits, then its softmax while they are in
+                // cache (one pool dispatch, not two). Per element the same arithmetic as a
+                // product over all rows at once.
+                const int64_t mr = isa().mr;
+                const int64_t want = 4 * static_cast<int64_t>(pool_threads());
+                const int64_t rows = std::max<int64_t>(4 * mr, ((N + want - 1) / want + mr - 1) / mr * mr);
+                parallel_for((N + rows - 1) / rows, [&](int64_t t, int) {
+                    const IsaKernels &ops = isa();
+                    const int64_t n0 = t * rows, n1 = std::min(N, n0 + rows);
+                    gemm_serial(n1 - n0, kb + n0 * d, d, 1, qt, a + n0 * S, S, false);
+                    for (int64_t n = n0; n < n1; ++n) {
                         float *row = a + n * S;
-                        int64_t best = 0;
-                        for (int64_t s = 0; s < S; ++s) {
-                            row[s] *= scale;
-                            if (row[s] > row[best]) best = s;
-                        }
+                        ops.scale_row(row, scale, S);
                         if (hard) {
+                            int64_t best = 0;
+                            for (int64_t s = 1; s < S; ++s)
+                                if (row[s] > row[best]) best = s;
                             for (int64_t s = 0; s < S; ++s) row[s] = s == best ? 1.0f : 0.0f;
                             continue;
                         }
-                        const float mx = row[best];
+                        const float mx = ops.max(row, S);
                         for (int64_t s = 0; s < S; ++s) row[s] -= mx;
-                        isa().exp_inplace(row, S);
-                        const float inv = 1.0f / isa().sum(row, S);
-                        for (int64_t s = 0; s < S; ++s) row[s] *= inv;
+                        ops.exp_inplace(row, S);
+                        ops.scale_row(row, 1.0f / ops.sum(row, S), S);
                     }
                 });
             }
-            std::fill(colsum.begin(), colsum.end(), 0.0);
-            for (int64_t n = 0; n < N; ++n)
-                for (int64_t s = 0; s < S; ++s) colsum[static_cast<size_t>(s)] += a[n * S + s];
+            // The slots' masses, 8 slots per task, each summed over the tokens in order, in the
+            // same dispatch as the product. V is used once: read in place rather than packed.
+            constexpr int64_t kSlotsPerTask = 8;
+            gemm_b_rows_parallel(S, dv, N, a, 1, S, vb, dv, ub, dv, false,  // (s, n) = a[n*S + s]
+                                 (S + kSlotsPerTask - 1) / kSlotsPerTask, [&](int64_t t) {
+                                     const int64_t s0 = t * kSlotsPerTask, s1 = std::min(S, s0 + kSlotsPerTask);
+                                     double *col = colsum.data();
+                                     for (int64_t s = s0; s < s1; ++s) col[s] = 0.0;
+                                     for (int64_t n = 0; n < N; ++n)
+                                         for (int64_t s = s0; s < s1; ++s) col[s] += a[n * S + s];
+                                 });
             if (dv == 0) continue;
-            PackedB vp;
-            if (!vp.pack(N, dv, vb, dv, 1)) return OVSEG_ERR_OUT_OF_MEMORY;
-            gemm_parallel(S, a, 1, S, vp, ub, dv, false);  // (s, n) = a[n*S + s]
             for (int64_t s = 0; s < S; ++s) {
                 // A slot no token chose (possible in hard mode, or with eps = 0) gets zero
                 // updates rather than 0/0.

@@ -150,16 +150,24 @@ int main() {
     check_projection(2, 97, 77, 33, 5);
     check_projection(1, 130, 300, 65, 21);
     check_projection(1, 64, 257, 512, 3);
+    // Class counts that take the narrow register blocks: 16 + 8 columns (21), 16 (9), 8 (5).
+    check_projection(1, 200, 300, 100, 21);
+    check_projection(1, 50, 40, 70, 9);
+    check_projection(1, 130, 64, 48, 5);
     for (int mode = 0; mode < 2; ++mode) {
         check_mask_pool(1, 1, 1, mode);
         check_mask_pool(37, 7, 97, mode);
         check_mask_pool(65, 33, 300, mode);
         check_mask_pool(5, 0, 10, mode);
+        check_mask_pool(96, 100, 600, mode);  // 100 masks: full panels and a 4-wide one; HW over several K-blocks
     }
     for (int hard = 0; hard < 2; ++hard) {
         check_slots(1, 1, 1, 1, hard);
         check_slots(7, 113, 33, 17, hard);
         check_slots(64, 300, 64, 65, hard);
+        // V read in place: full column panels over several K-blocks of tokens, then a partial one.
+        check_slots(8, 784, 256, 256, hard);
+        check_slots(64, 520, 40, 100, hard);
     }
     std::printf("%d failed\n", failures);
     return failures ? 1 : 0;

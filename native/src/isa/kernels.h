@@ -31,6 +31,17 @@ struct IsaKernels {
     void (*exp_inplace)(float *x, int64_t n);
     // dst = 1 / (1 + exp(-src))
     void (*sigmoid)(const float *src, float *dst, int64_t n);
+    // Depth of one packed K-block: pack_b of rows [k0, k0 + n) with k0 a multiple of kc writes
+    // exactly the part of the whole packing that starts at k0 * packed_b_floats(1, N).
+    int kc;
+    // Floats of scratch gemm_b_rows needs.
+    int64_t (*b_rows_scratch_floats)();
+    // As gemm, with B unpacked: element (k, n) at B[k*ldb + n], rows contiguous. Same results
+    // bit for bit as gemm on B packed; saves packing a B that is used once.
+    void (*gemm_b_rows)(int64_t M, int64_t n0, int64_t n1, int64_t K, const float *A, int64_t rsA,
+                        int64_t csA, const float *B, int64_t ldb, float *C, int64_t ldc,
+                        int accumulate, float *scratch);
+    float (*max)(const float *a, int64_t n);  // n >= 1
 };
 
 extern const IsaKernels kIsaGeneric;

@@ -1,5 +1,7 @@
 // AVX-512F: 8 x 32 block = 16 zmm accumulators, 2 for B, broadcasts of A folded into the FMAs
-// (of 32 registers). Written with intrinsics: see kernels.inc.
+// (of 32 registers); 8 x 16 (zmm) and 8 x 8 (ymm) blocks for narrower panels, so a product with
+// few columns (21 classes, 8 slots, the 4 masks past 96) does not pay for padding to 32.
+// Written with intrinsics: see kernels.inc.
 #include <immintrin.h>
 #include <stdint.h>
 #define OVSEG_ISA_TABLE kIsaAvx512
@@ -12,15 +14,105 @@
 
 namespace ovseg {
 namespace {
+
+// Transposes the 8 x 8 block held in r[0..7] (rows) into columns, in place.
+inline void transpose8(__m256 r[8]) {
+    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    const __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)), u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    const __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)), u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+    const __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0)), u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+    const __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0)), u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+// Packs a full 8-row panel of a row-major A (rows rsA apart) for depths [0, 8 * floor(kcb / 8)),
+// 8 x 8 blocks at a time through registers instead of one float at a time: this copy touches all
+// of A (the whole feature map, for mask pooling). Returns the depth done; kernels.inc does the rest.
+#define OVSEG_HAVE_PACK_PANEL 1
+inline int64_t pack_panel(const float *A, int64_t rsA, int64_t kcb, float *dst) {
+    const int64_t done = kcb / 8 * 8;
+    for (int64_t k = 0; k < done; k += 8) {
+        __m256 r[8];
+        for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(A + i * rsA + k);
+        transpose8(r);
+        for (int j = 0; j < 8; ++j) _mm256_storeu_ps(dst + (k + j) * 8, r[j]);
+    }
+    return done;
+}
+
 inline void store_tile(const float *tmp, float *c, int64_t ldc, int64_t rows, int64_t cols, int accumulate);
 
-inline void micro_kernel(int64_t kc, const float *__restrict a, const float *__restrict b,
+// Every element of C is one chain of multiply-adds over k in order, whichever block computes
+// it, so the narrow blocks give the wide one's results bit for bit. tmp rows are 32 wide, as
+// store_tile expects.
+inline void micro_kernel_16(int64_t kc, const float *__restrict a, const float *__restrict b, int64_t ldb,
+                            float *c, int64_t ldc, int64_t rows, int64_t cols, int accumulate) {
+    __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps(), c3 = _mm512_setzero_ps();
+    __m512 c4 = _mm512_setzero_ps(), c5 = _mm512_setzero_ps(), c6 = _mm512_setzero_ps(), c7 = _mm512_setzero_ps();
+    for (int64_t k = 0; k < kc; ++k, a += 8, b += ldb) {
+        const __m512 b0 = _mm512_loadu_ps(b);
+        c0 = _mm512_fmadd_ps(_mm512_set1_ps(a[0]), b0, c0);
+        c1 = _mm512_fmadd_ps(_mm512_set1_ps(a[1]), b0, c1);
+        c2 = _mm512_fmadd_ps(_mm512_set1_ps(a[2]), b0, c2);
+        c3 = _mm512_fmadd_ps(_mm512_set1_ps(a[3]), b0, c3);
+        c4 = _mm512_fmadd_ps(_mm512_set1_ps(a[4]), b0, c4);
+        c5 = _mm512_fmadd_ps(_mm512_set1_ps(a[5]), b0, c5);
+        c6 = _mm512_fmadd_ps(_mm512_set1_ps(a[6]), b0, c6);
+        c7 = _mm512_fmadd_ps(_mm512_set1_ps(a[7]), b0, c7);
+    }
+    const __m512 acc[8] = {c0, c1, c2, c3, c4, c5, c6, c7};
+    float tmp[8 * 32];
+    for (int i = 0; i < 8; ++i) _mm512_storeu_ps(tmp + 32 * i, acc[i]);
+    store_tile(tmp, c, ldc, rows, cols, accumulate);
+}
+
+inline void micro_kernel_8(int64_t kc, const float *__restrict a, const float *__restrict b, int64_t ldb,
+                           float *c, int64_t ldc, int64_t rows, int64_t cols, int accumulate) {
+    __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps(), c2 = _mm256_setzero_ps(), c3 = _mm256_setzero_ps();
+    __m256 c4 = _mm256_setzero_ps(), c5 = _mm256_setzero_ps(), c6 = _mm256_setzero_ps(), c7 = _mm256_setzero_ps();
+    for (int64_t k = 0; k < kc; ++k, a += 8, b += ldb) {
+        const __m256 b0 = _mm256_loadu_ps(b);
+        c0 = _mm256_fmadd_ps(_mm256_set1_ps(a[0]), b0, c0);
+        c1 = _mm256_fmadd_ps(_mm256_set1_ps(a[1]), b0, c1);
+        c2 = _mm256_fmadd_ps(_mm256_set1_ps(a[2]), b0, c2);
+        c3 = _mm256_fmadd_ps(_mm256_set1_ps(a[3]), b0, c3);
+        c4 = _mm256_fmadd_ps(_mm256_set1_ps(a[4]), b0, c4);
+        c5 = _mm256_fmadd_ps(_mm256_set1_ps(a[5]), b0, c5);
+        c6 = _mm256_fmadd_ps(_mm256_set1_ps(a[6]), b0, c6);
+        c7 = _mm256_fmadd_ps(_mm256_set1_ps(a[7]), b0, c7);
+    }
+    const __m256 acc[8] = {c0, c1, c2, c3, c4, c5, c6, c7};
+    float tmp[8 * 32];
+    for (int i = 0; i < 8; ++i) _mm256_storeu_ps(tmp + 32 * i, acc[i]);
+    store_tile(tmp, c, ldc, rows, cols, accumulate);
+}
+
+inline void micro_kernel(int64_t kc, const float *__restrict a, const float *__restrict b, int64_t ldb,
                          float *c, int64_t ldc, int64_t rows, int64_t cols, int accumulate) {
+    if (cols <= 24) {
+        if (cols <= 8) {
+            micro_kernel_8(kc, a, b, ldb, c, ldc, rows, cols, accumulate);
+            return;
+        }
+        micro_kernel_16(kc, a, b, ldb, c, ldc, rows, cols < 16 ? cols : 16, accumulate);
+        if (cols > 16) micro_kernel_8(kc, a, b + 16, ldb, c + 16, ldc, rows, cols - 16, accumulate);
+        return;
+    }
     __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps(), c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
     __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps(), c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
     __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps(), c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
     __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps(), c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
-    for (int64_t k = 0; k < kc; ++k, a += 8, b += 32) {
+    for (int64_t k = 0; k < kc; ++k, a += 8, b += ldb) {
         const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
         __m512 x;
         x = _mm512_set1_ps(a[0]); c00 = _mm512_fmadd_ps(x, b0, c00); c01 = _mm512_fmadd_ps(x, b1, c01);

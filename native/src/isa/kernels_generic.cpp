@@ -14,12 +14,12 @@ namespace ovseg {
 namespace {
 inline void store_tile(const float *tmp, float *c, int64_t ldc, int64_t rows, int64_t cols, int accumulate);
 
-inline void micro_kernel(int64_t kc, const float *__restrict a, const float *__restrict b,
+inline void micro_kernel(int64_t kc, const float *__restrict a, const float *__restrict b, int64_t ldb,
                          float *c, int64_t ldc, int64_t rows, int64_t cols, int accumulate) {
     __m128 c00 = _mm_setzero_ps(), c01 = _mm_setzero_ps(), c10 = _mm_setzero_ps(), c11 = _mm_setzero_ps();
     __m128 c20 = _mm_setzero_ps(), c21 = _mm_setzero_ps(), c30 = _mm_setzero_ps(), c31 = _mm_setzero_ps();
     __m128 c40 = _mm_setzero_ps(), c41 = _mm_setzero_ps(), c50 = _mm_setzero_ps(), c51 = _mm_setzero_ps();
-    for (int64_t k = 0; k < kc; ++k, a += 6, b += 8) {
+    for (int64_t k = 0; k < kc; ++k, a += 6, b += ldb) {
         const __m128 b0 = _mm_loadu_ps(b), b1 = _mm_loadu_ps(b + 4);
         __m128 x;
         x = _mm_set1_ps(a[0]); c00 = _mm_add_ps(c00, _mm_mul_ps(x, b0)); c01 = _mm_add_ps(c01, _mm_mul_ps(x, b1));

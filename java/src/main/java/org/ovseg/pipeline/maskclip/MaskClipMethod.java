@@ -146,9 +146,13 @@ public final class MaskClipMethod implements PipelineFactory {
         @Override
         public void close() {
             try {
-                if (family != null) family.close();
+                pipeline.close();
             } finally {
-                model.close();
+                try {
+                    if (family != null) family.close();
+                } finally {
+                    model.close();
+                }
             }
         }
     }

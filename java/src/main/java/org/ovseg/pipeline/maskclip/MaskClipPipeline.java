@@ -11,6 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.ovseg.OvsegException;
 import org.ovseg.image.RgbImage;
 import org.ovseg.kernel.CpuKernels;
+import org.ovseg.kernel.DenseHead;
 import org.ovseg.pipeline.common.Bicubic;
 import org.ovseg.pipeline.common.EncoderMemory;
 import org.ovseg.pipeline.common.Resampling;
@@ -39,12 +40,20 @@ import org.ovseg.text.TextEmbedder;
  *
  * <p>Thread-safety: {@link #segment} may be called concurrently if the model's engines allow it
  * (ONNX Runtime's do).
+ *
+ * <p>The dense head's weights are packed for the native kernels once, when the pipeline is made
+ * ({@link DenseHead}); that native memory is freed by {@link #close()}, after which
+ * {@link #segment} refuses to run. The model itself stays the caller's to close.
  */
-public final class MaskClipPipeline {
+public final class MaskClipPipeline implements AutoCloseable {
     private final MaskClipModel model;
     private final MaskClipOptions options;
+    // Exactly one of these is set: the prepared head (the default), or W and b for the per-call
+    // kernel (kept for tests that compare the two).
+    private final DenseHead head;
     private final FloatBuffer headW;
     private final FloatBuffer headBias;
+    private volatile boolean closed;
     private final Map<Long, float[]> positionCache = new ConcurrentHashMap<>();
     private final EncoderMemory encoderMemory;
     private final FamilyHead family;
@@ -59,20 +68,40 @@ public final class MaskClipPipeline {
      *     null for MaskCLIP itself
      */
     MaskClipPipeline(MaskClipModel model, MaskClipOptions options, FamilyHead family) {
+        this(model, options, family, true);
+    }
+
+    /**
+     * @param preparedHead pack the dense head's weights once ({@link DenseHead}); false runs the
+     *     per-call kernel, which repacks them for every crop (same results bit for bit)
+     */
+    MaskClipPipeline(MaskClipModel model, MaskClipOptions options, FamilyHead family, boolean preparedHead) {
         if ((family == null) != (options.method() == FamilyMethod.MASKCLIP)) {
             throw new IllegalArgumentException("--method " + options.method().cliName() + " needs its last-block head");
         }
         this.family = family;
         this.model = model;
         this.options = options;
-        this.headW = direct(model.headWeight());
-        this.headBias = model.headBias() == null ? null : direct(model.headBias());
         if (model.headWeight().length != model.embedDim() * model.width()) {
             throw new OvsegException("dense head weight has " + model.headWeight().length + " values, expected "
                     + model.embedDim() + "·" + model.width());
         }
+        if (model.headBias() != null && model.headBias().length != model.embedDim()) {
+            throw new OvsegException("dense head bias has " + model.headBias().length + " values, expected " + model.embedDim());
+        }
         this.encoderMemory = EncoderMemory.forEngine(model.image(), model.positionInput() != null, model.patch(), model.width());
         encoderMemory.checkSmallest(options.size(), options.window());
+        FloatBuffer w = direct(model.headWeight());
+        FloatBuffer b = model.headBias() == null ? null : direct(model.headBias());
+        // Last, so that nothing after it can throw and leak the native head.
+        this.head = preparedHead ? DenseHead.prepare(w, b, model.embedDim(), model.width()) : null;
+        this.headW = preparedHead ? null : w;
+        this.headBias = preparedHead ? null : b;
+    }
+
+    /** @return whether the dense head's weights were packed once (the default) rather than per call */
+    boolean preparedHead() {
+        return head != null;
     }
 
     /** @return the options this pipeline runs with */
@@ -87,6 +116,7 @@ public final class MaskClipPipeline {
 
     /** Segments one image into {@code labels}. */
     public MaskClipOutput segment(RgbImage image, List<String> labels) {
+        if (closed) throw new IllegalStateException("this MaskCLIP pipeline is closed");
         if (labels.isEmpty()) throw new OvsegException("no labels given");
         encoderMemory.check(options.size(), options.window(), image.width(), image.height());
         StageTimer timer = new StageTimer();
@@ -205,7 +235,8 @@ public final class MaskClipPipeline {
             timer.start("dense head");
             float[] logits = new float[K * Q];
             try (HostTensor out = HostTensor.zeros(org.ovseg.tensor.ElementType.FLOAT32, K, Q)) {
-                CpuKernels.denseProjection(feats.floatBuffer(), 1, Q, D, headW, headBias, E, T, K, model.logitScale(), out.floatBuffer(), null, null);
+                if (head != null) head.project(feats.floatBuffer(), 1, Q, T, K, model.logitScale(), out.floatBuffer(), null, null);
+                else CpuKernels.denseProjection(feats.floatBuffer(), 1, Q, D, headW, headBias, E, T, K, model.logitScale(), out.floatBuffer(), null, null);
                 out.floatBuffer().get(0, logits);
             }
             if (options.promptDenoising() > 0) promptDenoise(logits, K, P, options.promptDenoising());
@@ -312,6 +343,16 @@ public final class MaskClipPipeline {
             for (int k = 0; k < K; k++) prob[k * P + p] = (float) (Math.exp((logits[k * P + p] - mx) * toCos) / sum);
         }
         return prob;
+    }
+
+    /**
+     * Frees the prepared dense head; idempotent. Waits for projections already running; a
+     * {@link #segment} started afterwards throws IllegalStateException. Does not close the model.
+     */
+    @Override
+    public void close() {
+        closed = true;
+        if (head != null) head.close();
     }
 
     private static FloatBuffer direct(float[] a) {
