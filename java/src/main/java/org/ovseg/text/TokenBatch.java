@@ -4,11 +4,13 @@ import java.util.Arrays;
 
 /**
  * A batch of token id rows padded to a common context length, as returned by
- * {@link ClipTokenizer#tokenizeBatch(java.util.List, int)}.
+ * {@link ClipTokenizer#tokenizeBatch(java.util.List, int)} and
+ * {@link WordPieceTokenizer#tokenizeBatch(java.util.List, int)}.
  *
- * <p>{@link #ids()} is row-major {@code [rows, contextLength]} with {@code 0} as padding (the CLIP
- * convention); {@link #lengths()} holds each row's true length, start and end tokens included.
- * Immutable: accessors return copies.
+ * <p>{@link #ids()} is row-major {@code [rows, contextLength]}, padded with the tokenizer's padding
+ * id: {@code 0} for CLIP, {@link WordPieceTokenizer#padId()} (the id of [PAD], 0 in Google's BERT
+ * vocabularies) for WordPiece. {@link #lengths()} holds each row's true length, start and end
+ * tokens included. Immutable: accessors return copies.
  */
 public final class TokenBatch {
 
@@ -34,7 +36,7 @@ public final class TokenBatch {
         return contextLength;
     }
 
-    /** @return a copy of the flat row-major id array of size {@code rows * contextLength}, zero padded */
+    /** @return a copy of the flat row-major id array of size {@code rows * contextLength}, padded */
     public int[] ids() {
         return ids.clone();
     }
@@ -60,7 +62,7 @@ public final class TokenBatch {
         return Arrays.copyOfRange(ids, row * contextLength, (row + 1) * contextLength);
     }
 
-    /** @return the batch as a fresh {@code int[rows][contextLength]} array, zero padded */
+    /** @return the batch as a fresh {@code int[rows][contextLength]} array, padded */
     public int[][] toArray() {
         int[][] out = new int[rows][];
         for (int r = 0; r < rows; r++) {
