@@ -361,7 +361,8 @@ def small_vocab():
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     punct = list("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
     chars = list("abcdefghijklmnopqrstuvwxyz0123456789")
-    return specials + punct + chars + ["##" + ch for ch in chars] + SMALL_VOCAB_WORDS + ["##s", "##ing", "##ed"]
+    words = specials + punct + chars + ["##" + ch for ch in chars] + SMALL_VOCAB_WORDS + ["##s", "##ing", "##ed"]
+    return list(dict.fromkeys(words))  # a vocabulary lists each token once
 
 
 def make_random(torch, kind, out, seed):
