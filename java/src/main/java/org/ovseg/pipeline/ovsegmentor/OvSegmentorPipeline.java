@@ -21,7 +21,8 @@ import org.ovseg.tensor.HostTensor;
  * <ol>
  *   <li>Class embeddings from BERT ({@link BertTextEncoder}).
  *   <li>The image rescaled (short side 448, long side ≤ 2048) and normalised; crops of 448²,
- *       stride 224, the last flush with the edge (mmseg's slide inference).
+ *       stride 224, the last flush with the edge (mmseg's slide inference). Deviation, as in the
+ *       MaskCLIP pipeline: the rescale stays in float, where mmcv's rounds back to 8 bits.
  *   <li>Per crop, stage 1: patch tokens with the position table resized bicubically to the
  *       crop's grid, 64 group tokens, 6 blocks, the grouping block up to its assignment.
  *   <li>The assignment on the slot attention kernel ({@link GroupBinding}): hard for binding the
