@@ -27,7 +27,9 @@ with text and pieces escaped (\\\\, \\uXXXX, \\UXXXXXXXX for everything outside 
 and pieces separated by single spaces.
 
 Usage: .venv/bin/python tools/text/make_wordpiece_golden.py [--vocab] [--golden] [--tables]
-(default: --golden --tables; --vocab retrains and so changes the golden ids too).
+(default: --golden --tables, which reproduce the committed files byte for byte; --vocab retrains,
+and the tokenizers trainer breaks frequency ties in no fixed order, so it writes different
+vocabularies each time: the committed ones are the reference, regenerate the golden file after it).
 """
 import argparse
 import os
