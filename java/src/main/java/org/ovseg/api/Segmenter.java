@@ -364,6 +364,15 @@ public final class Segmenter implements AutoCloseable {
             return set(PipelineOption.PROMPT_DENOISING, threshold);
         }
 
+        /**
+         * OVSegmentor's background threshold in [0, 1]: a pixel whose group's best class score stays
+         * below min(threshold, the crop's best score) is unassigned (0 = no background).
+         */
+        public Builder bgThreshold(float threshold) {
+            if (!(threshold >= 0 && threshold <= 1)) throw new IllegalArgumentException("background threshold must be in [0, 1], got " + threshold);
+            return set(PipelineOption.BG_THRESHOLD, threshold);
+        }
+
         /** Keep the final maps in each result ({@link SegmentationResult#logits()}; 4·K·W·H bytes). */
         public Builder keepLogits(boolean keep) {
             return set(PipelineOption.KEEP_LOGITS, keep ? Boolean.TRUE : null);

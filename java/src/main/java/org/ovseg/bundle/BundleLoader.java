@@ -54,6 +54,8 @@ public final class BundleLoader {
     private static final Set<String> TENSOR_FIELDS = Set.of("name", "dtype", "shape");
     private static final Set<String> PRE_FIELDS = Set.of("size_policy", "size", "max_long_side", "mean", "std", "patch_size",
             "position_grid", "width", "interpolation", "pos_embed_interpolation", "padding");
+    /** Tokenizers a bundle may name: CLIP's BPE; BERT's uncased WordPiece (vocab.txt beside bundle.json, checked by the pipeline). */
+    private static final List<String> TOKENIZERS = List.of("clip-bpe", "bert-wordpiece-uncased");
     private static final Set<String> TEXT_FIELDS = Set.of("tokenizer", "context_length", "templates", "template_set");
     private static final JsonMapper JSON = JsonMapper.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
@@ -484,7 +486,7 @@ public final class BundleLoader {
         private BundleManifest.Text text(JsonNode t) {
             noUnknown(t, TEXT_FIELDS, "text");
             String tokenizer = text(t, "tokenizer", "text.tokenizer");
-            if (!tokenizer.equals("clip-bpe")) throw fail("text.tokenizer", "unknown tokenizer '" + tokenizer + "' (known: clip-bpe)");
+            if (!TOKENIZERS.contains(tokenizer)) throw fail("text.tokenizer", "unknown tokenizer '" + tokenizer + "' (known: " + String.join(", ", TOKENIZERS) + ")");
             int ctx = intField(t, "context_length", "text.context_length");
             if (ctx < 2 || ctx > 4096) throw fail("text.context_length", "must be 2–4096, got " + ctx);
             boolean hasList = t.has("templates");

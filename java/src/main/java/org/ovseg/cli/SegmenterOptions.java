@@ -16,7 +16,7 @@ final class SegmenterOptions {
     /** Options that take a value. */
     static final Set<String> VALUED = Set.of("model", "backend", "size", "templates", "window", "stride", "key-smoothing",
             "prompt-denoising", "threads", "cache-dir", "max-pixels", "preset", "pipeline", "sam", "sam-points", "gradcam-memory", "method",
-            "precision");
+            "precision", "bg-threshold");
     /** Boolean flags. */
     static final Set<String> FLAGS = Set.of("no-text-cache", "pamr");
 
@@ -27,7 +27,7 @@ final class SegmenterOptions {
                                  [--size 512] [--window N --stride M]
                                  [--templates imagenet80|maskclip85|single|FILE]
                                  [--method maskclip|sclip|clearclip|naclip|proxyclip] [--pamr]
-                                 [--key-smoothing T] [--prompt-denoising T]
+                                 [--key-smoothing T] [--prompt-denoising T] [--bg-threshold T]
                                  [--threads N] [--cache-dir DIR] [--no-text-cache] [--max-pixels N]
                                  [--sam DIR [--sam-points 64]] [--gradcam-memory BYTES]""";
 
@@ -103,6 +103,11 @@ final class SegmenterOptions {
         if (a.get("templates", null) != null) b.templates(a.get("templates", null));
         if (a.get("key-smoothing", null) != null) b.keySmoothing(floatValue(a, "key-smoothing"));
         if (a.get("prompt-denoising", null) != null) b.promptDenoising(floatValue(a, "prompt-denoising"));
+        if (a.get("bg-threshold", null) != null) {
+            float t = floatValue(a, "bg-threshold");
+            if (!(t >= 0 && t <= 1)) throw new UsageException("--bg-threshold must be between 0 and 1, got " + t);
+            b.bgThreshold(t);
+        }
         if (a.get("threads", null) != null) b.threads(a.intValue("threads", 0, 0, 1024));
         if (a.get("cache-dir", null) != null) b.cacheDir(Path.of(a.get("cache-dir", null)));
         if (a.get("preset", null) != null) b.preset(a.get("preset", null));

@@ -43,9 +43,13 @@ public record PipelineOption<T>(String name, Class<T> type) {
     /** Refine the final logits with pixel-adaptive mask refinement (PAMR). */
     public static final PipelineOption<Boolean> PAMR = new PipelineOption<>("pamr", Boolean.class);
 
+    /** Background threshold: a pixel whose best class score stays below it is unassigned (OVSegmentor). */
+    public static final PipelineOption<Float> BG_THRESHOLD = new PipelineOption<>("bg-threshold", Float.class);
+
     /** Every option, for messages and validation. */
     public static final List<PipelineOption<?>> ALL = List.of(SIZE, WINDOW, STRIDE, TEMPLATES, PRESET, KEY_SMOOTHING,
-            PROMPT_DENOISING, KEEP_LOGITS, GRADCAM_MEMORY, SAM_BUNDLE, SAM_OPTIONS, METHOD, PAMR);
+            PROMPT_DENOISING, KEEP_LOGITS, GRADCAM_MEMORY, SAM_BUNDLE, SAM_OPTIONS, METHOD, PAMR,
+            BG_THRESHOLD);
 
     /** Checks both parts. */
     public PipelineOption {
