@@ -345,7 +345,7 @@ def main(argv=None):
         "text": {"tokenizer": "clip-bpe", "context_length": cfg.context_length,
                  "templates": ["{}."] + imagenet80()},
         "embed_dim": P,
-        "logit_scale": float(model.predictor.lang_encoder.logit_scale.exp()),
+        "logit_scale": float(model.predictor.lang_encoder.logit_scale.detach().exp()),
         "defaults": {"background_text": "A background in coco.", "num_queries": Q, "object_mask_threshold": 0.8, "overlap_threshold": 0.8,
                      "detections_per_image": 100},
         "source": {"checkpoint": source, "config": args.config, "exporter": "tools/export/export_xdecoder.py",

@@ -12,7 +12,7 @@ official decoder does.
 
 Writes DIR/<stem>/semantic.npy ([K, h, w] per-class scores before argmax, the official
 semantic_inference at the original size), labels.npy, and for each --refer sentence
-refer_<i>.npy (the chosen query's mask logits at the original size). Image preprocessing:
+refer.npy ([N, h, w]: per sentence, the chosen query's mask logits at the original size). Image preprocessing:
 shorter side --size (default 512, longer side <= --max-size), bilinear (align_corners False, no
 antialias) resize, mean/std in 0..255 units, zero padding bottom-right to a multiple of 32.
 
@@ -367,8 +367,8 @@ def main():
             os.makedirs(d, exist_ok=True)
             np.save(os.path.join(d, "semantic.npy"), res["semantic"])
             np.save(os.path.join(d, "labels.npy"), res["labels"])
-            for i, r in enumerate(res["refer"]):
-                np.save(os.path.join(d, f"refer_{i}.npy"), r)
+            if len(res["refer"]):
+                np.save(os.path.join(d, "refer.npy"), np.stack(list(res["refer"])).astype(np.float32))
         if a.compare_bundle:
             failures += compare(torch, a.compare_bundle, tok, res, x, text_emb, a.refer, stem)
     sys.exit(1 if failures else 0)
