@@ -25,17 +25,49 @@ final class Postprocess {
 
     /** Maps a query's mask from the decoder grid to the original size: {@code Ay · M · Axᵀ}. */
     static float[] upsample(float[] masks, int q, int h4, int w4, float[] ay, int h, float[] ax, int w) {
+        return upsample(masks, q, h4, w4, ay, Band.of(ay, h, h4), h, ax, Band.of(ax, w, w4), w);
+    }
+
+    /**
+     * The non-zero column range of each row of a resampling matrix: a few taps per row, so the
+     * products below cost O(taps) per output instead of O(input size).
+     */
+    record Band(int[] from, int[] to) {
+        static Band of(float[] m, int rows, int cols) {
+            int[] from = new int[rows], to = new int[rows];
+            for (int r = 0; r < rows; r++) {
+                int a = 0, b = cols;
+                while (a < cols && m[r * cols + a] == 0f) a++;
+                while (b > a && m[r * cols + b - 1] == 0f) b--;
+                from[r] = a;
+                to[r] = b;
+            }
+            return new Band(from, to);
+        }
+    }
+
+    static float[] upsample(float[] masks, int q, int h4, int w4, float[] ay, Band by, int h, float[] ax, Band bx, int w) {
         float[] t = new float[h4 * w];
         int base = q * h4 * w4;
         for (int y = 0; y < h4; y++) {
+            int mo = base + y * w4;
             for (int x = 0; x < w; x++) {
                 float s = 0;
-                int ao = x * w4, mo = base + y * w4;
-                for (int k = 0; k < w4; k++) s += masks[mo + k] * ax[ao + k];
+                int ao = x * w4;
+                for (int k = bx.from[x]; k < bx.to[x]; k++) s += masks[mo + k] * ax[ao + k];
                 t[y * w + x] = s;
             }
         }
-        return Resize.matmul(ay, t, h, h4, w);
+        float[] out = new float[h * w];
+        for (int i = 0; i < h; i++) {
+            int oo = i * w;
+            for (int y = by.from[i]; y < by.to[i]; y++) {
+                float a = ay[i * h4 + y];
+                int to = y * w;
+                for (int x = 0; x < w; x++) out[oo + x] += a * t[to + x];
+            }
+        }
+        return out;
     }
 
     static float[] softmax(float[] logits, int row, int n) {
@@ -68,9 +100,10 @@ final class Postprocess {
         List<float[]> keptMasks = new ArrayList<>();
         float[] keptScore = new float[queries];
         int[] keptClass = new int[queries];
+        Band by = Band.of(ay, h, h4), bx = Band.of(ax, w, w4);
         for (int q = 0; q < queries; q++) {
             float[] p = softmax(logits, q, k1);
-            float[] up = upsample(masks, q, h4, w4, ay, h, ax, w);
+            float[] up = upsample(masks, q, h4, w4, ay, by, h, ax, bx, w);
             for (int i = 0; i < n; i++) up[i] = (float) (1.0 / (1.0 + Math.exp(-up[i])));
             for (int c = 0; c < classes; c++) {
                 float pc = p[c];

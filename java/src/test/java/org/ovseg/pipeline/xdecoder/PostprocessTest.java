@@ -79,6 +79,25 @@ class PostprocessTest {
     }
 
     @Test
+    void bandedUpsamplingEqualsTheDenseProduct() {
+        int h4 = 7, w4 = 9, h = 23, w = 30, Q = 2;
+        SplittableRandom r = new SplittableRandom(5);
+        float[] masks = new float[Q * h4 * w4];
+        for (int i = 0; i < masks.length; i++) masks[i] = (float) r.nextGaussian();
+        float[] ay = Resize.toOriginal(h4, 32, 28, h), ax = Resize.toOriginal(w4, 36, 33, w);
+        for (int q = 0; q < Q; q++) {
+            float[] got = Postprocess.upsample(masks, q, h4, w4, ay, h, ax, w);
+            for (int i = 0; i < h; i++) {
+                for (int x = 0; x < w; x++) {
+                    double want = 0;
+                    for (int y = 0; y < h4; y++) for (int k = 0; k < w4; k++) want += ay[i * h4 + y] * masks[(q * h4 + y) * w4 + k] * ax[x * w4 + k];
+                    assertEquals(want, got[i * w + x], 1e-5);
+                }
+            }
+        }
+    }
+
+    @Test
     void groundingChoosesTheQueryWithTheHighestCosinePerSentence() {
         float[] emb = {1, 0, 0, 0, 5, 0, 0, 0, 0.2f}; // 3 queries, dim 3
         float[] sentences = {0, 1, 0, 0, 0, -3, 2, 0.1f, 0};
