@@ -183,7 +183,6 @@ NAMES = {
 def dynamic(torch, kind):
     D = torch.export.Dim
     h32, w32 = D("h32", min=1, max=128), D("w32", min=1, max=128)
-    hw = {"h32": h32, "w32": w32}
     lv = [{2: h32, 3: w32}, {2: 2 * h32, 3: 2 * w32}, {2: 4 * h32, 3: 4 * w32}]
     mf = {2: 8 * h32, 3: 8 * w32}
     mats = [{0: h32, 1: 8 * h32}, {0: w32, 1: 8 * w32}, {0: 2 * h32, 1: 8 * h32}, {0: 2 * w32, 1: 8 * w32},
@@ -195,7 +194,6 @@ def dynamic(torch, kind):
     if kind == "grounding":
         return (*lv, mf, {0: D("tokens", min=1, max=1024)}, *mats)
     return ({0: D("batch", min=1, max=4096), 1: D("length", min=2, max=77)},)
-    del hw
 
 
 def export_graph(torch, module, args_, path, kind):

@@ -546,9 +546,7 @@ class ResidualAttentionBlock(nn.Module):
         self.ln_2 = TFLayerNorm(d)
 
     def forward(self, x, causal):
-        h = self.ln_1(x)
-        x = x + self.attn(h, h, h, additive=causal)
-        return x + self.mlp(self.ln_2(x))
+        return _batched_block(self, x, causal)
 
 
 class QuickGELU(nn.Module):
