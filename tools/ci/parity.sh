@@ -312,6 +312,49 @@ ovsegmentor_parity() {
     return $rc
 }
 ovsegmentor_parity || status=1
+# X-Decoder (issue 12): the expected official key/shape lists and strict loading (Focal-T, Focal-L, reduced
+# configs), the FocalNet backbone against transformers' FocalNetModel, then a reduced-width "focal" model exported
+# with tools/export/export_xdecoder.py (ONNX Runtime self-check inside), segmented by `ovseg segment` (generic and
+# --refer, two sentences) on two photos and compared with tools/reference/xdecoder_reference.py (independent
+# PyTorch inference on the saved state_dict): the reference's own run of the bundle's graphs first (class and mask
+# logits within 1e-3 x spread, same referring queries), then ovseg's semantic maps with compare_logits.py (1e-3 x
+# spread, labels identical outside near-ties) and its referring masks (identical outside |logit| < 1e-3 x spread).
+xdecoder_parity() {
+    local t=$(date +%s) d="$work/xdecoder" img
+    mkdir -p "$d"
+    "$PY" tools/export/xdecoder_keys.py --check || return 1
+    "$PY" tools/reference/xdecoder_focalnet_hf.py --config tiny-focal --size 96x64 | tail -1 || return 1
+    "$PY" tools/export/export_xdecoder.py --config tiny-focal --random 0 --save-checkpoint "$d/ckpt.pt" \
+        --out "$d/bundle" --no-fp16 --check-sizes 64x96 >"$d/export.log" 2>&1 || { cat "$d/export.log"; return 1; }
+    local xlabels="cat,dog,person,sofa,sky" s1="the cat" s2="a dog on the sofa"
+    "$PY" tools/reference/xdecoder_reference.py --checkpoint "$d/ckpt.pt" --config tiny-focal --size 160 \
+        --image "$samples/0_image.png" --image "$work/crop.png" --labels "$xlabels" \
+        --refer "$s1" --refer "$s2" --out "$d/ref" --compare-bundle "$d/bundle" || return 1
+    local run=(java -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -cp "$root/java/target/ovseg.jar:$root/java/target/lib/*"
+        org.ovseg.cli.Main segment --model "$d/bundle" --size 160 --cache-dir "$work/cache")
+    "${run[@]}" --labels "$xlabels" --out "$d/seg" --save-logits "$d/seg" --image "$samples/0_image.png" \
+        --image "$work/crop.png" >/dev/null || return 1
+    "${run[@]}" --refer --labels "$s1,$s2" --out "$d/refer" --save-logits "$d/refer" --image "$samples/0_image.png" \
+        --image "$work/crop.png" >/dev/null || return 1
+    for img in 0_image crop; do
+        echo "xdecoder semantic $img:"
+        "$PY" tools/reference/compare_logits.py "$d/seg/$img.logits.npy" "$d/ref/$img/semantic.npy" --labels "$xlabels" || return 1
+        "$PY" - "$d/refer/$img.logits.npy" "$d/ref/$img/refer.npy" "$img" <<'PYEOF' || return 1
+import sys, numpy as np
+a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
+assert a.shape == b.shape, (a.shape, b.shape)
+spread = float(b.max() - b.min())
+clear = np.abs(b) > 1e-3 * spread
+diff = int(((a > 0) != (b > 0))[clear].sum())
+err = float(np.abs(a - b).max())
+print(f"xdecoder referring {sys.argv[3]}: {a.shape[0]} masks, {diff} differing pixels outside near-ties, "
+      f"max |logit err| {err:.2e} (spread {spread:.3g})")
+sys.exit(0 if diff == 0 and err <= 1e-3 * spread else 1)
+PYEOF
+    done
+    echo "xdecoder parity: $(( $(date +%s) - t )) s"
+}
+xdecoder_parity || status=1
 
 echo "parity: $(( $(date +%s) - t0 )) s"
 exit $status

@@ -18,6 +18,7 @@ public final class PipelineRegistry {
         register(new org.ovseg.pipeline.maskclip.MaskClipMethod());
         register(new org.ovseg.pipeline.car.CarMethod());
         register(new org.ovseg.pipeline.ovsegmentor.OvSegmentorMethod());
+        register(new org.ovseg.pipeline.xdecoder.XDecoderMethod());
     }
 
     private PipelineRegistry() {}

@@ -41,7 +41,7 @@ class PipelineContractTest {
 
     @Test
     void registryKnowsEachMethodOnceWithItsDemoModel() {
-        assertEquals(List.of("maskclip", "car", "ovsegmentor"), PipelineRegistry.names());
+        assertEquals(List.of("maskclip", "car", "ovsegmentor", "xdecoder"), PipelineRegistry.names());
         for (String n : PipelineRegistry.names()) {
             PipelineFactory f = PipelineRegistry.get(n);
             assertEquals(n, f.name());
@@ -49,7 +49,7 @@ class PipelineContractTest {
             assertTrue(PipelineOption.ALL.containsAll(f.options()), n + " takes only shared options");
         }
         OvsegException e = assertThrows(OvsegException.class, () -> PipelineRegistry.get("no-such-method"));
-        assertEquals("unknown pipeline 'no-such-method' (this version runs: maskclip, car, ovsegmentor)", e.getMessage());
+        assertEquals("unknown pipeline 'no-such-method' (this version runs: maskclip, car, ovsegmentor, xdecoder)", e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Segmenter.builder().pipeline("nope"));
     }
 
@@ -99,7 +99,7 @@ class PipelineContractTest {
     void requestsAPipelineCannotServeFailNamingIt() {
         try (Segmenter s = Segmenter.builder().cacheDir(cache).build()) {
             OvsegException e = assertThrows(OvsegException.class, () -> s.refer(halves(32, 32, 0xff0000, 0xff0000), Labels.parse("the red one")));
-            assertEquals("referring segmentation (--refer) is not available with the 'maskclip' pipeline (pipelines that can: car)", e.getMessage());
+            assertEquals("referring segmentation (--refer) is not available with the 'maskclip' pipeline (pipelines that can: car, xdecoder)", e.getMessage());
         }
         OvsegException opt = assertThrows(OvsegException.class, () -> Segmenter.builder().pipeline("car").cacheDir(cache).keySmoothing(1f).build());
         assertTrue(opt.getMessage().startsWith("option --key-smoothing does not apply to the 'car' pipeline"), opt.getMessage());

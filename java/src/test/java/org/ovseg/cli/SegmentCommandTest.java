@@ -214,7 +214,7 @@ class SegmentCommandTest {
         assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--bogus", "1")), "unknown option --bogus");
         assertFails(cli(withCache("segment", "--labels", "red", "--out", out.toString())), "--image");
         assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--refer")),
-                "referring segmentation (--refer) is not available with the 'maskclip' pipeline (pipelines that can: car)");
+                "referring segmentation (--refer) is not available with the 'maskclip' pipeline (pipelines that can: car, xdecoder)");
         assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--stuff", "sky,Red")), "duplicate label");
         assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--pipeline", "car",
                 "--key-smoothing", "1")), "option --key-smoothing does not apply to the 'car' pipeline");
