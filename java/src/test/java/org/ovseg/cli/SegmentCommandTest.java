@@ -173,6 +173,23 @@ class SegmentCommandTest {
                 "the 'maskclip' pipeline's preset 'voc' has no class list");
     }
 
+    /** {@code --preset context} without labels: the official things and stuff lists, the stuff pass run (data/context.py). */
+    @Test
+    void contextPresetWithoutLabelsBringsThingsAndStuff(@TempDir Path dir) throws Exception {
+        Path img = dir.resolve("s.png");
+        Scenes.generate(5, 48, 40, new int[] {2, 3}, 1).write(img);
+        Run run = cli(withCache("segment", "--pipeline", "car", "--preset", "context", "--image", img.toString(), "--out", dir.resolve("o").toString()));
+        assertEquals(0, run.code(), run.err());
+        var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.resolve("o/s.json").toFile());
+        List<String> names = new ArrayList<>();
+        json.get("labels").forEach(l -> names.add(l.get("label").asText()));
+        List<String> want = new ArrayList<>(org.ovseg.pipeline.car.CarSettings.CONTEXT_THING_CLASSES);
+        want.addAll(org.ovseg.pipeline.car.CarSettings.CONTEXT_STUFF_CLASSES);
+        assertEquals(want, names, "38 things then 21 stuff, in the official order");
+        assertFails(cli(withCache("segment", "--pipeline", "car", "--preset", "context", "--stuff", "sky", "--image", img.toString(),
+                "--out", dir.resolve("o2").toString())), "--stuff needs --labels");
+    }
+
     private static void assertFails(Run run, String fragment) {
         assertEquals(2, run.code(), "exit code; stderr: " + run.err());
         assertTrue(run.err().startsWith("error: "), run.err());
