@@ -215,6 +215,10 @@ class SegmentCommandTest {
         Path text = Files.writeString(dir.resolve("notes.jpg"), "not an image at all");
         assertFails(cli(withCache("segment", "--image", text.toString(), "--labels", "red", "--out", out.toString())), "unsupported or corrupt");
         assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "", "--out", out.toString())), "no labels");
+        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--sam-pred-iou", "0.3", "--out", out.toString())),
+                "--sam-pred-iou needs --sam DIR");
+        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--sam", dir.toString(), "--sam-nms", "x",
+                "--out", out.toString())), "--sam-nms must be a number, got 'x'");
         assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red,,green", "--out", out.toString())), "empty");
         assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red,green,Red", "--out", out.toString())), "duplicate label");
         String longLabel = String.join(" ", Collections.nCopies(80, "word"));
