@@ -307,6 +307,23 @@ assert diff == 0, "ovseg's SAM merge differs from the official one"
 PYEOF
 }
 car_sam_parity || status=1
+# fp16 variants of the CaR bundle (export_car.py; the TensorRT path runs them by default): listed for
+# every network, the files present, and the exporter's ONNX Runtime fp16-vs-fp32 check passed.
+car_fp16_manifest() {
+    "$PY" - "$car_bundle" <<'PYEOF'
+import json, os, sys
+d = sys.argv[1]
+m = json.load(open(os.path.join(d, "bundle.json")))
+nets = m["networks"]
+for role in ("text", "car_cam", "car_classifier_image", "car_classifier_text"):
+    v = nets[role].get("variants", {}).get("fp16")
+    assert v and os.path.isfile(os.path.join(d, v["file"])), f"{role}: no fp16 variant"
+res = m["source"]["car_fp16"]["results"]
+assert len(res) == 5 and all(r["ok"] for r in res.values()), res
+print("car fp16 variants: " + ", ".join(f"{k} rel {r['rel_err']:.1e}" for k, r in res.items()))
+PYEOF
+}
+car_fp16_manifest || status=1
 
 echo "parity: $(( $(date +%s) - t0 )) s"
 exit $status
