@@ -173,6 +173,23 @@ class SegmentCommandTest {
                 "the 'maskclip' pipeline's preset 'voc' has no class list");
     }
 
+    /** {@code --preset context} without labels: the official things and stuff lists, the stuff pass run (data/context.py). */
+    @Test
+    void contextPresetWithoutLabelsBringsThingsAndStuff(@TempDir Path dir) throws Exception {
+        Path img = dir.resolve("s.png");
+        Scenes.generate(5, 48, 40, new int[] {2, 3}, 1).write(img);
+        Run run = cli(withCache("segment", "--pipeline", "car", "--preset", "context", "--image", img.toString(), "--out", dir.resolve("o").toString()));
+        assertEquals(0, run.code(), run.err());
+        var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.resolve("o/s.json").toFile());
+        List<String> names = new ArrayList<>();
+        json.get("labels").forEach(l -> names.add(l.get("label").asText()));
+        List<String> want = new ArrayList<>(org.ovseg.pipeline.car.CarSettings.CONTEXT_THING_CLASSES);
+        want.addAll(org.ovseg.pipeline.car.CarSettings.CONTEXT_STUFF_CLASSES);
+        assertEquals(want, names, "38 things then 21 stuff, in the official order");
+        assertFails(cli(withCache("segment", "--pipeline", "car", "--preset", "context", "--stuff", "sky", "--image", img.toString(),
+                "--out", dir.resolve("o2").toString())), "--stuff needs --labels");
+    }
+
     private static void assertFails(Run run, String fragment) {
         assertEquals(2, run.code(), "exit code; stderr: " + run.err());
         assertTrue(run.err().startsWith("error: "), run.err());
@@ -198,6 +215,10 @@ class SegmentCommandTest {
         Path text = Files.writeString(dir.resolve("notes.jpg"), "not an image at all");
         assertFails(cli(withCache("segment", "--image", text.toString(), "--labels", "red", "--out", out.toString())), "unsupported or corrupt");
         assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "", "--out", out.toString())), "no labels");
+        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--sam-pred-iou", "0.3", "--out", out.toString())),
+                "--sam-pred-iou needs --sam DIR");
+        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--sam", dir.toString(), "--sam-nms", "x",
+                "--out", out.toString())), "--sam-nms must be a number, got 'x'");
         assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red,,green", "--out", out.toString())), "empty");
         assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red,green,Red", "--out", out.toString())), "duplicate label");
         String longLabel = String.join(" ", Collections.nCopies(80, "word"));
