@@ -224,7 +224,7 @@ class SegmentCommandTest {
                 "does not exist");
         assertFails(cli(withCache("segment", "--images-from", dir.resolve("no-list.txt").toString(), "--labels", "red", "--out", out.toString())),
                 "cannot read --images-from");
-        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--pipeline", "odise")), "--pipeline");
+        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--pipeline", "nope")), "--pipeline");
         assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--pipeline", "car",
                 "--model", "builtin:colour-world")), "is a 'maskclip' bundle, not 'car'");
         if (org.ovseg.kernel.Device.cuda().isEmpty()) {

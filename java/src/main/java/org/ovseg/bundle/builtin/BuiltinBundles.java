@@ -28,7 +28,7 @@ import org.ovseg.io.CacheRoot;
  */
 public final class BuiltinBundles {
     /** Names accepted after "builtin:". */
-    public static final Set<String> NAMES = Set.of("colour-world", "colour-world-car");
+    public static final Set<String> NAMES = Set.of("colour-world", "colour-world-car", "colour-world-odise");
     private static final String VERSION = "v1";
 
     private BuiltinBundles() {}
@@ -47,7 +47,8 @@ public final class BuiltinBundles {
         }
         Path root = cacheRoot == null ? CacheRoot.defaultRoot() : cacheRoot;
         Path dir = root.resolve("builtin").resolve(name + "-" + VERSION);
-        Map<String, byte[]> files = name.equals("colour-world-car") ? colourWorldCarFiles() : colourWorldFiles();
+        Map<String, byte[]> files = name.equals("colour-world-odise") ? ColourWorldOdiseBundle.files()
+                : name.equals("colour-world-car") ? colourWorldCarFiles() : colourWorldFiles();
         try {
             if (sameContent(dir, files)) return dir;
             Files.createDirectories(dir.getParent());
