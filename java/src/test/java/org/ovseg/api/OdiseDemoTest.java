@@ -89,6 +89,22 @@ class OdiseDemoTest {
         return new Scene(new RgbImage(W, H, rgb), colour, region, regionColour);
     }
 
+    @org.junit.jupiter.api.Test
+    void aLabelsBestSynonymSpeaksForIt() {
+        Scene s = scene(3);
+        int present = s.regionColour().get(1);
+        String word = WORDS.get(present);
+        // "gold" and "crimson" are no colour words for the demo text encoder: only the real word can match.
+        List<String> labels = new ArrayList<>();
+        labels.add("gold|" + word + "|crimson");
+        for (String w : WORDS) if (!w.equals(word)) labels.add(w);
+        SegmentationResult res = segmenter.segment(s.image(), Labels.of(labels));
+        double frac = res.pixelFraction(0);
+        long truth = java.util.Arrays.stream(s.colour()).filter(c -> c == present).count();
+        assertTrue(Math.abs(frac - (double) truth / s.colour().length) < 0.05, "label 0 covers " + frac + ", its region " + truth);
+        assertTrue(res.segments().stream().anyMatch(seg -> seg.labelIndex() == 0), "no segment for the synonym label");
+    }
+
     @ParameterizedTest
     @ValueSource(longs = {1, 2, 3, 4, 5, 6, 7, 8})
     void everyRegionBecomesOneSegment(long seed) {

@@ -319,6 +319,7 @@ class SegmentCommandTest {
         Run list = cli("models");
         assertEquals(0, list.code(), list.err());
         assertTrue(list.out().contains("builtin:colour-world"));
+        assertTrue(list.out().lines().anyMatch(l -> l.startsWith("builtin:colour-world-odise") && l.contains("ODISE")), list.out());
         assertTrue(list.out().lines().anyMatch(l -> l.strip().startsWith("car ") && l.contains("referring segmentation (--refer)")
                 && l.contains("presets: ade, coco-object, context, refcoco, voc")), list.out());
         Run describe = cli("models", "--cache-dir", cache.toString(), "builtin:colour-world");

@@ -33,6 +33,19 @@ public final class PanopticInference {
     public record Result(int[] labels, float[] scores, float[] semantic, PipelineOutput.Panoptic panoptic) {}
 
     /**
+     * Inference from 1/4-resolution mask logits [Q, h4, w4] of a padded input padH × padW whose
+     * resized image (cropH × cropW) came from an outH × outW original.
+     *
+     * @param probs [Q, K+1] class probabilities (void last), e.g. {@link OdiseClassifier#probabilities()}
+     * @param isThing per class
+     */
+    public static Result infer(float[] probs, int Q, int K, float[] maskLogits, int h4, int w4, int padH, int padW, int cropH, int cropW,
+            int outH, int outW, boolean[] isThing, float objectMaskThreshold, float overlapThreshold, boolean keepSemantic) {
+        return run(probs, Q, K, new MaskRows(maskLogits, Q, h4, w4, padH, padW, cropH, cropW, outH, outW), outH, outW, isThing,
+                objectMaskThreshold, overlapThreshold, keepSemantic);
+    }
+
+    /**
      * @param probs [Q, K+1] class probabilities (void last)
      * @param rows the mask rows at the output size
      * @param isThing per class
