@@ -76,7 +76,7 @@ public final class PanopticInference {
         for (int q = 0; q < Q; q++) for (int k = 0; k < K; k++) pqk[k * Q + q] = probs[q * K1 + k];
 
         float[][] m = new float[Q][W];
-        float[] acc = new float[W];
+        float[][] acc = new float[4][W];
         for (int y = 0; y < H; y++) {
             rows.row(y, m);
             for (int q = 0; q < Q; q++) {
@@ -84,18 +84,32 @@ public final class PanopticInference {
                 for (int x = 0; x < W; x++) r[x] = sigmoid(r[x]);
             }
             int base = y * W;
-            for (int k = 0; k < K; k++) {
-                java.util.Arrays.fill(acc, 0f);
+            // Four classes per pass over the Q sigmoid rows: each row is read once per four classes.
+            for (int k0 = 0; k0 < K; k0 += 4) {
+                int nk = Math.min(4, K - k0);
+                for (int j = 0; j < nk; j++) java.util.Arrays.fill(acc[j], 0f);
+                float[] a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
                 for (int q = 0; q < Q; q++) {
-                    float p = pqk[k * Q + q];
+                    float p0 = pqk[k0 * Q + q];
+                    float p1 = nk > 1 ? pqk[(k0 + 1) * Q + q] : 0f, p2 = nk > 2 ? pqk[(k0 + 2) * Q + q] : 0f, p3 = nk > 3 ? pqk[(k0 + 3) * Q + q] : 0f;
                     float[] r = m[q];
-                    for (int x = 0; x < W; x++) acc[x] += p * r[x];
+                    for (int x = 0; x < W; x++) {
+                        float v = r[x];
+                        a0[x] += p0 * v;
+                        a1[x] += p1 * v;
+                        a2[x] += p2 * v;
+                        a3[x] += p3 * v;
+                    }
                 }
-                if (semantic != null) System.arraycopy(acc, 0, semantic, k * H * W + base, W);
-                for (int x = 0; x < W; x++) {
-                    if (k == 0 || acc[x] > scores[base + x]) {
-                        scores[base + x] = acc[x];
-                        labels[base + x] = k;
+                for (int j = 0; j < nk; j++) {
+                    int k = k0 + j;
+                    float[] a = acc[j];
+                    if (semantic != null) System.arraycopy(a, 0, semantic, k * H * W + base, W);
+                    for (int x = 0; x < W; x++) {
+                        if (k == 0 || a[x] > scores[base + x]) {
+                            scores[base + x] = a[x];
+                            labels[base + x] = k;
+                        }
                     }
                 }
             }

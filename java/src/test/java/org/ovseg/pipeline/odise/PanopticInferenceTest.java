@@ -42,7 +42,7 @@ class PanopticInferenceTest {
     @ValueSource(longs = {1, 2, 3, 4, 5})
     void matchesNaiveMask2FormerInference(long seed) {
         SplittableRandom r = new SplittableRandom(seed);
-        int Q = 7, K = 4, h4 = 6, w4 = 8, Hp = 24, Wp = 32, h = 22, w = 29, H = 37, W = 45;
+        int Q = 7, K = 5, h4 = 6, w4 = 8, Hp = 24, Wp = 32, h = 22, w = 29, H = 37, W = 45;
         float[] logits = new float[Q * h4 * w4];
         for (int i = 0; i < logits.length; i++) logits[i] = (float) (r.nextDouble() * 12 - 6);
         // Probabilities with clear winners: two thing queries of class 0, two stuff queries of class 3, one void.
@@ -54,7 +54,7 @@ class PanopticInferenceTest {
             for (int k = 0; k <= K; k++) z += raw[k] = r.nextDouble() + (k == best[q] ? 3 + r.nextDouble() : 0);
             for (int k = 0; k <= K; k++) probs[q * (K + 1) + k] = (float) (raw[k] / z);
         }
-        boolean[] thing = {true, true, true, false};
+        boolean[] thing = {true, true, true, false, false};
 
         PanopticInference.Result got = PanopticInference.run(probs, Q, K, new MaskRows(logits, Q, h4, w4, Hp, Wp, h, w, H, W), H, W, thing,
                 0f, 0.8f, true);
