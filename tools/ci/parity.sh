@@ -276,7 +276,8 @@ java -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -cp "$root/java/target/ovseg.jar:
 # names; a stand-in conv backbone instead of Stable Diffusion) exported and self-checked in ONNX Runtime,
 # segmented by `ovseg segment --pipeline odise` and by tools/reference/odise_reference.py (PyTorch, the
 # official inference re-implemented: PIL resize, slide tiling, hard mask pooling, MaskCLIP attention
-# masks, ensemble, Mask2Former panoptic merge). compare_odise.py: semantic maps within 1e-3 x spread,
+# masks, ensemble, Mask2Former panoptic merge); before that, the official head's key/shape list
+# (tools/export/odise_head_keys.txt) must load strictly into the modules. compare_odise.py: semantic maps within 1e-3 x spread,
 # identical segments, panoptic ids equal outside near-ties. Short side 320 (crops 256: 2x2 tiles on
 # the square photos, 2x2 shifted on the 500x375 crop, which also pads 427 -> 448). First the mask
 # generator alone against transformers' Mask2FormerPixelDecoder + Mask2FormerTransformerModule with the
@@ -284,6 +285,7 @@ java -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -cp "$root/java/target/ovseg.jar:
 odise_parity() {
     local ow="$work/odise" labels="person|man,cat,dog,car,bird,bottle,chair,horse" stuff="sky,wall,grass"
     mkdir -p "$ow/ovseg"
+    "$PY" tools/export/test_odise_keys.py || return 1
     "$PY" tools/export/export_odise.py --random --small --seed 0 --out "$ow/bundle" --save-checkpoint "$ow/ckpt/odise.pt" \
         >"$ow/export.log" 2>&1 || { cat "$ow/export.log"; return 1; }
     echo "odise mask generator vs transformers' Mask2Former (mapped weights):"

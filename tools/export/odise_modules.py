@@ -464,3 +464,23 @@ def randomize(model, seed):
                 fan_in = p[0].numel()
             p.copy_(torch.randn(p.shape, generator=g) / math.sqrt(max(fan_in, 1)))
     return model
+
+
+def official_head_config():
+    """The ODISE head as configs/common/models/mask_generator_with_label.py builds it (label model):
+    MSDeformAttn pixel decoder conv_dim = mask_dim = 256, 6 encoder layers, 8 heads, FFN 1024, 4 points;
+    masked-attention decoder hidden 256, 8 heads, FFN 2048, 9 layers, 100 queries; PooledMaskEmbed
+    projection 256; backbone features of 512 channels (FeatureExtractorBackbone projection_dim);
+    CategoryEmbed.text_proj from CLIP ViT-L/14-336's 768-d text space."""
+    return {"in_ch": {"s2": 512, "s3": 512, "s4": 512, "s5": 512}, "conv_dim": 256, "mask_dim": 256, "enc_ff": 1024,
+            "enc_layers": 6, "enc_heads": 8, "dec_heads": 8, "dec_ff": 2048, "dec_layers": 9, "queries": 100, "proj": 256,
+            "embed": 768}
+
+
+class OdiseHead(nn.Module):
+    """The ODISE model file's trained part outside the backbone: sem_seg_head.* and category_head.*."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.sem_seg_head = SemSegHead(cfg)
+        self.category_head = CategoryHead(cfg["embed"], cfg["proj"])
