@@ -173,6 +173,8 @@ public final class OdisePipeline implements SegmentationPipeline {
         }
         t0 = lap(timings, "mask_generator", t0);
 
+        // MaskPooling(hard): sigmoid(logit) > 0.5. The kernel tests logit > 0; the two differ only for
+        // logits in (0, ~3e-8], whose float sigmoid rounds to 0.5 (a deviation of one pixel at a near-tie).
         float[] pooled = new float[Q * M];
         FloatBuffer pooledBuf = direct(Q * M);
         CpuKernels.maskPool(direct(maskFeatures), direct(maskLogits), 1, M, Q, h4 * w4, MaskMode.HARD, false, pooledBuf);

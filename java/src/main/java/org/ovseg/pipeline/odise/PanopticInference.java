@@ -155,6 +155,8 @@ public final class PanopticInference {
             }
             current++;
             segmentOf[j] = current;
+            // segments_info has no score officially; ovseg reports the query's class probability (for a
+            // merged stuff segment, its first query's).
             segments.add(new PipelineOutput.Segment(current, cls, thing, qScore[kept[j]]));
         }
         int[] ids = new int[H * W];
