@@ -245,7 +245,7 @@ class SegmentCommandTest {
                 "does not exist");
         assertFails(cli(withCache("segment", "--images-from", dir.resolve("no-list.txt").toString(), "--labels", "red", "--out", out.toString())),
                 "cannot read --images-from");
-        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--pipeline", "odise")), "--pipeline");
+        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--pipeline", "nope")), "--pipeline");
         assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--pipeline", "car",
                 "--model", "builtin:colour-world")), "is a 'maskclip' bundle, not 'car'");
         if (org.ovseg.kernel.Device.cuda().isEmpty()) {
@@ -340,6 +340,7 @@ class SegmentCommandTest {
         Run list = cli("models");
         assertEquals(0, list.code(), list.err());
         assertTrue(list.out().contains("builtin:colour-world"));
+        assertTrue(list.out().lines().anyMatch(l -> l.startsWith("builtin:colour-world-odise") && l.contains("ODISE")), list.out());
         assertTrue(list.out().lines().anyMatch(l -> l.strip().startsWith("car ") && l.contains("referring segmentation (--refer)")
                 && l.contains("presets: ade, coco-object, context, refcoco, voc")), list.out());
         Run describe = cli("models", "--cache-dir", cache.toString(), "builtin:colour-world");
