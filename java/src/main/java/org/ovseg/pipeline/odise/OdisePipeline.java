@@ -17,6 +17,7 @@ import org.ovseg.engine.Engine;
 import org.ovseg.engine.EngineOptions;
 import org.ovseg.engine.Engines;
 import org.ovseg.engine.ProfileHints;
+import org.ovseg.image.PilResample;
 import org.ovseg.image.RgbImage;
 import org.ovseg.kernel.CpuKernels;
 import org.ovseg.kernel.MaskMode;
@@ -136,7 +137,7 @@ public final class OdisePipeline implements SegmentationPipeline {
 
         int[] hw = settings.resizedShape(image.height(), image.width());
         int h = hw[0], w = hw[1], Hp = settings.pad(h), Wp = settings.pad(w);
-        byte[] resized = PilBilinear.resize(image.rgb(), image.width(), image.height(), w, h);
+        byte[] resized = PilResample.resize(image.rgb(), image.width(), image.height(), w, h, PilResample.Filter.BILINEAR);
         float[] padded = new float[3 * Hp * Wp];
         for (int y = 0; y < h; y++) {
             for (int x = 0; x < w; x++) {
