@@ -632,6 +632,58 @@ void check_vp_all() {
     }
 }
 
+/* ---- PIL bicubic resize ----------------------------------------------------------------- */
+/* Bit-exact against the CPU twin (itself bit-exact against Pillow, PilResizeTest): shrinking by
+ * 1.x, 2.3x and ~7x (the antialiased kernel spans 9..29 taps), enlarging, one axis up and the
+ * other down, one axis unchanged (that pass skipped), 1-pixel sides, C = 1, 3 and 4, random and
+ * saturated images (the negative lobes push sums below 0 and above 255: clip8 on both sides). */
+struct PilCase { int64_t H, W, C, oH, oW; };
+const PilCase kPilCases[] = {{513, 513, 3, 224, 224}, {375, 500, 3, 224, 298}, {101, 97, 3, 7, 3}, {13, 17, 3, 40, 29},
+                             {60, 20, 3, 21, 61}, {64, 64, 4, 64, 9}, {33, 40, 1, 5, 40}, {1, 1, 3, 3, 2},
+                             {5, 1, 3, 1, 5}, {224, 300, 3, 224, 224}};
+
+void check_pil(const PilCase &c, bool saturated, uint64_t seed) {
+    Rng rng(seed);
+    const size_t n = (size_t)(c.H * c.W * c.C), on = (size_t)(c.oH * c.oW * c.C);
+    std::vector<uint8_t> src(n);
+    for (size_t i = 0; i < n; ++i) src[i] = saturated ? ((i / (size_t)c.C + (size_t)(rng.next() % 3 == 0)) % 2 ? 255 : 0)
+                                                      : (uint8_t)(rng.next() & 255);
+    char nm[160];
+    std::snprintf(nm, sizeof nm, "pil_bicubic %lldx%lldx%lld -> %lldx%lld%s", (long long)c.H, (long long)c.W, (long long)c.C,
+                  (long long)c.oH, (long long)c.oW, saturated ? " saturated" : "");
+    std::vector<uint8_t> want(on);
+    int st = ovseg_cpu_pil_bicubic(src.data(), c.H, c.W, c.C, c.oH, c.oW, want.data());
+    if (st != OVSEG_OK) {
+        report(false, nm, std::string("CPU twin failed: ") + ovseg_status_string(st));
+        return;
+    }
+    Dev dsrc(src.data(), n), dout(on);
+    API(ovseg_cuda_memset(dout.p, 0x5A, dout.bytes, nullptr));
+    st = ovseg_cuda_pil_bicubic(dsrc.as<uint8_t>(), c.H, c.W, c.C, c.oH, c.oW, dout.as<uint8_t>(), nullptr);
+    if (st == OVSEG_OK) st = ovseg_cuda_stream_synchronize(nullptr);
+    if (st != OVSEG_OK) {
+        report(false, nm, std::string(ovseg_status_string(st)) + ": " + ovseg_cuda_last_error());
+        return;
+    }
+    std::vector<uint8_t> got = dout.get<uint8_t>(on);
+    size_t bad = 0, first = 0;
+    for (size_t i = 0; i < on; ++i)
+        if (got[i] != want[i] && bad++ == 0) first = i;
+    char buf[160] = "";
+    if (bad)
+        std::snprintf(buf, sizeof buf, "%zu/%zu bytes differ, first [%zu] gpu %d cpu %d", bad, on, first, (int)got[first],
+                      (int)want[first]);
+    report(bad == 0, nm, buf);
+}
+
+void check_pil_all() {
+    uint64_t seed = 4200;
+    for (const PilCase &c : kPilCases) {
+        check_pil(c, false, seed++);
+        check_pil(c, true, seed++);
+    }
+}
+
 /* ---- argument validation ------------------------------------------------------------- */
 void check_validation() {
     Dev buf(4096);
@@ -669,6 +721,11 @@ void check_validation() {
         expect("vp: negative W", ovseg_cuda_visual_prompt(u8, f, 2, -2, 0.5f, 1, o8, nullptr), OVSEG_ERR_INVALID_ARGUMENT);
         expect("vp: cam NULL", ovseg_cuda_visual_prompt(u8, nullptr, 2, 2, 0.5f, 1, o8, nullptr), OVSEG_ERR_INVALID_ARGUMENT);
         expect("vp: H = 0 with NULLs", ovseg_cuda_visual_prompt(nullptr, nullptr, 0, 2, 0.5f, 1, nullptr, nullptr), OVSEG_OK);
+        expect("pil: C = 5", ovseg_cuda_pil_bicubic(u8, 2, 2, 5, 1, 1, o8, nullptr), OVSEG_ERR_INVALID_ARGUMENT);
+        expect("pil: negative outW", ovseg_cuda_pil_bicubic(u8, 2, 2, 3, 1, -1, o8, nullptr), OVSEG_ERR_INVALID_ARGUMENT);
+        expect("pil: empty input, non-empty output", ovseg_cuda_pil_bicubic(u8, 0, 2, 3, 1, 1, o8, nullptr), OVSEG_ERR_INVALID_ARGUMENT);
+        expect("pil: dst NULL", ovseg_cuda_pil_bicubic(u8, 2, 2, 3, 1, 1, nullptr, nullptr), OVSEG_ERR_INVALID_ARGUMENT);
+        expect("pil: empty output with NULLs", ovseg_cuda_pil_bicubic(nullptr, 2, 2, 3, 0, 1, nullptr, nullptr), OVSEG_OK);
     }
     expect("malloc: NULL out", ovseg_cuda_malloc(nullptr, 16), OVSEG_ERR_INVALID_ARGUMENT);
     {
@@ -895,6 +952,24 @@ void bench_all(Bench &bn) {
         bn.row("dense_crf", "fp32", "car,10 iters", shape, us, bytes, flops, cpu);
     }
 
+    /* PIL bicubic: a VOC-sized photo to CLIP's 224 short side, a batch's worth of prompted images */
+    for (int64_t side : {513, 2048}) {
+        const int64_t H = side, W = side * 4 / 3, oH = 224, oW = 224 * 4 / 3;
+        Rng r3(11);
+        std::vector<uint8_t> src((size_t)(H * W * 3));
+        for (auto &b : src) b = (uint8_t)(r3.next() & 255);
+        Dev dsrc = upload(src), dout((size_t)(oH * oW * 3));
+        const double us = bn.time_gpu([&] {
+            return ovseg_cuda_pil_bicubic(dsrc.as<uint8_t>(), H, W, 3, oH, oW, dout.as<uint8_t>(), nullptr);
+        });
+        std::vector<uint8_t> co((size_t)(oH * oW * 3));
+        const double cpu = Bench::time_cpu([&] { return ovseg_cpu_pil_bicubic(src.data(), H, W, 3, oH, oW, co.data()); });
+        const double taps_h = 2.0 * std::ceil(2.0 * W / oW) + 1, taps_v = 2.0 * std::ceil(2.0 * H / oH) + 1;
+        const double bytes = 3.0 * H * W + 2.0 * 3 * oW * H + 3.0 * oH * oW;
+        const double flops = 2.0 * 3 * (taps_h * oW * H + taps_v * oH * oW);
+        bn.row("pil_bicubic", "u8", "shrink", shape_str({{"H", H}, {"W", W}, {"oH", oH}, {"oW", oW}}), us, bytes, flops, cpu);
+    }
+
     /* visual prompts at 512x512 with a centred blob */
     for (int flags : {(int)OVSEG_VP_BLUR, OVSEG_VP_BLUR | OVSEG_VP_GRAY | OVSEG_VP_CONTOUR, OVSEG_VP_CIRCLE | OVSEG_VP_RECTANGLE}) {
         const int64_t H = 512, W = 512;
@@ -1032,6 +1107,7 @@ int main(int argc, char **argv) {
         for (const CrfParams &pa : kCrfParams) check_crf(sh, pa, seed++);
     check_crf(kCrfShapes[5], kCrfParams[0], seed++, true);
     check_vp_all();
+    check_pil_all();
     check_pamr_all();
     std::printf("\n%d checks, %d failed\n", g_checks, g_failures);
 

@@ -250,6 +250,24 @@ int ovseg_cuda_visual_prompt(const uint8_t *rgb, const float *cam, int64_t H, in
 int ovseg_cuda_pamr(const float *image, int64_t C, int64_t H, int64_t W, float *mask, int64_t K,
                     const int32_t *dilations, int64_t n_dil, int iterations, void *stream);
 
+/* PIL's bicubic resize, bit-identical to Pillow's Image.resize((outW, outH), Image.BICUBIC)
+ * (libImaging/Resample.c) on an 8-bit image: Keys cubic a = -0.5, the kernel stretched by the
+ * scale when shrinking (antialiasing), weights normalised per output sample in double and
+ * rounded to 22-bit fixed point; a horizontal then a vertical pass, each rounded to 8 bits
+ * ((2^21 + sum) >> 22, saturated); a pass whose axis keeps its size is skipped. This is how
+ * CLIP's own preprocessing (torchvision Resize on a PIL image) resizes, so CaR's classifier
+ * input matches the official code byte for byte.
+ * src[H,W,C] and dst[outH,outW,C] interleaved, C in 1..4 (channels independent). A zero output
+ * size writes nothing (OVSEG_OK); a zero input size with a non-zero output is
+ * OVSEG_ERR_INVALID_ARGUMENT; a side above 2^30 is OVSEG_ERR_UNSUPPORTED. */
+int ovseg_cpu_pil_bicubic(const uint8_t *src, int64_t H, int64_t W, int64_t C, int64_t outH,
+                          int64_t outW, uint8_t *dst);
+/* The same in device memory (src, dst), bit-identical to ovseg_cpu_pil_bicubic: the
+ * coefficients are computed on the host with the CPU twin's code and uploaded, the passes run on
+ * the device in integers. Scratch: outW * rows * C bytes + the taps. */
+int ovseg_cuda_pil_bicubic(const uint8_t *src, int64_t H, int64_t W, int64_t C, int64_t outH,
+                           int64_t outW, uint8_t *dst, void *stream);
+
 #ifdef __cplusplus
 }
 #endif

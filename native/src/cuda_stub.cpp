@@ -52,3 +52,7 @@ OVSEG_API int ovseg_cuda_pamr(const float *, int64_t, int64_t, int64_t, float *,
                               int64_t, int, void *) {
     return no_cuda();
 }
+OVSEG_API int ovseg_cuda_pil_bicubic(const uint8_t *, int64_t, int64_t, int64_t, int64_t, int64_t, uint8_t *,
+                                     void *) {
+    return no_cuda();
+}

@@ -26,7 +26,17 @@ shapes) with the core ATen decompositions, attention written out as plain math, 
 torch.onnx.export(dynamo=True) of the traced GraphModule.
 
   python tools/export/export_car.py --checkpoint DIR --out BUNDLE [--no-check] [--attn-blocks 8]
-      [--classifier-checkpoint DIR_OR_PT [--no-as-car-bundle]]
+      [--classifier-checkpoint DIR_OR_PT [--no-as-car-bundle]] [--no-fp16]
+
+fp16 variants (default; --no-fp16 skips them): cam.fp16.onnx, classifier_image.fp16.onnx,
+classifier_text.fp16.onnx, the fp32 graphs converted with onnxruntime.transformers.float16
+(weights and compute in fp16, float32 inputs and outputs through Cast nodes; LayerNormalization
+kept in fp32, whose statistics outputs ONNX allows in float/bfloat16 only), listed in bundle.json as
+each network's "fp16" variant; the bundle's image/text networks get theirs from export_clip.py
+(run without --no-fp16). Why: the official CaR runs CLIP in fp16 on CUDA (clip.load on a CUDA
+device keeps the fp16 weights), Grad-CAM backward included; ovseg's TensorRT path takes the fp16
+variants by default, the CPU (ONNX Runtime) the fp32 ones. Self-check: ONNX Runtime fp16 against
+ONNX Runtime fp32 on the same random inputs, every output within FP16_REL_TOL * max|fp32|.
 
 With --classifier-checkpoint (a second CLIP ViT: ViT-L/14 officially; any transformers CLIP directory or
 OpenAI ViT .pt) the CaR classifier is exported into the same bundle as two more networks:
@@ -64,6 +74,10 @@ GRAD_REL_TOL = 1e-4   # gradients: max abs error / max |gradient| (per image siz
 # ~1e-9 at this step (truncation ~h^2, rounding ~1e-16/h).
 FD_REL_TOL = 1e-4
 FD_STEP = 1e-5
+# fp16 variants against the fp32 graphs (ONNX Runtime both): max |fp16 - fp32| <= FP16_REL_TOL *
+# max |fp32| per output, export_clip.py's bound. Observed on the random small CLIP of the CI: 4e-4 to
+# 1.4e-3 (the gradients, ~1e-4 in size, are the least precise).
+FP16_REL_TOL = 2e-2
 CAM_FILE = "cam.onnx"
 log = ec.log
 
@@ -448,6 +462,74 @@ def classifier_check(torch, model, out):
     return results, failures
 
 
+# ----------------------------------------------------------------------------- fp16 variants
+def fp16_file(name):
+    return name[:-len(".onnx")] + ".fp16.onnx"
+
+
+def write_fp16(out, name):
+    """Converts out/name (fp32) to out/<stem>.fp16.onnx; returns the new file's name."""
+    import onnx
+    from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
+    m = onnx.load(os.path.join(out, name))
+    m16 = convert_float_to_float16(m, keep_io_types=True,
+                                   op_block_list=list(DEFAULT_OP_BLOCK_LIST) + ["LayerNormalization"])
+    onnx.save(m16, os.path.join(out, fp16_file(name)))
+    return fp16_file(name)
+
+
+def fp16_check(out, name, feeds):
+    """ORT fp16 variant against ORT fp32 on feeds: (results, failures)."""
+    s32, s16 = ec.ort_session(os.path.join(out, name)), ec.ort_session(os.path.join(out, fp16_file(name)))
+    names = [o.name for o in s32.get_outputs()]
+    results, failures = {}, []
+    for n, a, b in zip(names, s32.run(names, feeds), s16.run(names, feeds)):
+        err, mag = float(np.abs(a - b).max()), float(np.abs(a).max())
+        ok = bool(np.isfinite(b).all()) and err <= FP16_REL_TOL * max(mag, 1e-30)
+        results[f"{name} {n}"] = {"max_abs_err": err, "max_abs_fp32": mag, "rel_err": err / max(mag, 1e-30), "ok": ok}
+        log(f"  fp16 {name} {n} {tuple(a.shape)}: max|fp16-fp32| {err:.3e} (max|fp32| {mag:.3g}, rel "
+            f"{err / max(mag, 1e-30):.2e}) {'ok' if ok else 'FAIL'}")
+        if not ok:
+            failures.append(f"fp16 {name} {n}")
+    return results, failures
+
+
+def add_fp16_variants(out, manifest, feeds_by_role, check):
+    """Writes the fp16 variant of each role's network, checks it (unless check is False), lists it."""
+    nets = manifest["networks"]
+    results, failures = {}, []
+    for role, feeds in feeds_by_role.items():
+        name = nets[role]["file"]
+        t0 = time.time()
+        f16 = write_fp16(out, name)
+        log(f"wrote {f16} ({time.time() - t0:.1f}s, {os.path.getsize(os.path.join(out, f16)) / 1e6:.1f} MB)")
+        if check:
+            r, f = fp16_check(out, name, feeds)
+            results.update(r)
+            failures += f
+        nets[role].setdefault("variants", {})["fp16"] = {"file": f16, "sha256": ec.sha256(os.path.join(out, f16))}
+    return results, failures
+
+
+def fp16_feeds(torch, manifest, pos_table, patch, grid):
+    """Random inputs for the fp16 checks, shaped from the manifest (a non-square grid for cam)."""
+    rng = np.random.default_rng(1357)
+    nets, feeds = manifest["networks"], {}
+    if "car_cam" in nets:
+        E = nets["car_cam"]["inputs"][2]["shape"][1]
+        gh, gw = grid + 1, grid + 2
+        pos = resize_pos_bilinear(torch, pos_table, gh, gw).numpy()
+        unit = lambda n: (lambda a: a / np.linalg.norm(a, axis=1, keepdims=True))(rng.standard_normal((n, E)).astype(np.float32))
+        feeds["car_cam"] = {"pixel_values": rng.standard_normal((1, 3, gh * patch, gw * patch)).astype(np.float32),
+                            "pos_embed": pos.astype(np.float32), "fg_embeds": unit(3), "bg_embeds": unit(5)}
+    if "car_classifier_image" in nets:
+        S = nets["car_classifier_image"]["inputs"][0]["shape"][2]
+        feeds["car_classifier_image"] = {"pixel_values": rng.standard_normal((2, 3, S, S)).astype(np.float32)}
+    if "car_classifier_text" in nets:
+        feeds["car_classifier_text"] = {"input_ids": ec.random_ids(rng, 3, 77)}
+    return feeds
+
+
 # ----------------------------------------------------------------------------- main
 def load_model(torch, ckpt):
     from transformers import CLIPModel
@@ -464,8 +546,10 @@ def main(argv=None):
                     help="bundle directory; export_clip.py is run first when it holds no bundle.json")
     ap.add_argument("--attn-blocks", type=int, default=8, help="CLIP-ES attention: last N blocks (default 8)")
     ap.add_argument("--no-check", action="store_true", help="skip the ONNX Runtime vs autograd self-check")
-    ap.add_argument("--clip-args", default="--no-fp16",
-                    help="extra arguments for export_clip.py when the bundle is created (default --no-fp16)")
+    ap.add_argument("--clip-args", default="",
+                    help="extra arguments for export_clip.py when the bundle is created (--no-fp16 adds --no-fp16)")
+    ap.add_argument("--fp16", action=argparse.BooleanOptionalAction, default=True,
+                    help="write and check the fp16 variants of the CaR graphs (default on; the TensorRT path runs them)")
     ap.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: default)")
     ap.add_argument("--classifier-checkpoint", metavar="DIR_OR_PT",
                     help="CaR classifier CLIP (ViT-L/14 officially): adds car_classifier_image/_text")
@@ -483,8 +567,9 @@ def main(argv=None):
     out = os.path.abspath(args.out)
     manifest_path = os.path.join(out, "bundle.json")
     if not os.path.exists(manifest_path):
-        log(f"no bundle at {out}: running export_clip.py {args.clip_args}")
-        rc = ec.main(["--checkpoint", ckpt, "--out", out] + args.clip_args.split())
+        clip_args = args.clip_args.split() + ([] if args.fp16 or "--no-fp16" in args.clip_args.split() else ["--no-fp16"])
+        log(f"no bundle at {out}: running export_clip.py {' '.join(clip_args)}")
+        rc = ec.main(["--checkpoint", ckpt, "--out", out] + clip_args)
         if rc:
             return rc
     with open(manifest_path) as f:
@@ -563,6 +648,17 @@ def main(argv=None):
         rc = add_classifier(torch, args, manifest, out)
         if rc:
             return rc
+    if args.fp16:
+        log("fp16 variants (onnxruntime.transformers.float16; ONNX Runtime fp16 vs fp32):")
+        results, failures = add_fp16_variants(out, manifest, fp16_feeds(torch, manifest, pos_table, P, grid), not args.no_check)
+        if not args.no_check:
+            manifest["source"]["car_fp16"] = {
+                "converter": "onnxruntime.transformers.float16.convert_float_to_float16(keep_io_types=True, "
+                             "LayerNormalization kept in fp32)",
+                "relative_tolerance": FP16_REL_TOL, "results": results}
+        if failures:
+            log(f"error: fp16 check failed: {', '.join(failures)}")
+            return 1
     nets = manifest.get("networks", {})
     if args.as_car_bundle:
         if all(k in nets for k in ("car_cam", "car_classifier_image", "car_classifier_text")):

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One prepared GPU check for a machine with nvcc, CMake, a GPU and PyTorch, without a JDK or a
 # network. Builds the native harness, runs every CUDA kernel against its CPU twin (dense
-# projection, mask pooling, slot attention, dense CRF, visual prompts) and benchmarks them,
+# projection, mask pooling, slot attention, dense CRF, visual prompts, PIL bicubic resize) and benchmarks them,
 # runs the plain-PyTorch formulations of the same ops, and writes to the output folder:
 #   summary.md      one table: kernel, dtype, mode, shape, time, GB/s, GFLOP/s, % of peak (ovseg and torch)
 #   kernels.json    ovseg_kernel_check --json      torch.json   torch_reference_bench.py --json

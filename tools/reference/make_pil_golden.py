@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Writes the golden images of PilBicubicTest with Pillow itself (Image.resize(size, BICUBIC),
-what CLIP's preprocessing and torchvision's Resize run on PIL images).
+"""Writes the golden images of PilBicubicTest with Pillow itself: Image.resize(size, BICUBIC),
+what CLIP's preprocessing and torchvision's Resize run on PIL images, and Image.resize(size,
+BILINEAR), what detectron2's ResizeShortestEdge runs on uint8 images (ODISE's input).
 
-  python tools/reference/make_pil_golden.py   # writes java/src/test/resources/org/ovseg/image/pil/
+  python tools/reference/make_pil_golden.py             # java/src/test/resources/org/ovseg/image/pil/
+  python tools/reference/make_pil_golden.py --bilinear  # .../pil-bilinear/ (same cases)
 
 Each case: <name>.in.png (the input, unless it is a repository photo named in cases.txt) and
 <name>.out.png (Pillow's output); cases.txt lists name, input path, output width, height.
@@ -11,13 +13,16 @@ photo (1-px red ellipse, gray outside the mask, cv2 as the official prompts) shr
 sizes enlarged; one axis up and the other down.
 """
 import os
+import sys
 
 import cv2
 import numpy as np
 from PIL import Image
 
 root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-out = os.path.join(root, "java/src/test/resources/org/ovseg/image/pil")
+bilinear = "--bilinear" in sys.argv[1:]
+out = os.path.join(root, "java/src/test/resources/org/ovseg/image/pil-bilinear" if bilinear else "java/src/test/resources/org/ovseg/image/pil")
+filt = Image.BILINEAR if bilinear else Image.BICUBIC
 photo_rel = "tools/data/voc-samples/0_image.png"
 photo = np.array(Image.open(os.path.join(root, photo_rel)).convert("RGB"))
 other = np.array(Image.open(os.path.join(root, "tools/data/voc-samples/8_image.png")).convert("RGB"))
@@ -46,7 +51,10 @@ with open(os.path.join(out, "cases.txt"), "w") as f:
             src, rel = photo, "../" + photo_rel  # relative to the java module (the tests' working directory)
         else:
             src, rel = arr, name + ".in.png"
-            Image.fromarray(arr).save(os.path.join(out, rel), optimize=True)
-        Image.fromarray(src).resize((w, h), Image.BICUBIC).save(os.path.join(out, name + ".out.png"))
+            if bilinear:  # the bicubic set's input (a classpath resource), not a second copy
+                rel = "/org/ovseg/image/pil/" + rel
+            else:
+                Image.fromarray(arr).save(os.path.join(out, rel), optimize=True)
+        Image.fromarray(src).resize((w, h), filt).save(os.path.join(out, name + ".out.png"))
         f.write(f"{name} {rel} {w} {h}\n")
 print("wrote", out)

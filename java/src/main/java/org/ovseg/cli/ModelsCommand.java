@@ -27,6 +27,7 @@ final class ModelsCommand implements Main.Command {
             for (String n : new java.util.TreeSet<>(BuiltinBundles.NAMES)) {
                 out.println("builtin:" + n + (n.endsWith("-car")
                         ? "  (CLIP-as-RNN demonstration model: red, green, blue, yellow, cyan, magenta; generated on first use)"
+                        : n.endsWith("-odise") ? "  (ODISE demonstration model: one panoptic segment per colour-word region; generated on first use)"
                         : "  (MaskCLIP demonstration model: recognises colour words only; generated on first use)"));
             }
             out.println("Real models: export a CLIP checkpoint with tools/export/export_clip.py (MaskCLIP) or "

@@ -126,7 +126,7 @@ final class SamMasksCommand implements Main.Command {
         return 0;
     }
 
-    private static double number(Args a, String name, double fallback) {
+    static double number(Args a, String name, double fallback) {
         String v = a.get(name, null);
         if (v == null) return fallback;
         try {

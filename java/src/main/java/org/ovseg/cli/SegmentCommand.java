@@ -53,7 +53,8 @@ final class SegmentCommand implements Main.Command {
                                  [--sam DIR [--sam-points 64]] [--gradcam-memory BYTES]
             IN is an image file, a directory (its png/jpg/jpeg/bmp/gif files) or a glob ('photos/*.jpg');
             LIST is a text file with one image path per line.
-            --labels may be left out when --preset ships its official class list (CaR: voc, coco-object).
+            --labels may be left out when --preset ships its official class list (CaR: voc, coco-object;
+            context and ade bring their things and their stuff lists, the stuff pass included).
             --precision int8: the image encoder's int8 variant (export_clip.py --int8); fp16 applies to TensorRT only.
             --stuff: stuff classes (indices follow --labels; CaR runs its second pass for them).
             --refer: the labels are referring sentences (pipelines that can: see 'ovseg models'); CaR reads them as one object -> one mask,
@@ -81,11 +82,11 @@ final class SegmentCommand implements Main.Command {
         if (a.get("labels", null) == null && a.get("preset", null) == null) throw new UsageException("missing required option --labels");
         Labels labels = a.get("labels", null) == null ? null : Labels.parse(a.get("labels", null));
         if (labels == null && a.get("stuff", null) != null) throw new UsageException("--stuff needs --labels");
-        Labels stuff = a.get("stuff", null) == null ? null : Labels.parse(a.get("stuff", null));
-        if (stuff != null && a.flag("refer")) throw new UsageException("--stuff and --refer do not combine");
-        if (stuff != null) {
+        Labels stuffGiven = a.get("stuff", null) == null ? null : Labels.parse(a.get("stuff", null));
+        if (stuffGiven != null && a.flag("refer")) throw new UsageException("--stuff and --refer do not combine");
+        if (stuffGiven != null) {
             List<String> all = new ArrayList<>(labels.names());
-            all.addAll(stuff.names());
+            all.addAll(stuffGiven.names());
             Labels.of(all); // a word in both lists, or too many together, fails here, before the model loads
         }
         Path outDir = Path.of(a.require("out"));
@@ -112,6 +113,8 @@ final class SegmentCommand implements Main.Command {
         boolean refer = a.flag("refer");
         try (Segmenter seg = b.build()) {
             Labels texts = labels != null ? labels : presetLabels(seg.pipeline(), a.get("preset", null));
+            // A preset with a stuff pass (CaR's context, ade) brings its official stuff list too.
+            Labels stuff = stuffGiven != null || labels != null || refer ? stuffGiven : presetStuff(seg.pipeline(), a.get("preset", null));
             seg.validate(stuff == null ? texts : Labels.of(concat(texts, stuff)));
             // Decoding the next image and writing the previous one's files overlap the model's
             // work on the current one; files and report lines are those of a serial loop, in order.
@@ -143,6 +146,10 @@ final class SegmentCommand implements Main.Command {
         int failures = failed.get();
         if (failures > 0 && images.size() > 1) err.printf(Locale.ROOT, "error: %d of %d images failed%n", failures, images.size());
         return failures == 0 ? 0 : 2;
+    }
+
+    private static Labels presetStuff(String pipeline, String preset) {
+        return org.ovseg.pipeline.PipelineRegistry.get(pipeline).presetStuff(preset.toLowerCase(Locale.ROOT)).map(Labels::of).orElse(null);
     }
 
     private static Labels presetLabels(String pipeline, String preset) {

@@ -16,7 +16,7 @@ final class SegmenterOptions {
     /** Options that take a value. */
     static final Set<String> VALUED = Set.of("model", "backend", "size", "templates", "window", "stride", "key-smoothing",
             "prompt-denoising", "threads", "cache-dir", "max-pixels", "preset", "pipeline", "sam", "sam-points", "gradcam-memory", "method",
-            "precision", "bg-threshold");
+            "precision", "bg-threshold", "sam-pred-iou", "sam-stability", "sam-nms");
     /** Boolean flags. */
     static final Set<String> FLAGS = Set.of("no-text-cache", "pamr");
 
@@ -29,7 +29,8 @@ final class SegmenterOptions {
                                  [--method maskclip|sclip|clearclip|naclip|proxyclip] [--pamr]
                                  [--key-smoothing T] [--prompt-denoising T] [--bg-threshold T]
                                  [--threads N] [--cache-dir DIR] [--no-text-cache] [--max-pixels N]
-                                 [--sam DIR [--sam-points 64]] [--gradcam-memory BYTES]""";
+                                 [--sam DIR [--sam-points 64] [--sam-pred-iou 0.88] [--sam-stability 0.95] [--sam-nms 0.7]]
+                                 [--gradcam-memory BYTES]""";
 
     private SegmenterOptions() {}
 
@@ -121,11 +122,21 @@ final class SegmenterOptions {
         if (a.flag("pamr")) b.pamr(true);
         if (a.get("gradcam-memory", null) != null) b.carGradCamMemory(a.longValue("gradcam-memory", 0, Long.MAX_VALUE));
         if (a.get("max-pixels", null) != null) b.maxPixels(a.longValue("max-pixels", 1, Long.MAX_VALUE));
-        if (a.get("sam-points", null) != null && a.get("sam", null) == null) throw new UsageException("--sam-points needs --sam DIR");
+        for (String o : new String[] {"sam-points", "sam-pred-iou", "sam-stability", "sam-nms"}) {
+            if (a.get(o, null) != null && a.get("sam", null) == null) throw new UsageException("--" + o + " needs --sam DIR");
+        }
         if (a.get("sam", null) != null) {
             b.samBundle(Path.of(a.get("sam", null)));
-            if (a.get("sam-points", null) != null) {
-                b.samOptions(org.ovseg.pipeline.sam.SamOptions.CAR.withPointsPerSide(a.intValue("sam-points", 64, 1, 1024)));
+            boolean thresholds = a.get("sam-pred-iou", null) != null || a.get("sam-stability", null) != null || a.get("sam-nms", null) != null;
+            if (a.get("sam-points", null) != null || thresholds) {
+                // the generator's filters (lowered, e.g., for random test weights); the merge's keep the preset's
+                org.ovseg.pipeline.sam.SamOptions o = org.ovseg.pipeline.sam.SamOptions.CAR.withPointsPerSide(a.intValue("sam-points", 64, 1, 1024));
+                try {
+                    b.samOptions(o.withThresholds(SamMasksCommand.number(a, "sam-pred-iou", o.predIouThreshold()),
+                            SamMasksCommand.number(a, "sam-stability", o.stabilityScoreThreshold()), SamMasksCommand.number(a, "sam-nms", o.boxNmsThreshold())));
+                } catch (IllegalArgumentException e) {
+                    throw new UsageException("--sam-*: " + e.getMessage());
+                }
             }
         }
         return b;

@@ -1,19 +1,13 @@
 package org.ovseg.image;
 
 /**
- * Bicubic resizing of 8-bit RGB exactly as Pillow's {@code Image.resize(size, BICUBIC)} does it
- * (libImaging/Resample.c semantics), so that CLIP's own preprocessing (torchvision {@code Resize}
- * on PIL images) is reproduced bit for bit: Keys cubic with a = −0.5; when shrinking the kernel is
- * stretched by the scale (antialiasing, support 2·scale); weights normalised per output pixel and
- * rounded to 22-bit fixed point (half away from zero); a horizontal pass, then a vertical one, each
- * rounded to 8 bits (add half, shift, clamp to 0..255); a pass whose size does not change is
- * skipped. Checked bit-exact against Pillow on golden images (PilBicubicTest). Stateless.
+ * Bicubic resizing of 8-bit RGB exactly as Pillow's {@code Image.resize(size, BICUBIC)} does it,
+ * so that CLIP's own preprocessing (torchvision {@code Resize} on PIL images) is reproduced bit for
+ * bit: Keys cubic with a = −0.5, antialiased when shrinking, fixed-point taps, each pass rounded
+ * to 8 bits ({@link PilResample} has the details). Checked bit-exact against Pillow on golden
+ * images (PilBicubicTest). Stateless.
  */
 public final class PilBicubic {
-    private static final int PRECISION_BITS = 32 - 8 - 2;
-    private static final double A = -0.5;
-    private static final double SUPPORT = 2.0;
-
     private PilBicubic() {}
 
     /**
@@ -21,87 +15,6 @@ public final class PilBicubic {
      * @return the resized image, outWidth × outHeight, interleaved RGB
      */
     public static byte[] resize(byte[] rgb, int width, int height, int outWidth, int outHeight) {
-        if (width <= 0 || height <= 0 || outWidth <= 0 || outHeight <= 0) throw new IllegalArgumentException("sizes must be positive");
-        if (rgb.length != width * height * 3) throw new IllegalArgumentException("expected " + width * height * 3 + " bytes, got " + rgb.length);
-        byte[] cur = rgb;
-        int w = width;
-        if (outWidth != width) {
-            Coeffs c = coeffs(width, outWidth);
-            byte[] out = new byte[outWidth * height * 3];
-            for (int y = 0; y < height; y++) {
-                int row = y * width * 3;
-                for (int xx = 0; xx < outWidth; xx++) {
-                    int xmin = c.min[xx], n = c.count[xx], k0 = xx * c.ksize;
-                    for (int ch = 0; ch < 3; ch++) {
-                        int ss = 1 << (PRECISION_BITS - 1);
-                        for (int x = 0; x < n; x++) ss += (cur[row + (x + xmin) * 3 + ch] & 0xff) * c.k[k0 + x];
-                        out[(y * outWidth + xx) * 3 + ch] = clip8(ss);
-                    }
-                }
-            }
-            cur = out;
-            w = outWidth;
-        }
-        if (outHeight != height) {
-            Coeffs c = coeffs(height, outHeight);
-            byte[] out = new byte[w * outHeight * 3];
-            for (int yy = 0; yy < outHeight; yy++) {
-                int ymin = c.min[yy], n = c.count[yy], k0 = yy * c.ksize;
-                for (int x = 0; x < w * 3; x++) {
-                    int ss = 1 << (PRECISION_BITS - 1);
-                    for (int y = 0; y < n; y++) ss += (cur[(y + ymin) * w * 3 + x] & 0xff) * c.k[k0 + y];
-                    out[yy * w * 3 + x] = clip8(ss);
-                }
-            }
-            cur = out;
-        }
-        return cur == rgb ? rgb.clone() : cur;
-    }
-
-    private static byte clip8(int ss) {
-        int v = ss >> PRECISION_BITS;
-        return (byte) (v < 0 ? 0 : Math.min(v, 255));
-    }
-
-    private static double cubic(double x) {
-        x = Math.abs(x);
-        if (x < 1.0) return ((A + 2.0) * x - (A + 3.0)) * x * x + 1;
-        if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * A;
-        return 0.0;
-    }
-
-    /** Per output index: first input index, tap count, fixed-point taps (ksize per index). */
-    private record Coeffs(int ksize, int[] min, int[] count, int[] k) {}
-
-    private static Coeffs coeffs(int inSize, int outSize) {
-        double scale = (double) inSize / outSize;
-        double filterScale = Math.max(scale, 1.0);
-        double support = SUPPORT * filterScale;
-        int ksize = (int) Math.ceil(support) * 2 + 1;
-        int[] min = new int[outSize], count = new int[outSize], k = new int[outSize * ksize];
-        double[] w = new double[ksize];
-        for (int xx = 0; xx < outSize; xx++) {
-            double center = (xx + 0.5) * scale;
-            double inv = 1.0 / filterScale;
-            // C's (int) cast truncates toward zero, as Java's does
-            int xmin = (int) (center - support + 0.5);
-            if (xmin < 0) xmin = 0;
-            int xmax = (int) (center + support + 0.5);
-            if (xmax > inSize) xmax = inSize;
-            xmax -= xmin;
-            double sum = 0;
-            for (int x = 0; x < xmax; x++) {
-                w[x] = cubic((x + xmin - center + 0.5) * inv);
-                sum += w[x];
-            }
-            for (int x = 0; x < xmax; x++) {
-                double v = sum != 0.0 ? w[x] / sum : w[x];
-                double f = v * (1 << PRECISION_BITS);
-                k[xx * ksize + x] = (int) (v < 0 ? -0.5 + f : 0.5 + f);
-            }
-            min[xx] = xmin;
-            count[xx] = xmax;
-        }
-        return new Coeffs(ksize, min, count, k);
+        return PilResample.resize(rgb, width, height, outWidth, outHeight, PilResample.Filter.BICUBIC);
     }
 }

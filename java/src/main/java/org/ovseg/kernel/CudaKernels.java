@@ -137,6 +137,19 @@ public final class CudaKernels {
     }
 
     /**
+     * PIL's bicubic resize on the device; see {@link PilResize} (bit-identical output). src
+     * [H,W,3] and dst [outH,outW,3] unsigned bytes on the device.
+     */
+    public static void pilBicubic(DeviceBuffer src, int H, int W, int outH, int outW, DeviceBuffer dst, CudaStream stream) {
+        String op = "cuda pilBicubic";
+        requireDevice();
+        Checks.sizes(op, H, W, outH, outW);
+        fits(op, "src", src, Checks.product(op, H, W, 3), 1);
+        fits(op, "dst", dst, Checks.product(op, outH, outW, 3), 1);
+        check(op, NativeCuda.ovseg_cuda_pil_bicubic(addr(src), H, W, 3, outH, outW, addr(dst), stream(stream)));
+    }
+
+    /**
      * PAMR on the device; see {@link CpuKernels#pamr}. image [C,H,W] and mask [K,H,W] are fp32
      * device buffers, the mask refined in place; at most 8 dilations.
      */

@@ -78,4 +78,9 @@ final class NativeCpu {
             @Cast("const uint8_t*") ByteBuffer rgb, FloatBuffer cam, @Cast("int64_t") long H,
             @Cast("int64_t") long W, float maskThreshold, int flags,
             @Cast("uint8_t*") ByteBuffer out);
+
+    static native int ovseg_cpu_pil_bicubic(
+            @Cast("const uint8_t*") ByteBuffer src, @Cast("int64_t") long H, @Cast("int64_t") long W,
+            @Cast("int64_t") long C, @Cast("int64_t") long outH, @Cast("int64_t") long outW,
+            @Cast("uint8_t*") ByteBuffer dst);
 }

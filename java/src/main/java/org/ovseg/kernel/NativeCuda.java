@@ -86,4 +86,8 @@ final class NativeCuda {
             @Cast("int64_t") long W, @Cast("float*") long mask, @Cast("int64_t") long K,
             @Cast("const int32_t*") IntBuffer dilations, @Cast("int64_t") long nDil, int iterations,
             @Cast("void*") long stream);
+
+    static native int ovseg_cuda_pil_bicubic(@Cast("const uint8_t*") long src, @Cast("int64_t") long H,
+            @Cast("int64_t") long W, @Cast("int64_t") long C, @Cast("int64_t") long outH, @Cast("int64_t") long outW,
+            @Cast("uint8_t*") long dst, @Cast("void*") long stream);
 }

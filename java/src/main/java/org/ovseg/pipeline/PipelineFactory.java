@@ -26,6 +26,15 @@ public interface PipelineFactory {
         return java.util.Optional.empty();
     }
 
+    /**
+     * @param preset a name from {@link #presets()}
+     * @return the stuff list of the preset's official evaluation, when it has a second (stuff)
+     *     pass and ships the list; used with {@link #presetLabels} when a request names neither
+     */
+    default java.util.Optional<java.util.List<String>> presetStuff(String preset) {
+        return java.util.Optional.empty();
+    }
+
     /** @return the built-in demonstration model run when no model is named, e.g. "builtin:colour-world" */
     String demoModel();
 

@@ -17,6 +17,7 @@ public final class PipelineRegistry {
     static {
         register(new org.ovseg.pipeline.maskclip.MaskClipMethod());
         register(new org.ovseg.pipeline.car.CarMethod());
+        register(new org.ovseg.pipeline.odise.OdiseMethod());
         register(new org.ovseg.pipeline.ovsegmentor.OvSegmentorMethod());
         register(new org.ovseg.pipeline.xdecoder.XDecoderMethod());
     }

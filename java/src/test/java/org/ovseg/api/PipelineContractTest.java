@@ -41,7 +41,7 @@ class PipelineContractTest {
 
     @Test
     void registryKnowsEachMethodOnceWithItsDemoModel() {
-        assertEquals(List.of("maskclip", "car", "ovsegmentor", "xdecoder"), PipelineRegistry.names());
+        assertEquals(List.of("maskclip", "car", "odise", "ovsegmentor", "xdecoder"), PipelineRegistry.names());
         for (String n : PipelineRegistry.names()) {
             PipelineFactory f = PipelineRegistry.get(n);
             assertEquals(n, f.name());
@@ -49,7 +49,7 @@ class PipelineContractTest {
             assertTrue(PipelineOption.ALL.containsAll(f.options()), n + " takes only shared options");
         }
         OvsegException e = assertThrows(OvsegException.class, () -> PipelineRegistry.get("no-such-method"));
-        assertEquals("unknown pipeline 'no-such-method' (this version runs: maskclip, car, ovsegmentor, xdecoder)", e.getMessage());
+        assertEquals("unknown pipeline 'no-such-method' (this version runs: maskclip, car, odise, ovsegmentor, xdecoder)", e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Segmenter.builder().pipeline("nope"));
     }
 

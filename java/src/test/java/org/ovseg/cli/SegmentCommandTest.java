@@ -229,6 +229,23 @@ class SegmentCommandTest {
                 "the 'maskclip' pipeline's preset 'voc' has no class list");
     }
 
+    /** {@code --preset context} without labels: the official things and stuff lists, the stuff pass run (data/context.py). */
+    @Test
+    void contextPresetWithoutLabelsBringsThingsAndStuff(@TempDir Path dir) throws Exception {
+        Path img = dir.resolve("s.png");
+        Scenes.generate(5, 48, 40, new int[] {2, 3}, 1).write(img);
+        Run run = cli(withCache("segment", "--pipeline", "car", "--preset", "context", "--image", img.toString(), "--out", dir.resolve("o").toString()));
+        assertEquals(0, run.code(), run.err());
+        var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.resolve("o/s.json").toFile());
+        List<String> names = new ArrayList<>();
+        json.get("labels").forEach(l -> names.add(l.get("label").asText()));
+        List<String> want = new ArrayList<>(org.ovseg.pipeline.car.CarSettings.CONTEXT_THING_CLASSES);
+        want.addAll(org.ovseg.pipeline.car.CarSettings.CONTEXT_STUFF_CLASSES);
+        assertEquals(want, names, "38 things then 21 stuff, in the official order");
+        assertFails(cli(withCache("segment", "--pipeline", "car", "--preset", "context", "--stuff", "sky", "--image", img.toString(),
+                "--out", dir.resolve("o2").toString())), "--stuff needs --labels");
+    }
+
     private static void assertFails(Run run, String fragment) {
         assertEquals(2, run.code(), "exit code; stderr: " + run.err());
         assertTrue(run.err().startsWith("error: "), run.err());
@@ -254,6 +271,10 @@ class SegmentCommandTest {
         Path text = Files.writeString(dir.resolve("notes.jpg"), "not an image at all");
         assertFails(cli(withCache("segment", "--image", text.toString(), "--labels", "red", "--out", out.toString())), "unsupported or corrupt");
         assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "", "--out", out.toString())), "no labels");
+        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--sam-pred-iou", "0.3", "--out", out.toString())),
+                "--sam-pred-iou needs --sam DIR");
+        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--sam", dir.toString(), "--sam-nms", "x",
+                "--out", out.toString())), "--sam-nms must be a number, got 'x'");
         assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red,,green", "--out", out.toString())), "empty");
         assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red,green,Red", "--out", out.toString())), "duplicate label");
         String longLabel = String.join(" ", Collections.nCopies(80, "word"));
@@ -280,7 +301,7 @@ class SegmentCommandTest {
                 "does not exist");
         assertFails(cli(withCache("segment", "--images-from", dir.resolve("no-list.txt").toString(), "--labels", "red", "--out", out.toString())),
                 "cannot read --images-from");
-        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--pipeline", "odise")), "--pipeline");
+        assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--pipeline", "nope")), "--pipeline");
         assertFails(cli(withCache("segment", "--image", good.toString(), "--labels", "red", "--out", out.toString(), "--pipeline", "car",
                 "--model", "builtin:colour-world")), "is a 'maskclip' bundle, not 'car'");
         if (org.ovseg.kernel.Device.cuda().isEmpty()) {
@@ -375,6 +396,7 @@ class SegmentCommandTest {
         Run list = cli("models");
         assertEquals(0, list.code(), list.err());
         assertTrue(list.out().contains("builtin:colour-world"));
+        assertTrue(list.out().lines().anyMatch(l -> l.startsWith("builtin:colour-world-odise") && l.contains("ODISE")), list.out());
         assertTrue(list.out().lines().anyMatch(l -> l.strip().startsWith("car ") && l.contains("referring segmentation (--refer)")
                 && l.contains("presets: ade, coco-object, context, refcoco, voc")), list.out());
         Run describe = cli("models", "--cache-dir", cache.toString(), "builtin:colour-world");

@@ -16,31 +16,55 @@ import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 
 /**
- * Bit-exact against Pillow 12.3 ({@code Image.resize(size, BICUBIC)}; goldens written by
- * tools/reference/make_pil_golden.py): a photo shrunk 2.3× and ~5×, down to 3×7; a visual-prompted
- * photo (1-px red ellipse, gray surround) shrunk 2.1×; odd sizes enlarged; one axis up, the other
- * down; one axis unchanged. Tolerance: none (every byte equal).
+ * Bit-exact against Pillow 12.3 ({@code Image.resize(size, BICUBIC)} and {@code BILINEAR}; goldens
+ * written by tools/reference/make_pil_golden.py): a photo shrunk 2.3× and ~5×, down to 3×7; a
+ * visual-prompted photo (1-px red ellipse, gray surround) shrunk 2.1×; odd sizes enlarged; one axis
+ * up, the other down; one axis unchanged. Tolerance: none (every byte equal).
  */
 class PilBicubicTest {
     private static final String DIR = "/org/ovseg/image/pil/";
 
     @Test
     void matchesPillowBitForBit() throws IOException {
+        assertGoldens(DIR, (rgb, w, h, ow, oh) -> PilBicubic.resize(rgb, w, h, ow, oh));
+    }
+
+    @Test
+    void bilinearMatchesPillowBitForBit() throws IOException {
+        assertGoldens("/org/ovseg/image/pil-bilinear/",
+                (rgb, w, h, ow, oh) -> PilResample.resize(rgb, w, h, ow, oh, PilResample.Filter.BILINEAR));
+    }
+
+    @Test
+    void filtersDiffer() throws IOException {
+        // The two golden sets must not pass for the same reason: one filter run on the other's cases fails.
+        BufferedImage src = ImageIO.read(Path.of("../tools/data/voc-samples/0_image.png").toFile());
+        byte[] a = PilResample.resize(rgb(src), src.getWidth(), src.getHeight(), 97, 101, PilResample.Filter.BILINEAR);
+        byte[] b = PilResample.resize(rgb(src), src.getWidth(), src.getHeight(), 97, 101, PilResample.Filter.BICUBIC);
+        assertTrue(!java.util.Arrays.equals(a, b));
+    }
+
+    private interface Resizer {
+        byte[] resize(byte[] rgb, int w, int h, int outW, int outH);
+    }
+
+    private static void assertGoldens(String dir, Resizer resizer) throws IOException {
         List<String> lines;
-        try (InputStream in = PilBicubicTest.class.getResourceAsStream(DIR + "cases.txt")) {
-            assertNotNull(in, "cases.txt");
+        try (InputStream in = PilBicubicTest.class.getResourceAsStream(dir + "cases.txt")) {
+            assertNotNull(in, dir + "cases.txt");
             lines = new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().filter(l -> !l.isBlank()).toList();
         }
         assertEquals(7, lines.size());
         List<String> failures = new ArrayList<>();
         for (String line : lines) {
             String[] f = line.split(" ");
-            BufferedImage src = f[1].startsWith("../") ? ImageIO.read(Path.of(f[1]).toFile()) : read(DIR + f[1]);
-            BufferedImage want = read(DIR + f[0] + ".out.png");
+            BufferedImage src = f[1].startsWith("../") ? ImageIO.read(Path.of(f[1]).toFile())
+                    : read(f[1].startsWith("/") ? f[1] : dir + f[1]);
+            BufferedImage want = read(dir + f[0] + ".out.png");
             int w = Integer.parseInt(f[2]), h = Integer.parseInt(f[3]);
             assertEquals(w, want.getWidth());
             assertEquals(h, want.getHeight());
-            byte[] got = PilBicubic.resize(rgb(src), src.getWidth(), src.getHeight(), w, h);
+            byte[] got = resizer.resize(rgb(src), src.getWidth(), src.getHeight(), w, h);
             byte[] expected = rgb(want);
             int diff = 0, worst = 0;
             for (int i = 0; i < expected.length; i++) {

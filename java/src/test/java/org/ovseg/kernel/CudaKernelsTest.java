@@ -178,6 +178,19 @@ class CudaKernelsTest {
     }
 
     @Test
+    void pilBicubicIsBitIdenticalToCpuTwin() {
+        SplittableRandom rng = new SplittableRandom(13);
+        int[][] cases = {{513, 513, 224, 224}, {375, 500, 224, 298}, {101, 97, 7, 3}, {13, 17, 40, 29}, {60, 20, 60, 7}, {1, 1, 3, 2}};
+        for (int[] c : cases) {
+            byte[] img = new byte[c[0] * c[1] * 3];
+            rng.nextBytes(img);
+            byte[] want = PilResize.resize(img, c[1], c[0], c[3], c[2], PilResize.Target.CPU);
+            assertArrayEquals(want, PilResize.resize(img, c[1], c[0], c[3], c[2], PilResize.Target.CUDA),
+                    () -> c[0] + "x" + c[1] + " -> " + c[2] + "x" + c[3]);
+        }
+    }
+
+    @Test
     void pamrMatchesCpuTwin() {
         SplittableRandom rng = new SplittableRandom(11);
         int C = 3, H = 45, W = 67, K = 4;

@@ -28,7 +28,8 @@ import org.ovseg.io.CacheRoot;
  */
 public final class BuiltinBundles {
     /** Names accepted after "builtin:". */
-    public static final Set<String> NAMES = Set.of("colour-world", "colour-world-car", "colour-world-ovseg", "colour-world-xdecoder");
+    public static final Set<String> NAMES = Set.of(
+            "colour-world", "colour-world-car", "colour-world-odise", "colour-world-ovseg", "colour-world-xdecoder");
     private static final String VERSION = "v1";
 
     private BuiltinBundles() {}
@@ -48,6 +49,7 @@ public final class BuiltinBundles {
         Path root = cacheRoot == null ? CacheRoot.defaultRoot() : cacheRoot;
         Path dir = root.resolve("builtin").resolve(name + "-" + VERSION);
         Map<String, byte[]> files = name.equals("colour-world-car") ? colourWorldCarFiles()
+                : name.equals("colour-world-odise") ? ColourWorldOdiseBundle.files()
                 : name.equals("colour-world-ovseg") ? ColourWorldOvsegNetworks.files()
                 : name.equals("colour-world-xdecoder") ? ColourWorldXDecoderNetworks.files(VERSION) : colourWorldFiles();
         try {

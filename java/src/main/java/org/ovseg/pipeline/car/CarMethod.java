@@ -62,6 +62,11 @@ public final class CarMethod implements PipelineFactory {
     }
 
     @Override
+    public java.util.Optional<List<String>> presetStuff(String preset) {
+        return CarSettings.stuffClasses(preset);
+    }
+
+    @Override
     public String demoModel() {
         return "builtin:colour-world-car";
     }

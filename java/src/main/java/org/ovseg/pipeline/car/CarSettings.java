@@ -49,11 +49,80 @@ public record CarSettings(float maskThreshold, float confidenceThreshold, float 
             "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors", "teddy bear", "hairdrier,blowdrier",
             "toothbrush");
 
-    /** @return the official class list of a preset, where ovseg ships it (voc, coco-object) */
+    /** The official PASCAL Context things (data/context.py PASCAL_CONTEXT_THING_CLASS, 38 names, its order): the first pass. */
+    public static final List<String> CONTEXT_THING_CLASSES = List.of(
+            "airplane", "bag", "bed", "bench", "bicycle", "bird", "boat", "book", "bottle", "building", "bus", "cabinet",
+            "car", "cat", "chair", "computer", "cow", "cup", "dog", "flower", "food", "horse", "keyboard", "motorbike",
+            "mouse", "person", "plate", "plant", "sheep", "shelves", "sign", "sofa", "table", "track", "train", "tree",
+            "truck", "monitor");
+
+    /** The official PASCAL Context stuff (data/context.py PASCAL_CONTEXT_STUFF_CLASS, 21 names, its order): the second pass. */
+    public static final List<String> CONTEXT_STUFF_CLASSES = List.of(
+            "bedclothes", "ceiling", "cloth", "curtain", "floor", "grass", "ground", "light", "mountain", "platform",
+            "road", "sidewalk", "sky", "snow", "wall", "water", "window", "wood", "door", "fence", "rock");
+
+    /** The official ADE20K-150 things (data/ade.py ADE_THING_CLASS, 125 names, its order; WordNet synonyms kept, commas inside). */
+    public static final List<String> ADE_THING_CLASSES = List.of(
+            "building, edifice", "bed", "windowpane, window", "cabinet", "sidewalk, pavement",
+            "person, individual, someone, somebody, mortal, soul", "door, double, door", "table",
+            "curtain, drape, drapery, mantle, pall", "chair", "car, auto, automobile, machine, motorcar",
+            "painting, picture", "sofa, couch, lounge", "shelf", "house", "mirror", "rug, carpet, carpeting", "armchair",
+            "seat", "fence, fencing", "desk", "rock, stone", "wardrobe, closet, press", "lamp",
+            "bathtub, bathing, tub, bath, tub", "railing, rail", "cushion", "base, pedestal, stand", "box",
+            "column, pillar", "signboard, sign", "chest, of, drawers, chest, bureau, dresser", "counter", "sink",
+            "fireplace, hearth, open, fireplace", "refrigerator, icebox", "grandstand, covered, stand", "stairs, steps",
+            "runway", "case, display, case, showcase, vitrine", "pool, table, billiard, table, snooker, table", "pillow",
+            "screen, door, screen", "stairway, staircase", "bookcase", "blind, screen", "coffee, table, cocktail, table",
+            "toilet, can, commode, crapper, pot, potty, stool, throne", "book", "bench", "countertop",
+            "stove, kitchen, stove, range, kitchen, range, cooking, stove", "palm, palm, tree", "kitchen, island",
+            "computer, computing, machine, computing, device, data, processor, electronic, computer, information, processing, system",
+            "swivel, chair", "boat", "bar", "arcade, machine", "hovel, hut, hutch, shack, shanty",
+            "bus, autobus, coach, charabanc, double-decker, jitney, motorbus, motorcoach, omnibus, passenger, vehicle",
+            "towel", "light, light, source", "truck, motortruck", "tower", "chandelier, pendant, pendent",
+            "awning, sunshade, sunblind", "streetlight, street, lamp", "booth, cubicle, stall, kiosk",
+            "television, television, receiver, television, set, tv, tv, set, idiot, box, boob, tube, telly, goggle, box",
+            "airplane, aeroplane, plane", "pole", "bannister, banister, balustrade, balusters, handrail",
+            "escalator, moving, staircase, moving, stairway", "ottoman, pouf, pouffe, puff, hassock", "bottle",
+            "buffet, counter, sideboard", "poster, posting, placard, notice, bill, card", "stage", "van", "ship",
+            "fountain", "conveyer, belt, conveyor, belt, conveyer, conveyor, transporter", "canopy",
+            "washer, automatic, washer, washing, machine", "plaything, toy", "swimming, pool, swimming, bath, natatorium",
+            "stool", "barrel, cask", "basket, handbasket", "tent, collapsible, shelter", "bag", "minibike, motorbike",
+            "cradle", "oven", "ball", "food, solid, food", "step, stair", "tank, storage, tank",
+            "trade, name, brand, name, brand, marque", "microwave, microwave, oven", "pot, flowerpot",
+            "animal, animate, being, beast, brute, creature, fauna", "bicycle, bike, wheel, cycle",
+            "dishwasher, dish, washer, dishwashing, machine", "screen, silver, screen, projection, screen",
+            "blanket, cover", "sculpture", "hood, exhaust, hood", "sconce", "vase",
+            "traffic, light, traffic, signal, stoplight", "tray",
+            "ashcan, trash, can, garbage, can, wastebin, ash, bin, ash-bin, ashbin, dustbin, trash, barrel, trash, bin",
+            "fan", "pier, wharf, wharfage, dock", "crt, screen", "plate", "monitor, monitoring, device",
+            "bulletin, board, notice, board", "shower", "radiator", "glass, drinking, glass", "clock", "flag");
+
+    /** The official ADE20K-150 stuff (data/ade.py ADE_STUFF_CLASS, 25 names, its order): the second pass. */
+    public static final List<String> ADE_STUFF_CLASSES = List.of(
+            "wall", "sky", "floor, flooring", "tree", "ceiling", "road, route", "grass", "earth, ground",
+            "mountain, mount", "plant, flora, plant, life", "water", "sea", "field", "sand", "skyscraper", "path", "river",
+            "bridge, span", "flower", "hill", "land, ground, soil", "dirt, track",
+            "apparel, wearing, apparel, dress, clothes", "lake", "waterfall, falls");
+
+    /**
+     * @return the official class list of a preset, where ovseg ships it: voc, coco-object; for
+     *     context and ade the things (the first pass; {@link #stuffClasses} is the second)
+     */
     public static java.util.Optional<List<String>> classes(String preset) {
         return switch (preset.toLowerCase(Locale.ROOT)) {
             case "voc" -> java.util.Optional.of(VOC_CLASSES);
             case "coco-object" -> java.util.Optional.of(COCO_OBJECT_CLASSES);
+            case "context" -> java.util.Optional.of(CONTEXT_THING_CLASSES);
+            case "ade" -> java.util.Optional.of(ADE_THING_CLASSES);
+            default -> java.util.Optional.empty();
+        };
+    }
+
+    /** @return the official stuff list of a preset with a stuff pass (context, ade); empty for the others */
+    public static java.util.Optional<List<String>> stuffClasses(String preset) {
+        return switch (preset.toLowerCase(Locale.ROOT)) {
+            case "context" -> java.util.Optional.of(CONTEXT_STUFF_CLASSES);
+            case "ade" -> java.util.Optional.of(ADE_STUFF_CLASSES);
             default -> java.util.Optional.empty();
         };
     }

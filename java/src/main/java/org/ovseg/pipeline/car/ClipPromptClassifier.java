@@ -15,7 +15,7 @@ import org.ovseg.text.TextEmbedder;
  * queries. For each of the 15 official templates, P_t = softmax(100·cos(image_i, text_{t,j}))
  * over the queries j; then S = softmax_j(Σ_t P_t). All prompted images of a step go through the
  * image network as one batch. Preprocessing as CLIP's own: short side to 224 with PIL's bicubic
- * ({@link org.ovseg.image.PilBicubic}, bit-exact), centre crop 224, /255, CLIP normalisation. Thread-safe if the engines are.
+ * (the native twin {@link org.ovseg.kernel.PilResize}, bit-exact; see {@link #RESIZE_PROPERTY}), centre crop 224, /255, CLIP normalisation. Thread-safe if the engines are.
  */
 public final class ClipPromptClassifier implements CarLoop.PromptClassifier {
     /** The official 15 templates. */
@@ -28,8 +28,48 @@ public final class ClipPromptClassifier implements CarLoop.PromptClassifier {
     /** Texts embedded as given (the templates are applied by the caller). */
     private static final PromptTemplates RAW = new PromptTemplates("car:raw", List.of("{}"));
 
+    /**
+     * System property choosing who resizes the classifier input: "auto" (the default: the native
+     * twin, libovseg_cpu), "java" ({@link org.ovseg.image.PilBicubic}), "native", or "cuda"
+     * (libovseg_cuda, only with the networks on TensorRT; opt-in until it has run on GPU
+     * hardware: so far checked in the host emulation). All four are bit-identical.
+     */
+    public static final String RESIZE_PROPERTY = "ovseg.car.resize";
+
+    /** Who resizes; every choice gives the same bytes (Pillow's). */
+    enum Resizer {
+        JAVA, NATIVE, CUDA;
+
+        byte[] resize(byte[] rgb, int w, int h, int ow, int oh) {
+            return switch (this) {
+                case JAVA -> org.ovseg.image.PilBicubic.resize(rgb, w, h, ow, oh);
+                case NATIVE -> org.ovseg.kernel.PilResize.resize(rgb, w, h, ow, oh, org.ovseg.kernel.PilResize.Target.CPU);
+                case CUDA -> org.ovseg.kernel.PilResize.resize(rgb, w, h, ow, oh, org.ovseg.kernel.PilResize.Target.CUDA);
+            };
+        }
+    }
+
+    /** @return the resizer {@link #RESIZE_PROPERTY} asks for, given where the networks run */
+    static Resizer resizer(org.ovseg.engine.Backend networks) {
+        String want = System.getProperty(RESIZE_PROPERTY, "auto").trim().toLowerCase(java.util.Locale.ROOT);
+        return switch (want) {
+            // the native twin on both paths: PilResizeBench on the 2-core AMD EPYC, 513x513 -> 224: Java 21 ms,
+            // native 5.4 ms; 2048x1536 -> 298x224: 169 vs 67 ms (noisy, shared machine; same bytes either way)
+            case "auto", "native" -> Resizer.NATIVE;
+            case "java" -> Resizer.JAVA;
+            case "cuda" -> {
+                if (networks != org.ovseg.engine.Backend.TENSORRT) {
+                    throw new OvsegException("-D" + RESIZE_PROPERTY + "=cuda needs the networks on TensorRT (--backend tensorrt)");
+                }
+                yield Resizer.CUDA;
+            }
+            default -> throw new OvsegException("-D" + RESIZE_PROPERTY + " must be auto, java, native or cuda, is '" + want + "'");
+        };
+    }
+
     private final Engine image;
     private final TextEmbedder text;
+    private final Resizer resizer;
     private final float[] mean;
     private final float[] std;
     private final float logitScale;
@@ -41,6 +81,7 @@ public final class ClipPromptClassifier implements CarLoop.PromptClassifier {
     public ClipPromptClassifier(Engine image, TextEmbedder text, float[] mean, float[] std, float logitScale) {
         this.image = image;
         this.text = text;
+        this.resizer = resizer(image.backend());
         this.mean = mean.clone();
         this.std = std.clone();
         this.logitScale = logitScale;
@@ -125,7 +166,7 @@ public final class ClipPromptClassifier implements CarLoop.PromptClassifier {
         int x0 = (int) Math.rint((rw - SIZE) / 2.0), y0 = (int) Math.rint((rh - SIZE) / 2.0);
         // PIL's bicubic on the 8-bit image, as CLIP's preprocessing runs it (torchvision Resize on a
         // PIL image): antialiased when shrinking (the 1-px ellipse and the prompt borders), 8-bit output.
-        byte[] r = org.ovseg.image.PilBicubic.resize(img.rgb(), w, h, rw, rh);
+        byte[] r = resizer.resize(img.rgb(), w, h, rw, rh);
         float[] out = new float[3 * SIZE * SIZE];
         for (int y = 0; y < SIZE; y++) {
             for (int x = 0; x < SIZE; x++) {

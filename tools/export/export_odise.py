@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""Export an ODISE bundle (pipeline "odise") for ovseg.
+
+Graphs (see java/.../pipeline/odise/OdisePipeline.java for how Java chains them):
+  odise_backbone        pixel_values [tiles,3,crop,crop] in [0,1] -> s2..s5 (strides 4..32)
+  odise_mask_generator  s2..s5 [1,C,h,w] -> mask_logits [1,Q,H/4,W/4], mask_features [1,M,H/4,W/4],
+                        decoder_output [1,Q,D] (decoder_norm of the last layer's queries)
+  odise_mask_embed      pooled_features [1,Q,M] (hard mask pooling, done by ovseg's kernel between the
+                        two graphs), decoder_output -> mask_embed [1,Q,P] (PooledMaskEmbed)
+  odise_clip            pixel_values [1,3,336,336] (CLIP-normalised), mask_attention [1,Q,G*G] -> mask_embeds [1,Q,E]
+  text                  input_ids [N,L] -> text_embeds [N,E] (unnormalised)
+Arrays: text_proj_weight [P,E], text_proj_bias [P], null_embed [1,E] (the category head).
+
+Only the reduced random configuration exists so far (--random --small): the project's own modules
+(tools/export/odise_modules.py) at the official key names, random weights, a stand-in backbone
+instead of Stable Diffusion. Every graph is checked in ONNX Runtime against the modules.
+Exporting the official checkpoints (sd-v1-3.ckpt, odise_label_coco_50e.pth, CLIP ViT-L/14-336)
+is NOT implemented: see tools/export/README-odise.md.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import export_clip as ec  # noqa: E402  (sha256, manifest writing, ONNX export routes, ORT sessions)
+
+CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
+# COCO-panoptic's training vocabulary for the demo of --random: a few words the parity labels share.
+RANDOM_SEEN = ["person", "cat", "dog", "sky"]
+
+
+def io(name, *shape, dtype="float32"):
+    return {"name": name, "dtype": dtype, "shape": list(shape)}
+
+
+def export(torch, om, model, out, route):
+    cfg = model.cfg
+    Q, M, D, P, E = cfg["queries"], cfg["mask_dim"], cfg["conv_dim"], cfg["proj"], cfg["embed"]
+    G = cfg["clip_grid"]
+    S = G * cfg["clip_patch"]
+    files = {}
+    B = torch.export.Dim
+    crop = B("crop", min=64, max=4096)
+    h32, w32 = B("h32", min=2, max=256), B("w32", min=2, max=256)
+
+    class Backbone(torch.nn.Module):
+        def __init__(self, b):
+            super().__init__()
+            self.b = b
+
+        def forward(self, pixel_values):
+            return self.b(pixel_values)
+
+    C = cfg["backbone_ch"]
+    ex = torch.rand(1, 3, 128, 128)
+    files["odise_backbone"] = "backbone.onnx"
+    ec.export_onnx(torch, Backbone(model.backbone), (ex,), os.path.join(out, "backbone.onnx"), ["pixel_values"],
+                   ["s2", "s3", "s4", "s5"], {"pixel_values": {0: B("tiles", min=1, max=64), 2: crop, 3: crop}},
+                   {"pixel_values": {0: "tiles", 2: "crop", 3: "crop"}},
+                   {"pixel_values": ["tiles", 3, "crop", "crop"], **{f"s{i + 2}": ["tiles", C, f"crop/{4 << i}", f"crop/{4 << i}"]
+                                                                     for i in range(4)}}, route)
+    feats = model.backbone(torch.rand(1, 3, 192, 256))
+    files["odise_mask_generator"] = "mask_generator.onnx"
+    ec.export_onnx(torch, om.MaskGenerator(model.sem_seg_head), feats, os.path.join(out, "mask_generator.onnx"),
+                   ["s2", "s3", "s4", "s5"], ["mask_logits", "mask_features", "decoder_output"],
+                   {"s2": {2: 8 * h32, 3: 8 * w32}, "s3": {2: 4 * h32, 3: 4 * w32}, "s4": {2: 2 * h32, 3: 2 * w32}, "s5": {2: h32, 3: w32}},
+                   {k: {2: "h", 3: "w"} for k in ("s2", "s3", "s4", "s5")},
+                   {"s2": [1, C, "h4", "w4"], "s3": [1, C, "h8", "w8"], "s4": [1, C, "h16", "w16"], "s5": [1, C, "h32", "w32"],
+                    "mask_logits": [1, Q, "h4", "w4"], "mask_features": [1, M, "h4", "w4"], "decoder_output": [1, Q, D]}, route)
+    files["odise_mask_embed"] = "mask_embed.onnx"
+    ec.export_onnx(torch, om.MaskEmbedGraph(model.sem_seg_head.predictor.post_mask_embed), (torch.randn(1, Q, M), torch.randn(1, Q, D)),
+                   os.path.join(out, "mask_embed.onnx"), ["pooled_features", "decoder_output"], ["mask_embed"],
+                   {"pooled_features": {1: B("queries", min=1, max=1000)}, "decoder_output": {1: B("queries", min=1, max=1000)}},
+                   {"pooled_features": {1: "queries"}, "decoder_output": {1: "queries"}},
+                   {"pooled_features": [1, "queries", M], "decoder_output": [1, "queries", D], "mask_embed": [1, "queries", P]}, route)
+    files["odise_clip"] = "clip.onnx"
+    ec.export_onnx(torch, om.MaskClipGraph(model.clip.visual), (torch.randn(1, 3, S, S), (torch.rand(1, Q, G * G) > 0.5).float()),
+                   os.path.join(out, "clip.onnx"), ["pixel_values", "mask_attention"], ["mask_embeds"],
+                   {"pixel_values": None, "mask_attention": {1: B("queries", min=1, max=1000)}}, {"mask_attention": {1: "queries"}},
+                   {"pixel_values": [1, 3, S, S], "mask_attention": [1, "queries", G * G], "mask_embeds": [1, "queries", E]}, route)
+    files["text"] = "text.onnx"
+    ec.export_onnx(torch, model.clip.text, (torch.tensor([[49406, 320, 1125, 49407]]),), os.path.join(out, "text.onnx"), ["input_ids"],
+                   ["text_embeds"], {"input_ids": {0: B("batch", min=1, max=1024), 1: B("length", min=2, max=77)}},
+                   {"input_ids": {0: "batch", 1: "length"}}, {"input_ids": ["batch", "length"], "text_embeds": ["batch", E]}, route)
+    return files
+
+
+def self_check(torch, om, model, out):
+    """Each graph in ONNX Runtime against the PyTorch module, on inputs of other sizes than the export's."""
+    cfg = model.cfg
+    rng = torch.Generator().manual_seed(123)
+    res = {}
+    with torch.no_grad():
+        px = torch.rand(2, 3, 256, 256, generator=rng)
+        want = model.backbone(px)
+        got = ec.ort_session(os.path.join(out, "backbone.onnx")).run(None, {"pixel_values": px.numpy()})
+        res["odise_backbone"] = max(float(np.abs(g - w.numpy()).max() / (np.abs(w.numpy()).max() + 1e-12)) for g, w in zip(got, want))
+        feats = model.backbone(torch.rand(1, 3, 320, 448, generator=rng))
+        want = om.MaskGenerator(model.sem_seg_head)(*feats)
+        got = ec.ort_session(os.path.join(out, "mask_generator.onnx")).run(None, {f"s{i + 2}": f.numpy() for i, f in enumerate(feats)})
+        res["odise_mask_generator"] = max(float(np.abs(g - w.numpy()).max() / (np.abs(w.numpy()).max() + 1e-12)) for g, w in zip(got, want))
+        Q = cfg["queries"]
+        pooled, dec = torch.randn(1, Q, cfg["mask_dim"], generator=rng), torch.randn(1, Q, cfg["conv_dim"], generator=rng)
+        want = om.MaskEmbedGraph(model.sem_seg_head.predictor.post_mask_embed)(pooled, dec)
+        got = ec.ort_session(os.path.join(out, "mask_embed.onnx")).run(None, {"pooled_features": pooled.numpy(), "decoder_output": dec.numpy()})
+        res["odise_mask_embed"] = float(np.abs(got[0] - want.numpy()).max() / np.abs(want.numpy()).max())
+        S, G = cfg["clip_grid"] * cfg["clip_patch"], cfg["clip_grid"]
+        px, ma = torch.randn(1, 3, S, S, generator=rng), (torch.rand(1, Q, G * G, generator=rng) > 0.7).float()
+        want = om.MaskClipGraph(model.clip.visual)(px, ma)
+        got = ec.ort_session(os.path.join(out, "clip.onnx")).run(None, {"pixel_values": px.numpy(), "mask_attention": ma.numpy()})
+        res["odise_clip"] = float(np.abs(got[0] - want.numpy()).max() / np.abs(want.numpy()).max())
+        ids = torch.tensor([[49406, 320, 1125, 539, 320, 2368, 269, 49407], [49406, 1929, 49407, 0, 0, 0, 0, 0]])
+        want = model.clip.text(ids)
+        got = ec.ort_session(os.path.join(out, "text.onnx")).run(None, {"input_ids": ids.numpy()})
+        res["text"] = float(np.abs(got[0] - want.numpy()).max() / np.abs(want.numpy()).max())
+    for k, v in res.items():
+        ec.log(f"  self-check {k}: max |ORT - torch| / max |torch| = {v:.2e}")
+        if not v < 1e-4:
+            raise SystemExit(f"self-check failed for {k}: {v}")
+    return res
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--random", action="store_true", help="random weights (the only mode implemented)")
+    ap.add_argument("--small", action="store_true", help="the reduced-width configuration (required with --random)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", required=True, help="bundle directory")
+    ap.add_argument("--save-checkpoint", help="write the state dict (.pt) and config (.json) here for the reference")
+    ap.add_argument("--route", default="auto", choices=["auto", "dynamo", "torchscript"])
+    args = ap.parse_args(argv)
+    if not (args.random and args.small):
+        raise SystemExit("error: only --random --small is implemented (official checkpoints: see tools/export/README-odise.md)")
+    t0 = time.time()
+    torch = ec.import_torch_quietly()
+    import odise_modules as om
+    cfg = om.small_config()
+    torch.manual_seed(args.seed)
+    model = om.randomize(om.Odise(cfg), args.seed).eval()
+    os.makedirs(args.out, exist_ok=True)
+    if args.save_checkpoint:
+        os.makedirs(os.path.dirname(os.path.abspath(args.save_checkpoint)), exist_ok=True)
+        torch.save(model.state_dict(), args.save_checkpoint)
+        with open(args.save_checkpoint + ".json", "w") as f:
+            json.dump({"config": cfg, "seen_labels": RANDOM_SEEN}, f)
+    with torch.no_grad():
+        files = export(torch, om, model, args.out, args.route)
+        ch = model.category_head
+        np.save(os.path.join(args.out, "text_proj_weight.npy"), ch.text_proj.weight.numpy().astype(np.float32))
+        np.save(os.path.join(args.out, "text_proj_bias.npy"), ch.text_proj.bias.numpy().astype(np.float32))
+        np.save(os.path.join(args.out, "null_embed.npy"), ch.null_embed.numpy().astype(np.float32))
+    check = self_check(torch, om, model, args.out)
+    Q, M, D, P, E, C = cfg["queries"], cfg["mask_dim"], cfg["conv_dim"], cfg["proj"], cfg["embed"], cfg["backbone_ch"]
+    G, S = cfg["clip_grid"], cfg["clip_grid"] * cfg["clip_patch"]
+    nets = {
+        "odise_backbone": ec.network_entry(args.out, files, "odise_backbone", [io("pixel_values", "tiles", 3, "crop", "crop")],
+                                           [io(f"s{i + 2}", "tiles", C, f"crop/{4 << i}", f"crop/{4 << i}") for i in range(4)]),
+        "odise_mask_generator": ec.network_entry(args.out, files, "odise_mask_generator",
+                                                 [io("s2", 1, C, "h4", "w4"), io("s3", 1, C, "h8", "w8"), io("s4", 1, C, "h16", "w16"),
+                                                  io("s5", 1, C, "h32", "w32")],
+                                                 [io("mask_logits", 1, Q, "h4", "w4"), io("mask_features", 1, M, "h4", "w4"),
+                                                  io("decoder_output", 1, Q, D)]),
+        "odise_mask_embed": ec.network_entry(args.out, files, "odise_mask_embed",
+                                             [io("pooled_features", 1, "queries", M), io("decoder_output", 1, "queries", D)],
+                                             [io("mask_embed", 1, "queries", P)]),
+        "odise_clip": ec.network_entry(args.out, files, "odise_clip", [io("pixel_values", 1, 3, S, S), io("mask_attention", 1, "queries", G * G)],
+                                       [io("mask_embeds", 1, "queries", E)]),
+        "text": ec.network_entry(args.out, files, "text", [io("input_ids", "batch", "length", dtype="int64")], [io("text_embeds", "batch", E)]),
+    }
+    scale = float(min(np.exp(model.sem_seg_head.predictor.post_mask_embed.logit_scale.item()), 100.0))
+    manifest = {
+        "format_version": 1, "pipeline": "odise", "family": "odise-random-small",
+        "networks": nets,
+        "arrays": {"text_proj_weight": ec.array_entry(args.out, "text_proj_weight", [P, E]),
+                   "text_proj_bias": ec.array_entry(args.out, "text_proj_bias", [P]),
+                   "null_embed": ec.array_entry(args.out, "null_embed", [1, E])},
+        "preprocessing": {"size_policy": "short-side", "size": 320, "max_long_side": 640, "mean": CLIP_MEAN, "std": CLIP_STD,
+                          "patch_size": cfg["clip_patch"], "position_grid": G, "width": cfg["clip_width"],
+                          "interpolation": "PIL bilinear (ResizeShortestEdge); CLIP branch: torch bilinear to 336, align_corners=false",
+                          "pos_embed_interpolation": "none (the CLIP branch runs at its native 336x336)",
+                          "padding": "zero, bottom-right, to a multiple of 64"},
+        "text": {"tokenizer": "clip-bpe", "context_length": 77, "template_set": "single"},
+        "embed_dim": E, "logit_scale": scale,
+        # Official: test short side 1024 (max 2560), backbone crops 512; reduced here to keep CI short.
+        "defaults": {"size_divisibility": 64, "backbone_size": 256, "category_logit_scale": scale,
+                     "clip_logit_scale": float(min(np.exp(model.clip.logit_scale.item()), 100.0)),
+                     "alpha": 0.3, "beta": 0.7, "object_mask_threshold": 0.0, "overlap_threshold": 0.8,
+                     "seen_labels": "\n".join(RANDOM_SEEN), "category_prompt": "{}", "clip_prompt": "a photo of a {}."},
+        "source": {"generator": "tools/export/export_odise.py --random --small --seed %d" % args.seed, "tools": ec.tool_versions(torch),
+                   "notes": "random weights, reduced widths, stand-in backbone (not Stable Diffusion); for parity tests only"},
+    }
+    ec.write_manifest(args.out, manifest, check)
+    ec.log(f"odise bundle written to {args.out} in {time.time() - t0:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
