@@ -339,17 +339,25 @@ xdecoder_parity() {
     for img in 0_image crop; do
         echo "xdecoder semantic $img:"
         "$PY" tools/reference/compare_logits.py "$d/seg/$img.logits.npy" "$d/ref/$img/semantic.npy" --labels "$xlabels" || return 1
-        "$PY" - "$d/refer/$img.logits.npy" "$d/ref/$img/refer.npy" "$img" <<'PYEOF' || return 1
-import sys, numpy as np
+        "$PY" - "$d/refer/$img.logits.npy" "$d/ref/$img/refer.npy" "$img" "$d/refer/$img.labels.png" "$d/refer/$img.json" <<'PYEOF' || return 1
+import json, sys, numpy as np
+from PIL import Image
 a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
 assert a.shape == b.shape, (a.shape, b.shape)
 spread = float(b.max() - b.min())
 clear = np.abs(b) > 1e-3 * spread
 diff = int(((a > 0) != (b > 0))[clear].sum())
 err = float(np.abs(a - b).max())
+# One mask per sentence: label i where sentence i's logit is the largest and positive (first on ties).
+meta = json.load(open(sys.argv[5]))
+want = np.where(b.max(0) > 0, b.argmax(0), meta["unassigned_value"])
+top2 = np.sort(b, 0)[-2:]
+sure = (np.abs(top2[-1]) > 1e-3 * spread) & ((top2[-1] - top2[0]) > 1e-3 * spread)
+ldiff = int((np.asarray(Image.open(sys.argv[4])) != want)[sure].sum())
+labels = [l["label"] for l in meta["labels"]]
 print(f"xdecoder referring {sys.argv[3]}: {a.shape[0]} masks, {diff} differing pixels outside near-ties, "
-      f"max |logit err| {err:.2e} (spread {spread:.3g})")
-sys.exit(0 if diff == 0 and err <= 1e-3 * spread else 1)
+      f"max |logit err| {err:.2e} (spread {spread:.3g}); label map: {ldiff} differing pixels outside near-ties, labels {labels}")
+sys.exit(0 if diff == 0 and err <= 1e-3 * spread and ldiff == 0 and len(labels) == a.shape[0] else 1)
 PYEOF
     done
     echo "xdecoder parity: $(( $(date +%s) - t )) s"

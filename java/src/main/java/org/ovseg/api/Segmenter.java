@@ -176,14 +176,25 @@ public final class Segmenter implements AutoCloseable {
     }
 
     /**
-     * Referring segmentation: the sentences all describe one object; returns a result with a
-     * single label (the first sentence) whose mask is the object's.
+     * Referring segmentation. When {@link #referSentencesAreOneObject()} (CaR), the sentences all
+     * describe one object and the result has a single label (the first sentence) whose mask is the
+     * object's; otherwise (X-Decoder) each sentence names its own object and the result's labels are
+     * the sentences, label i covering sentence i's mask.
      *
      * @throws OvsegException when the pipeline cannot do referring segmentation
      */
     public SegmentationResult refer(RgbImage image, Labels sentences) {
         Objects.requireNonNull(sentences, "sentences");
-        return run(image, sentences, Labels.of(List.of(sentences.get(0))), new PipelineRequest.Refer(sentences.names()));
+        Labels resultLabels = pipeline.referSentencesAreOneObject() ? Labels.of(List.of(sentences.get(0))) : sentences;
+        return run(image, sentences, resultLabels, new PipelineRequest.Refer(sentences.names()));
+    }
+
+    /**
+     * @return how {@link #refer} reads several sentences: true, all describe one object (one mask);
+     *     false, one mask per sentence
+     */
+    public boolean referSentencesAreOneObject() {
+        return pipeline.referSentencesAreOneObject();
     }
 
     /** @param texts what the pipeline reads (validated); @param resultLabels what the result's label indices name */

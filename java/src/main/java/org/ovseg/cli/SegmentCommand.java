@@ -57,7 +57,8 @@ final class SegmentCommand implements Main.Command {
             context and ade bring their things and their stuff lists, the stuff pass included).
             --precision int8: the image encoder's int8 variant (export_clip.py --int8); fp16 applies to TensorRT only.
             --stuff: stuff classes (indices follow --labels; CaR runs its second pass for them).
-            --refer: the labels are sentences describing one object -> one mask (pipelines that can: see 'ovseg models').
+            --refer: the labels are referring sentences (pipelines that can: see 'ovseg models'); CaR reads them as one object -> one mask,
+                     X-Decoder gives one mask per sentence (label i = sentence i).
             --instances: add each segment's mask to the JSON as COCO RLE.
             --gradcam-memory: bytes one Grad-CAM backward may take (CaR; default 1 GiB, 0 = no limit).
             --sam: merge CaR masks with the automatic masks of a SAM bundle (tools/export/export_sam.py).

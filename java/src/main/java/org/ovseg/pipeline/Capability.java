@@ -5,7 +5,10 @@ package org.ovseg.pipeline;
  * pipeline lacks fails before any work, naming the pipeline and the ones that have it.
  */
 public enum Capability {
-    /** Referring segmentation: sentences describing one object give one mask. */
+    /**
+     * Referring segmentation: sentences give a mask (one for all, or one each: see {@link
+     * SegmentationPipeline#referSentencesAreOneObject()}).
+     */
     REFER("referring segmentation (--refer)"),
     /** Real panoptic output: instances of thing classes as separate segments. */
     PANOPTIC("panoptic segmentation"),

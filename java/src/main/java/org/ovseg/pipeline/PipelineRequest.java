@@ -45,7 +45,14 @@ public sealed interface PipelineRequest {
         }
     }
 
-    /** Referring segmentation: every sentence describes the same object; one mask, label index 0. */
+    /**
+     * Referring segmentation. What several sentences mean is the pipeline's, declared by {@link
+     * SegmentationPipeline#referSentencesAreOneObject()}: either every sentence describes the same
+     * object and the output is one mask, label index 0 (CaR: all sentences in one joint run), or each
+     * sentence describes its own object and the output labels sentence i's pixels with index i
+     * (X-Decoder's grounding: one mask per sentence; the pipeline documents how it resolves pixels
+     * two sentences' masks share).
+     */
     record Refer(List<String> sentences) implements PipelineRequest {
         /** Copies the list. */
         public Refer {

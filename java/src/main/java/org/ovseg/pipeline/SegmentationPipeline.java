@@ -42,6 +42,17 @@ public interface SegmentationPipeline extends AutoCloseable {
      */
     PipelineOutput run(RgbImage image, PipelineRequest request);
 
+    /**
+     * How {@link PipelineRequest.Refer} reads several sentences (only asked of pipelines with
+     * {@link Capability#REFER}).
+     *
+     * @return true: they all describe one object, the output is one mask with label index 0 (the
+     *     default; CaR); false: one mask per sentence, label index i for sentence i (X-Decoder)
+     */
+    default boolean referSentencesAreOneObject() {
+        return true;
+    }
+
     /** @return how results and messages name the backend that runs {@code engine} */
     static String backendLabel(org.ovseg.engine.Engine engine) {
         return engine.backend() == org.ovseg.engine.Backend.TENSORRT ? "tensorrt" : "onnxruntime-cpu";

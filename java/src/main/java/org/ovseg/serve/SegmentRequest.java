@@ -14,7 +14,7 @@ import org.ovseg.api.Labels;
  *
  * @param imageName the upload's file name, used in the JSON and in error messages
  * @param stuff stuff classes (indices follow the labels), or null
- * @param refer the labels are sentences describing one object
+ * @param refer the labels are referring sentences (one object or one each, as the pipeline reads them)
  * @param instances add each segment's COCO RLE to the JSON
  */
 public record SegmentRequest(String imageName, byte[] image, Labels labels, Labels stuff, boolean refer, boolean instances) {

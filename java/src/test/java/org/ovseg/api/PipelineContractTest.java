@@ -118,6 +118,31 @@ class PipelineContractTest {
         }
     }
 
+    /**
+     * Several referring sentences: CaR reads them as one object (one label, the first sentence,
+     * covering the red half), X-Decoder as one object each (label i = sentence i on its half).
+     */
+    @Test
+    void referDeclaresHowSeveralSentencesAreRead() {
+        RgbImage img = halves(64, 48, 0xff0000, 0x0000ff);
+        try (Segmenter s = Segmenter.builder().pipeline("car").cacheDir(cache).build()) {
+            assertTrue(s.referSentencesAreOneObject());
+            SegmentationResult r = s.refer(img, Labels.of(List.of("the red half", "red thing on the left")));
+            assertEquals(List.of("the red half"), r.labels());
+            assertEquals(0, r.labelAt(10, 24));
+            assertEquals(SegmentationResult.UNASSIGNED, r.labelAt(54, 24));
+        }
+        try (Segmenter s = Segmenter.builder().pipeline("xdecoder").cacheDir(cache).build()) {
+            assertFalse(s.referSentencesAreOneObject());
+            List<String> sentences = List.of("the blue half", "the red half");
+            SegmentationResult r = s.refer(img, Labels.of(sentences));
+            assertEquals(sentences, r.labels());
+            assertEquals(1, r.labelAt(10, 24));
+            assertEquals(0, r.labelAt(54, 24));
+            assertEquals(List.of(0, 1), r.segments().stream().map(Segment::labelIndex).sorted().toList());
+        }
+    }
+
     /** A panoptic method's own segments: instances of one label stay apart; ids need not follow labels. */
     @Test
     void panopticOutputKeepsInstancesAndMeasuresThem() {

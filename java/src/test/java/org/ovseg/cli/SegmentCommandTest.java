@@ -154,6 +154,62 @@ class SegmentCommandTest {
         assertEquals(List.of("blue", "yellow"), kept.stream().sorted().toList(), json.get("steps").toString());
     }
 
+    /**
+     * {@code --pipeline xdecoder --refer} with two sentences: the JSON's labels are the sentences,
+     * one segment per sentence whose RLE is its label's pixels, and the label PNG is, from the saved
+     * per-sentence mask logits, the sentence with the largest positive logit (earlier on ties).
+     */
+    @Test
+    void xdecoderReferGivesOneMaskPerSentence(@TempDir Path dir) throws Exception {
+        Scenes.Scene scene = Scenes.generate(5, 120, 96, new int[] {2, 3}, 2); // yellow shapes on blue
+        assertEquals(List.of(2, 3), scene.present());
+        Path img = dir.resolve("r.png");
+        scene.write(img);
+        Path npy = dir.resolve("r.npy");
+        List<String> sentences = List.of("the yellow shape", "the blue area");
+        Run run = cli(withCache("segment", "--pipeline", "xdecoder", "--refer", "--instances", "--image", img.toString(), "--labels",
+                String.join(",", sentences), "--out", dir.resolve("o").toString(), "--save-logits", npy.toString()));
+        assertEquals(0, run.code(), run.err());
+        JsonNode json = new ObjectMapper().readTree(dir.resolve("o/r.json").toFile());
+        assertEquals("refer", json.get("request").asText());
+        List<String> labels = new ArrayList<>();
+        json.get("labels").forEach(l -> labels.add(l.get("label").asText()));
+        assertEquals(sentences, labels);
+        int w = scene.width(), h = scene.height(), unassigned = json.get("unassigned_value").asInt();
+        var arr = org.ovseg.bundle.Npy.readFloats(npy);
+        assertEquals(List.of(2L, (long) h, (long) w), List.of(arr.shape()[0], arr.shape()[1], arr.shape()[2]));
+        int[] want = new int[w * h];
+        for (int p = 0; p < w * h; p++) {
+            float a = arr.data()[p], b = arr.data()[w * h + p];
+            want[p] = a > 0 && a >= b ? 0 : b > 0 ? 1 : unassigned;
+        }
+        BufferedImage map = ImageIO.read(dir.resolve("o/r.labels.png").toFile());
+        long[] truthHits = new long[2];
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                int got = map.getRaster().getSample(x, y, 0);
+                assertEquals(want[y * w + x], got, "pixel " + x + "," + y);
+                int colour = scene.truth()[y * w + x];
+                if ((colour == 3 && got == 0) || (colour == 2 && got == 1)) truthHits[colour == 3 ? 0 : 1]++;
+            }
+        }
+        long yellow = java.util.Arrays.stream(scene.truth()).filter(c -> c == 3).count();
+        assertTrue(truthHits[0] >= 0.9 * yellow && truthHits[1] >= 0.9 * (w * h - yellow), java.util.Arrays.toString(truthHits));
+        JsonNode segs = json.get("segments_info");
+        assertEquals(2, segs.size(), segs.toString());
+        for (JsonNode seg : segs) {
+            int label = seg.get("category_id").asInt();
+            assertEquals(sentences.get(label), seg.get("label").asText());
+            boolean[] m = org.ovseg.image.CocoRle.decode(seg.get("segmentation").get("counts").asText(), w, h);
+            long area = 0;
+            for (int p = 0; p < w * h; p++) {
+                assertEquals(want[p] == label, m[p], "segment " + label + " pixel " + p);
+                if (m[p]) area++;
+            }
+            assertEquals(area, seg.get("area").asLong());
+        }
+    }
+
     /** {@code --preset voc} without {@code --labels}: CaR queries the official VOC list (data/voc.py). */
     @Test
     void presetWithoutLabelsUsesTheOfficialClassList(@TempDir Path dir) throws Exception {

@@ -220,6 +220,30 @@ final class Postprocess {
         return out;
     }
 
+    /**
+     * Adds sentence {@code label}'s mask to a referring label map: a pixel where its logit is
+     * positive (sigmoid > 0.5, as the official grounding evaluation) goes to it unless an earlier
+     * sentence holds it with a logit at least as large (ties keep the earlier sentence).
+     *
+     * @param logits the sentence's mask logits at the output size
+     * @param labels per pixel the sentence holding it, −1 none (updated)
+     * @param best per pixel the holder's logit (updated; read only where {@code labels} ≥ 0)
+     * @return the sentence's full mask area (pixels with a positive logit, held or not)
+     */
+    static long claim(float[] logits, int label, int[] labels, float[] best) {
+        long area = 0;
+        for (int p = 0; p < logits.length; p++) {
+            float v = logits[p];
+            if (!(v > 0)) continue;
+            area++;
+            if (labels[p] < 0 || v > best[p]) {
+                labels[p] = label;
+                best[p] = v;
+            }
+        }
+        return area;
+    }
+
     static float[] normalizeRows(float[] a, int rows, int dim) {
         float[] o = new float[rows * dim];
         for (int r = 0; r < rows; r++) {

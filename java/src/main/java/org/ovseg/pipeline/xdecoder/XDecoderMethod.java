@@ -25,9 +25,12 @@ import org.ovseg.tensor.HostTensor;
  * segmentation gives the official semantic inference as the label map and Mask2Former's panoptic
  * inference as the segments (request things are instances, stuff one segment per class). Referring
  * requests run the decoder once in grounding mode with all sentences' tokens (the official
- * multi-sentence grounding evaluation) and choose one query, hence one mask, per sentence: the
- * contract's result holds one mask (label 0), the first sentence's; every sentence's chosen query
- * and mask area are in the steps, and with --save-logits each sentence's mask logits are a plane.
+ * multi-sentence grounding evaluation) and choose one query, hence one mask, per sentence: each
+ * sentence describes its own object ({@link SegmentationPipeline#referSentencesAreOneObject()} is
+ * false), so label i covers the pixels of sentence i's mask (sigmoid > 0.5, as that evaluation); a
+ * pixel in several masks goes to the sentence with the largest mask logit there, the earlier sentence
+ * on a tie. Every sentence's chosen query and full mask area are in the steps, and with
+ * --save-logits each sentence's mask logits are a plane (its own mask, overlaps included: logit > 0).
  */
 public final class XDecoderMethod implements PipelineFactory {
     /** The registry name. */
@@ -100,6 +103,11 @@ public final class XDecoderMethod implements PipelineFactory {
         @Override
         public Map<String, String> precisions() {
             return Collections.unmodifiableMap(model.precisions);
+        }
+
+        @Override
+        public boolean referSentencesAreOneObject() {
+            return false;
         }
 
         @Override
@@ -176,25 +184,18 @@ public final class XDecoderMethod implements PipelineFactory {
             java.util.Arrays.fill(labels, -1);
             List<Map<String, Object>> steps = new ArrayList<>();
             float[] planes = keepLogits ? new float[sentences.size() * n] : null;
+            float[] best = new float[n];
             for (int i = 0; i < sentences.size(); i++) {
                 float[] up = Postprocess.upsample(masks, chosen[i], h4, w4, ay, h, ax, w);
                 if (planes != null) System.arraycopy(up, 0, planes, i * n, n);
-                long area = 0;
-                for (int p = 0; p < n; p++) {
-                    if (up[p] > 0) { // sigmoid > 0.5, as the official grounding evaluation
-                        area++;
-                        if (i == 0) {
-                            labels[p] = 0;
-                            scores[p] = (float) (1.0 / (1.0 + Math.exp(-up[p])));
-                        }
-                    }
-                }
+                long area = Postprocess.claim(up, i, labels, best);
                 Map<String, Object> step = new LinkedHashMap<>();
                 step.put("sentence", sentences.get(i));
                 step.put("query", chosen[i]);
                 step.put("area", area);
                 steps.add(step);
             }
+            for (int p = 0; p < n; p++) if (labels[p] >= 0) scores[p] = (float) (1.0 / (1.0 + Math.exp(-best[p])));
             timings.put("postprocess", ms(t));
             return new PipelineOutput(w, h, labels, scores, planes, null, steps, timings);
         }

@@ -103,4 +103,25 @@ class PostprocessTest {
         float[] sentences = {0, 1, 0, 0, 0, -3, 2, 0.1f, 0};
         assertArrayEquals(new int[] {1, 0, 0}, Postprocess.chooseQueries(emb, 3, sentences, 3, 3));
     }
+
+    /**
+     * Hand-worked referring label map over five pixels and three sentences: positive logits only
+     * (a logit of exactly 0 is sigmoid 0.5, outside), the larger logit wins an overlap, a tie keeps
+     * the earlier sentence, and each sentence's area counts its whole mask.
+     */
+    @Test
+    void referringPixelsGoToTheLargestPositiveLogitEarlierSentenceOnTies() {
+        float[][] sentence = {
+            {2f, 1f, -1f, 3f, 0f},
+            {1f, 4f, 5f, 3f, -2f},
+            {0.5f, -1f, 0f, 3f, 0f},
+        };
+        int[] labels = {-1, -1, -1, -1, -1};
+        float[] best = new float[5];
+        long[] areas = new long[3];
+        for (int i = 0; i < 3; i++) areas[i] = Postprocess.claim(sentence[i], i, labels, best);
+        assertArrayEquals(new int[] {0, 1, 1, 0, -1}, labels);
+        assertArrayEquals(new long[] {3, 4, 2}, areas);
+        assertArrayEquals(new float[] {2f, 4f, 5f, 3f}, java.util.Arrays.copyOf(best, 4));
+    }
 }

@@ -1,5 +1,6 @@
 package org.ovseg.pipeline.xdecoder;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -146,6 +147,78 @@ class XDecoderDemoTest {
             assertTrue(iou >= 0.8, sentence + ": IoU " + iou);
             assertEquals(2, r.steps().size(), "one chosen query per sentence");
             assertEquals(target, ((Number) r.steps().get(0).get("query")).intValue(), "the colour's query");
+        }
+    }
+
+    static double iou(int[] truth, int colour, int[] map, int label) {
+        long inter = 0, union = 0;
+        for (int p = 0; p < map.length; p++) {
+            boolean t = truth[p] == colour, q = map[p] == label;
+            if (t && q) inter++;
+            if (t || q) union++;
+        }
+        return (double) inter / union;
+    }
+
+    /**
+     * Two and three sentences naming different colours: X-Decoder gives one mask per sentence, so
+     * label i covers sentence i's colour region; the labels are the sentences and each has its own
+     * segment, whose mask is its label's pixels.
+     */
+    @Test
+    void eachSentenceLabelsItsOwnColourRegion() {
+        int checked = 0;
+        for (long seed = 31; seed <= 36; seed++) {
+            Scene s = scene(seed);
+            List<Integer> present = s.present();
+            if (present.size() < 3) continue;
+            for (int k = 2; k <= 3; k++) {
+                // Reverse colour order, so that label indices and colour indices differ.
+                List<Integer> colours = new ArrayList<>();
+                for (int j = 0; j < k; j++) colours.add(present.get(present.size() - 1 - j));
+                List<String> sentences = colours.stream().map(c -> "the " + COLOURS.get(c) + " shape").toList();
+                SegmentationResult r = seg.refer(s.image(), Labels.of(sentences));
+                assertEquals(sentences, r.labels());
+                int[] map = r.labelMap();
+                for (int i = 0; i < k; i++) {
+                    double iou = iou(s.truth(), colours.get(i), map, i);
+                    System.out.printf("colour-world-xdecoder refer seed %d, %d sentences, '%s' (label %d): IoU %.4f%n", seed, k, sentences.get(i), i, iou);
+                    assertTrue(iou >= 0.8, sentences.get(i) + " (label " + i + "): IoU " + iou);
+                }
+                assertEquals(k, r.segments().size(), "one segment per sentence: " + r.segments());
+                for (var segment : r.segments()) {
+                    assertEquals(sentences.get(segment.labelIndex()), segment.label());
+                    assertArrayEquals(r.mask(segment.labelIndex()), r.segmentMask(segment.id()).toArray());
+                }
+                checked++;
+            }
+        }
+        assertTrue(checked >= 6, "scenes with three colours: " + checked / 2);
+    }
+
+    /**
+     * The same colour named twice: both sentences choose the same query, so their masks are
+     * identical and every pixel is a tie, which the earlier sentence keeps. The later one keeps its
+     * chosen query and full area in the steps but has no pixels and no segment.
+     */
+    @Test
+    void aColourNamedTwiceGoesToTheEarlierSentence() {
+        Scene s = scene(41);
+        int target = s.present().get(s.present().size() - 1);
+        String colour = COLOURS.get(target);
+        for (List<String> sentences : List.of(List.of("the " + colour + " shape", "a " + colour + " region"),
+                List.of("a " + colour + " region", "the " + colour + " shape"))) {
+            SegmentationResult r = seg.refer(s.image(), Labels.of(sentences));
+            assertEquals(sentences, r.labels());
+            int[] map = r.labelMap();
+            assertTrue(iou(s.truth(), target, map, 0) >= 0.8, sentences + ": IoU " + iou(s.truth(), target, map, 0));
+            for (int l : map) assertTrue(l != 1, "the later sentence loses every tie");
+            assertEquals(0.0, r.pixelFraction(1));
+            assertEquals(List.of(0), r.segments().stream().map(x -> x.labelIndex()).toList());
+            assertEquals(r.steps().get(0).get("query"), r.steps().get(1).get("query"));
+            long area = ((Number) r.steps().get(0).get("area")).longValue();
+            assertEquals(area, ((Number) r.steps().get(1).get("area")).longValue());
+            assertEquals(area, r.segments().get(0).area(), "the earlier sentence holds its whole mask");
         }
     }
 }
