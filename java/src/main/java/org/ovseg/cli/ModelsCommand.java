@@ -25,19 +25,16 @@ final class ModelsCommand implements Main.Command {
         Path cache = a.get("cache-dir", null) == null ? null : Path.of(a.get("cache-dir", null));
         if (a.positional().isEmpty()) {
             for (String n : new java.util.TreeSet<>(BuiltinBundles.NAMES)) {
-                out.println("builtin:" + n + (n.endsWith("-car")
-                        ? "  (CLIP-as-RNN demonstration model: red, green, blue, yellow, cyan, magenta; generated on first use)"
-                        : n.endsWith("-odise") ? "  (ODISE demonstration model: one panoptic segment per colour-word region; generated on first use)"
-                        : "  (MaskCLIP demonstration model: recognises colour words only; generated on first use)"));
+                out.println("builtin:" + n + "  (" + BuiltinBundles.description(n) + "; generated on first use)");
             }
-            out.println("Real models: export a CLIP checkpoint with tools/export/export_clip.py (MaskCLIP) or "
-                    + "tools/export/export_car.py (CaR) and pass its directory.");
+            out.println("Real models: export a checkpoint with tools/export/export_clip.py (MaskCLIP), export_car.py (CaR), "
+                    + "export_odise.py, export_ovsegmentor.py or export_xdecoder.py and pass its directory.");
             out.println("Pipelines (--pipeline NAME; a bundle names its own):");
             for (String name : org.ovseg.pipeline.PipelineRegistry.names()) {
                 var f = org.ovseg.pipeline.PipelineRegistry.get(name);
                 java.util.List<String> caps = f.capabilities().stream().map(c -> c.description()).sorted().toList();
                 java.util.List<String> opts = f.options().stream().map(Object::toString).sorted().toList();
-                out.printf("  %-10s demo %s; can: %s; options: %s%s%n", name, f.demoModel(), caps.isEmpty() ? "semantic only" : String.join(", ", caps),
+                out.printf("  %-11s demo %s; can: %s; options: %s%s%n", name, f.demoModel(), caps.isEmpty() ? "semantic only" : String.join(", ", caps),
                         String.join(" ", opts), f.presets().isEmpty() ? "" : "; presets: " + String.join(", ", new java.util.TreeSet<>(f.presets())));
             }
             return 0;

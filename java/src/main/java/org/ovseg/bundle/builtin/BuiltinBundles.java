@@ -35,6 +35,22 @@ public final class BuiltinBundles {
     private BuiltinBundles() {}
 
     /**
+     * @param name a built-in name (without "builtin:")
+     * @return what the demonstration model is, for listings
+     * @throws IllegalArgumentException for a name not in {@link #NAMES}
+     */
+    public static String description(String name) {
+        return switch (name) {
+            case "colour-world" -> "MaskCLIP demonstration model: recognises colour words only";
+            case "colour-world-car" -> "CLIP-as-RNN demonstration model: red, green, blue, yellow, cyan, magenta";
+            case "colour-world-odise" -> "ODISE demonstration model: one panoptic segment per colour-word region";
+            case "colour-world-ovseg" -> "OVSegmentor demonstration model: groups bind regions of one colour word";
+            case "colour-world-xdecoder" -> "X-Decoder demonstration model: colour words, generic and referring";
+            default -> throw new IllegalArgumentException("not a built-in model: " + name);
+        };
+    }
+
+    /**
      * Returns the directory of a built-in bundle, generating it when absent or different.
      *
      * @param model "builtin:NAME"
