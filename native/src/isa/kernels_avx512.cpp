@@ -55,23 +55,23 @@ inline void store_tile(const float *tmp, float *c, int64_t ldc, int64_t rows, in
 // Every element of C is one chain of multiply-adds over k in order, whichever block computes
 // it, so the narrow blocks give the wide one's results bit for bit. tmp rows are 32 wide, as
 // store_tile expects.
-// A's element (i, k): packed, a[k * 8 + i]; in place (Direct), a[i * lda + k], rows of a row-major
-// A read where they lie. The same multiply-adds in the same order either way.
-template <bool Direct>
+// A's element (i, k): Mode 0, packed, a[k * 8 + i]; Mode 1, a[i * lda + k] (a row-major A read
+// where it lies); Mode 2, a[k * lda + i] (a transposed one). The same multiply-adds in the same order either way.
+template <int Mode>
 inline void micro_kernel_16(int64_t kc, const float *__restrict a, int64_t lda, const float *__restrict b, int64_t ldb,
                             float *c, int64_t ldc, int64_t rows, int64_t cols, int accumulate) {
     __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps(), c3 = _mm512_setzero_ps();
     __m512 c4 = _mm512_setzero_ps(), c5 = _mm512_setzero_ps(), c6 = _mm512_setzero_ps(), c7 = _mm512_setzero_ps();
-    for (int64_t k = 0; k < kc; ++k, a += Direct ? 1 : 8, b += ldb) {
+    for (int64_t k = 0; k < kc; ++k, a += Mode == 0 ? 8 : Mode == 1 ? 1 : lda, b += ldb) {
         const __m512 b0 = _mm512_loadu_ps(b);
-        c0 = _mm512_fmadd_ps(_mm512_set1_ps(a[Direct ? 0 * lda : 0]), b0, c0);
-        c1 = _mm512_fmadd_ps(_mm512_set1_ps(a[Direct ? 1 * lda : 1]), b0, c1);
-        c2 = _mm512_fmadd_ps(_mm512_set1_ps(a[Direct ? 2 * lda : 2]), b0, c2);
-        c3 = _mm512_fmadd_ps(_mm512_set1_ps(a[Direct ? 3 * lda : 3]), b0, c3);
-        c4 = _mm512_fmadd_ps(_mm512_set1_ps(a[Direct ? 4 * lda : 4]), b0, c4);
-        c5 = _mm512_fmadd_ps(_mm512_set1_ps(a[Direct ? 5 * lda : 5]), b0, c5);
-        c6 = _mm512_fmadd_ps(_mm512_set1_ps(a[Direct ? 6 * lda : 6]), b0, c6);
-        c7 = _mm512_fmadd_ps(_mm512_set1_ps(a[Direct ? 7 * lda : 7]), b0, c7);
+        c0 = _mm512_fmadd_ps(_mm512_set1_ps(a[Mode == 1 ? 0 * lda : 0]), b0, c0);
+        c1 = _mm512_fmadd_ps(_mm512_set1_ps(a[Mode == 1 ? 1 * lda : 1]), b0, c1);
+        c2 = _mm512_fmadd_ps(_mm512_set1_ps(a[Mode == 1 ? 2 * lda : 2]), b0, c2);
+        c3 = _mm512_fmadd_ps(_mm512_set1_ps(a[Mode == 1 ? 3 * lda : 3]), b0, c3);
+        c4 = _mm512_fmadd_ps(_mm512_set1_ps(a[Mode == 1 ? 4 * lda : 4]), b0, c4);
+        c5 = _mm512_fmadd_ps(_mm512_set1_ps(a[Mode == 1 ? 5 * lda : 5]), b0, c5);
+        c6 = _mm512_fmadd_ps(_mm512_set1_ps(a[Mode == 1 ? 6 * lda : 6]), b0, c6);
+        c7 = _mm512_fmadd_ps(_mm512_set1_ps(a[Mode == 1 ? 7 * lda : 7]), b0, c7);
     }
     const __m512 acc[8] = {c0, c1, c2, c3, c4, c5, c6, c7};
     float tmp[8 * 32];
@@ -79,21 +79,21 @@ inline void micro_kernel_16(int64_t kc, const float *__restrict a, int64_t lda, 
     store_tile(tmp, c, ldc, rows, cols, accumulate);
 }
 
-template <bool Direct>
+template <int Mode>
 inline void micro_kernel_8(int64_t kc, const float *__restrict a, int64_t lda, const float *__restrict b, int64_t ldb,
                            float *c, int64_t ldc, int64_t rows, int64_t cols, int accumulate) {
     __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps(), c2 = _mm256_setzero_ps(), c3 = _mm256_setzero_ps();
     __m256 c4 = _mm256_setzero_ps(), c5 = _mm256_setzero_ps(), c6 = _mm256_setzero_ps(), c7 = _mm256_setzero_ps();
-    for (int64_t k = 0; k < kc; ++k, a += Direct ? 1 : 8, b += ldb) {
+    for (int64_t k = 0; k < kc; ++k, a += Mode == 0 ? 8 : Mode == 1 ? 1 : lda, b += ldb) {
         const __m256 b0 = _mm256_loadu_ps(b);
-        c0 = _mm256_fmadd_ps(_mm256_set1_ps(a[Direct ? 0 * lda : 0]), b0, c0);
-        c1 = _mm256_fmadd_ps(_mm256_set1_ps(a[Direct ? 1 * lda : 1]), b0, c1);
-        c2 = _mm256_fmadd_ps(_mm256_set1_ps(a[Direct ? 2 * lda : 2]), b0, c2);
-        c3 = _mm256_fmadd_ps(_mm256_set1_ps(a[Direct ? 3 * lda : 3]), b0, c3);
-        c4 = _mm256_fmadd_ps(_mm256_set1_ps(a[Direct ? 4 * lda : 4]), b0, c4);
-        c5 = _mm256_fmadd_ps(_mm256_set1_ps(a[Direct ? 5 * lda : 5]), b0, c5);
-        c6 = _mm256_fmadd_ps(_mm256_set1_ps(a[Direct ? 6 * lda : 6]), b0, c6);
-        c7 = _mm256_fmadd_ps(_mm256_set1_ps(a[Direct ? 7 * lda : 7]), b0, c7);
+        c0 = _mm256_fmadd_ps(_mm256_set1_ps(a[Mode == 1 ? 0 * lda : 0]), b0, c0);
+        c1 = _mm256_fmadd_ps(_mm256_set1_ps(a[Mode == 1 ? 1 * lda : 1]), b0, c1);
+        c2 = _mm256_fmadd_ps(_mm256_set1_ps(a[Mode == 1 ? 2 * lda : 2]), b0, c2);
+        c3 = _mm256_fmadd_ps(_mm256_set1_ps(a[Mode == 1 ? 3 * lda : 3]), b0, c3);
+        c4 = _mm256_fmadd_ps(_mm256_set1_ps(a[Mode == 1 ? 4 * lda : 4]), b0, c4);
+        c5 = _mm256_fmadd_ps(_mm256_set1_ps(a[Mode == 1 ? 5 * lda : 5]), b0, c5);
+        c6 = _mm256_fmadd_ps(_mm256_set1_ps(a[Mode == 1 ? 6 * lda : 6]), b0, c6);
+        c7 = _mm256_fmadd_ps(_mm256_set1_ps(a[Mode == 1 ? 7 * lda : 7]), b0, c7);
     }
     const __m256 acc[8] = {c0, c1, c2, c3, c4, c5, c6, c7};
     float tmp[8 * 32];
@@ -101,33 +101,33 @@ inline void micro_kernel_8(int64_t kc, const float *__restrict a, int64_t lda, c
     store_tile(tmp, c, ldc, rows, cols, accumulate);
 }
 
-template <bool Direct>
+template <int Mode>
 inline void micro_kernel_t(int64_t kc, const float *__restrict a, int64_t lda, const float *__restrict b, int64_t ldb,
                            float *c, int64_t ldc, int64_t rows, int64_t cols, int accumulate) {
     if (cols <= 24) {
         if (cols <= 8) {
-            micro_kernel_8<Direct>(kc, a, lda, b, ldb, c, ldc, rows, cols, accumulate);
+            micro_kernel_8<Mode>(kc, a, lda, b, ldb, c, ldc, rows, cols, accumulate);
             return;
         }
-        micro_kernel_16<Direct>(kc, a, lda, b, ldb, c, ldc, rows, cols < 16 ? cols : 16, accumulate);
-        if (cols > 16) micro_kernel_8<Direct>(kc, a, lda, b + 16, ldb, c + 16, ldc, rows, cols - 16, accumulate);
+        micro_kernel_16<Mode>(kc, a, lda, b, ldb, c, ldc, rows, cols < 16 ? cols : 16, accumulate);
+        if (cols > 16) micro_kernel_8<Mode>(kc, a, lda, b + 16, ldb, c + 16, ldc, rows, cols - 16, accumulate);
         return;
     }
     __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps(), c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
     __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps(), c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
     __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps(), c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
     __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps(), c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
-    for (int64_t k = 0; k < kc; ++k, a += Direct ? 1 : 8, b += ldb) {
+    for (int64_t k = 0; k < kc; ++k, a += Mode == 0 ? 8 : Mode == 1 ? 1 : lda, b += ldb) {
         const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
         __m512 x;
-        x = _mm512_set1_ps(a[Direct ? 0 * lda : 0]); c00 = _mm512_fmadd_ps(x, b0, c00); c01 = _mm512_fmadd_ps(x, b1, c01);
-        x = _mm512_set1_ps(a[Direct ? 1 * lda : 1]); c10 = _mm512_fmadd_ps(x, b0, c10); c11 = _mm512_fmadd_ps(x, b1, c11);
-        x = _mm512_set1_ps(a[Direct ? 2 * lda : 2]); c20 = _mm512_fmadd_ps(x, b0, c20); c21 = _mm512_fmadd_ps(x, b1, c21);
-        x = _mm512_set1_ps(a[Direct ? 3 * lda : 3]); c30 = _mm512_fmadd_ps(x, b0, c30); c31 = _mm512_fmadd_ps(x, b1, c31);
-        x = _mm512_set1_ps(a[Direct ? 4 * lda : 4]); c40 = _mm512_fmadd_ps(x, b0, c40); c41 = _mm512_fmadd_ps(x, b1, c41);
-        x = _mm512_set1_ps(a[Direct ? 5 * lda : 5]); c50 = _mm512_fmadd_ps(x, b0, c50); c51 = _mm512_fmadd_ps(x, b1, c51);
-        x = _mm512_set1_ps(a[Direct ? 6 * lda : 6]); c60 = _mm512_fmadd_ps(x, b0, c60); c61 = _mm512_fmadd_ps(x, b1, c61);
-        x = _mm512_set1_ps(a[Direct ? 7 * lda : 7]); c70 = _mm512_fmadd_ps(x, b0, c70); c71 = _mm512_fmadd_ps(x, b1, c71);
+        x = _mm512_set1_ps(a[Mode == 1 ? 0 * lda : 0]); c00 = _mm512_fmadd_ps(x, b0, c00); c01 = _mm512_fmadd_ps(x, b1, c01);
+        x = _mm512_set1_ps(a[Mode == 1 ? 1 * lda : 1]); c10 = _mm512_fmadd_ps(x, b0, c10); c11 = _mm512_fmadd_ps(x, b1, c11);
+        x = _mm512_set1_ps(a[Mode == 1 ? 2 * lda : 2]); c20 = _mm512_fmadd_ps(x, b0, c20); c21 = _mm512_fmadd_ps(x, b1, c21);
+        x = _mm512_set1_ps(a[Mode == 1 ? 3 * lda : 3]); c30 = _mm512_fmadd_ps(x, b0, c30); c31 = _mm512_fmadd_ps(x, b1, c31);
+        x = _mm512_set1_ps(a[Mode == 1 ? 4 * lda : 4]); c40 = _mm512_fmadd_ps(x, b0, c40); c41 = _mm512_fmadd_ps(x, b1, c41);
+        x = _mm512_set1_ps(a[Mode == 1 ? 5 * lda : 5]); c50 = _mm512_fmadd_ps(x, b0, c50); c51 = _mm512_fmadd_ps(x, b1, c51);
+        x = _mm512_set1_ps(a[Mode == 1 ? 6 * lda : 6]); c60 = _mm512_fmadd_ps(x, b0, c60); c61 = _mm512_fmadd_ps(x, b1, c61);
+        x = _mm512_set1_ps(a[Mode == 1 ? 7 * lda : 7]); c70 = _mm512_fmadd_ps(x, b0, c70); c71 = _mm512_fmadd_ps(x, b1, c71);
     }
     const __m512 acc[16] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71};
     if (rows == 8 && cols == 32) {
@@ -150,14 +150,20 @@ inline void micro_kernel_t(int64_t kc, const float *__restrict a, int64_t lda, c
 
 inline void micro_kernel(int64_t kc, const float *__restrict a, const float *__restrict b, int64_t ldb,
                          float *c, int64_t ldc, int64_t rows, int64_t cols, int accumulate) {
-    micro_kernel_t<false>(kc, a, 8, b, ldb, c, ldc, rows, cols, accumulate);
+    micro_kernel_t<0>(kc, a, 8, b, ldb, c, ldc, rows, cols, accumulate);
 }
 
 // A full 8-row panel of a row-major A read in place, without pack_a (see kernels.inc's gemm).
 #define OVSEG_HAVE_DIRECT_A 1
 inline void micro_kernel_direct(int64_t kc, const float *__restrict a, int64_t lda, const float *__restrict b,
                                 int64_t ldb, float *c, int64_t ldc, int64_t cols, int accumulate) {
-    micro_kernel_t<true>(kc, a, lda, b, ldb, c, ldc, 8, cols, accumulate);
+    micro_kernel_t<1>(kc, a, lda, b, ldb, c, ldc, 8, cols, accumulate);
+}
+
+// A full 8-row panel of a transposed A (element (i, k) at a[k * lda + i]) read in place.
+inline void micro_kernel_direct_t(int64_t kc, const float *__restrict a, int64_t lda, const float *__restrict b,
+                                  int64_t ldb, float *c, int64_t ldc, int64_t rows, int64_t cols, int accumulate) {
+    micro_kernel_t<2>(kc, a, lda, b, ldb, c, ldc, rows, cols, accumulate);
 }
 }  // namespace
 }  // namespace ovseg
