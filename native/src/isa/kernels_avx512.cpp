@@ -55,6 +55,33 @@ inline void store_tile(const float *tmp, float *c, int64_t ldc, int64_t rows, in
 // Every element of C is one chain of multiply-adds over k in order, whichever block computes
 // it, so the narrow blocks give the wide one's results bit for bit. tmp rows are 32 wide, as
 // store_tile expects.
+// The largest lane, in registers (a round trip through memory stalls on store forwarding; this
+// runs once per softmax row).
+#define OVSEG_HAVE_HMAX 1
+typedef float hvec16 __attribute__((vector_size(64)));
+// (Vector-extension shuffles rather than _mm512_reduce_max_ps or casts to 256 bits, and maskz
+// forms with full masks below: GCC 12 warns inside those intrinsics, -Wmaybe-uninitialized.)
+inline float hmax(hvec16 v) {
+    typedef float v8 __attribute__((vector_size(32)));
+    typedef float v4 __attribute__((vector_size(16)));
+    const v8 lo8 = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7);
+    const v8 hi8 = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+    const v8 m8 = lo8 > hi8 ? lo8 : hi8;
+    const v4 lo4 = __builtin_shufflevector(m8, m8, 0, 1, 2, 3), hi4 = __builtin_shufflevector(m8, m8, 4, 5, 6, 7);
+    v4 m4 = lo4 > hi4 ? lo4 : hi4;
+    const v4 sh2 = __builtin_shufflevector(m4, m4, 2, 3, 0, 1);
+    m4 = m4 > sh2 ? m4 : sh2;
+    return m4[0] > m4[1] ? m4[0] : m4[1];
+}
+// For exp: vmin(a, b) = a < b ? a : b and vmax(a, b) = a > b ? a : b exactly as the selects they
+// replace (b when unordered); vfloor is exact.
+#define OVSEG_HAVE_EXP_OPS 1
+inline hvec16 vmin(hvec16 a, hvec16 b) { return reinterpret_cast<hvec16>(_mm512_maskz_min_ps(0xFFFF, reinterpret_cast<__m512>(a), reinterpret_cast<__m512>(b))); }
+inline hvec16 vmax(hvec16 a, hvec16 b) { return reinterpret_cast<hvec16>(_mm512_maskz_max_ps(0xFFFF, reinterpret_cast<__m512>(a), reinterpret_cast<__m512>(b))); }
+inline hvec16 vfloor(hvec16 a) {
+    return reinterpret_cast<hvec16>(_mm512_maskz_roundscale_ps(0xFFFF, reinterpret_cast<__m512>(a), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC));
+}
+
 // A's element (i, k): Mode 0, packed, a[k * 8 + i]; Mode 1, a[i * lda + k] (a row-major A read
 // where it lies); Mode 2, a[k * lda + i] (a transposed one). The same multiply-adds in the same order either way.
 template <int Mode>
