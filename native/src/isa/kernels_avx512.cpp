@@ -52,9 +52,6 @@ inline int64_t pack_panel(const float *A, int64_t rsA, int64_t kcb, float *dst) 
 
 inline void store_tile(const float *tmp, float *c, int64_t ldc, int64_t rows, int64_t cols, int accumulate);
 
-// Every element of C is one chain of multiply-adds over k in order, whichever block computes
-// it, so the narrow blocks give the wide one's results bit for bit. tmp rows are 32 wide, as
-// store_tile expects.
 // The largest lane, in registers (a round trip through memory stalls on store forwarding; this
 // runs once per softmax row).
 #define OVSEG_HAVE_HMAX 1
@@ -82,8 +79,12 @@ inline hvec16 vfloor(hvec16 a) {
     return reinterpret_cast<hvec16>(_mm512_maskz_roundscale_ps(0xFFFF, reinterpret_cast<__m512>(a), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC));
 }
 
+// Every element of C is one chain of multiply-adds over k in order, whichever block computes
+// it, so the narrow blocks give the wide one's results bit for bit. tmp rows are 32 wide, as
+// store_tile expects.
 // A's element (i, k): Mode 0, packed, a[k * 8 + i]; Mode 1, a[i * lda + k] (a row-major A read
-// where it lies); Mode 2, a[k * lda + i] (a transposed one). The same multiply-adds in the same order either way.
+// where it lies); Mode 2, a[k * lda + i] (a transposed one). The same multiply-adds in the same
+// order whichever mode.
 template <int Mode>
 inline void micro_kernel_16(int64_t kc, const float *__restrict a, int64_t lda, const float *__restrict b, int64_t ldb,
                             float *c, int64_t ldc, int64_t rows, int64_t cols, int accumulate) {
