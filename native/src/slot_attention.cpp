@@ -47,20 +47,17 @@ OVSEG_API int ovseg_cpu_slot_attention(const float *q, const float *k, const flo
                     const IsaKernels &ops = isa();
                     const int64_t n0 = t * rows, n1 = std::min(N, n0 + rows);
                     gemm_serial(n1 - n0, kb + n0 * d, d, 1, qt, a + n0 * S, S, false);
+                    if (!hard) {
+                        ops.softmax_rows(a + n0 * S, n1 - n0, S, S, scale);
+                        return;
+                    }
                     for (int64_t n = n0; n < n1; ++n) {
                         float *row = a + n * S;
                         ops.scale_row(row, scale, S);
-                        if (hard) {
-                            int64_t best = 0;
-                            for (int64_t s = 1; s < S; ++s)
-                                if (row[s] > row[best]) best = s;
-                            for (int64_t s = 0; s < S; ++s) row[s] = s == best ? 1.0f : 0.0f;
-                            continue;
-                        }
-                        const float mx = ops.max(row, S);
-                        for (int64_t s = 0; s < S; ++s) row[s] -= mx;
-                        ops.exp_inplace(row, S);
-                        ops.scale_row(row, 1.0f / ops.sum(row, S), S);
+                        int64_t best = 0;
+                        for (int64_t s = 1; s < S; ++s)
+                            if (row[s] > row[best]) best = s;
+                        for (int64_t s = 0; s < S; ++s) row[s] = s == best ? 1.0f : 0.0f;
                     }
                 });
             }
@@ -70,10 +67,18 @@ OVSEG_API int ovseg_cpu_slot_attention(const float *q, const float *k, const flo
             gemm_b_rows_parallel(S, dv, N, a, 1, S, vb, dv, ub, dv, false,  // (s, n) = a[n*S + s]
                                  (S + kSlotsPerTask - 1) / kSlotsPerTask, [&](int64_t t) {
                                      const int64_t s0 = t * kSlotsPerTask, s1 = std::min(S, s0 + kSlotsPerTask);
-                                     double *col = colsum.data();
-                                     for (int64_t s = s0; s < s1; ++s) col[s] = 0.0;
-                                     for (int64_t n = 0; n < N; ++n)
-                                         for (int64_t s = s0; s < s1; ++s) col[s] += a[n * S + s];
+                                     // In registers, fixed width for a full task (vectorised):
+                                     // the same sums, in the same order, as adding into colsum.
+                                     double acc[kSlotsPerTask] = {};
+                                     const float *at = a + s0;
+                                     if (s1 - s0 == kSlotsPerTask) {
+                                         for (int64_t n = 0; n < N; ++n, at += S)
+                                             for (int64_t s = 0; s < kSlotsPerTask; ++s) acc[s] += at[s];
+                                     } else {
+                                         for (int64_t n = 0; n < N; ++n, at += S)
+                                             for (int64_t s = 0; s < s1 - s0; ++s) acc[s] += at[s];
+                                     }
+                                     for (int64_t s = s0; s < s1; ++s) colsum[static_cast<size_t>(s)] = acc[s - s0];
                                  });
             if (dv == 0) continue;
             for (int64_t s = 0; s < S; ++s) {

@@ -42,6 +42,10 @@ struct IsaKernels {
                         int64_t csA, const float *B, int64_t ldb, float *C, int64_t ldc,
                         int accumulate, float *scratch);
     float (*max)(const float *a, int64_t n);  // n >= 1
+    // Row-wise softmax of rows x n floats (rows ld apart) after scaling by `scale`, in place; the
+    // same results bit for bit as scale_row, max, subtracting the max, exp_inplace, then
+    // scale_row by 1 / sum, row by row.
+    void (*softmax_rows)(float *a, int64_t rows, int64_t n, int64_t ld, float scale);
 };
 
 extern const IsaKernels kIsaGeneric;
