@@ -95,6 +95,12 @@ public final class Mask2FormerInstances {
     /**
      * Binarises one query's mask at logit &gt; 0 (as {@code mask_pred > 0}, before any sigmoid) and sums
      * the sigmoid inside it.
+     *
+     * @param rows the mask logits at the output size
+     * @param query which query
+     * @param width output width
+     * @param height output height
+     * @return the bit mask, its area and the sigmoid sum inside it
      */
     public static QueryMask measure(MaskRows rows, int query, int width, int height) {
         float[] row = new float[width];
@@ -119,7 +125,10 @@ public final class Mask2FormerInstances {
     /**
      * Turns the picks and their queries' measured masks into instances, sorted by score.
      *
+     * @param picks from {@link #select}
      * @param masks query → its measured mask; must hold every pick's query
+     * @return the instances, highest score first (ties: lower flattened index first); pairs of one
+     *     query share its bit set
      */
     public static List<PipelineOutput.Instance> assemble(List<Pick> picks, Map<Integer, QueryMask> masks) {
         record Scored(Pick pick, float score) {}
@@ -140,9 +149,13 @@ public final class Mask2FormerInstances {
      * The whole inference: select, measure each picked query once, assemble.
      *
      * @param logits [Q, K+1] class logits, background last
+     * @param queries Q
+     * @param classes K (without background)
      * @param topK the official test_topk_per_image
      * @param keepLabel classes kept after the top-k (null: all)
      * @param rows the queries' mask logits at the output size
+     * @param width output width
+     * @param height output height
      * @return the instances, highest score first
      */
     public static List<PipelineOutput.Instance> infer(float[] logits, int queries, int classes, int topK, IntPredicate keepLabel, MaskRows rows,
