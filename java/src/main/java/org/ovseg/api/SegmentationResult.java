@@ -35,6 +35,7 @@ public final class SegmentationResult {
     private final int[] panopticIds; // null: derived from the label map (id = label + 1)
     private final List<Segment> segments;
     private final Map<Integer, Segment> segmentById;
+    private final List<Instance> instances;
 
     SegmentationResult(Labels labels, PipelineOutput out, String pipeline, Map<String, String> backends) {
         this(labels, out, pipeline, backends, Map.of());
@@ -76,6 +77,28 @@ public final class SegmentationResult {
         Map<Integer, Segment> byId = new LinkedHashMap<>();
         for (Segment s : segments) byId.put(s.id(), s);
         this.segmentById = Collections.unmodifiableMap(byId);
+        this.instances = instances(out.instances());
+    }
+
+    private List<Instance> instances(List<PipelineOutput.Instance> raw) {
+        List<Instance> out = new ArrayList<>(raw.size());
+        for (PipelineOutput.Instance i : raw) {
+            if (i.labelIndex() < 0 || i.labelIndex() >= labels.size()) {
+                throw new IllegalStateException(pipeline + " gave an instance of label " + i.labelIndex() + " of " + labels.size());
+            }
+            BitSet bits = i.mask();
+            int x0 = Integer.MAX_VALUE, y0 = Integer.MAX_VALUE, x1 = -1, y1 = -1;
+            for (int p = bits.nextSetBit(0); p >= 0; p = bits.nextSetBit(p + 1)) {
+                int x = p % width, y = p / width;
+                x0 = Math.min(x0, x);
+                y0 = Math.min(y0, y);
+                x1 = Math.max(x1, x);
+                y1 = Math.max(y1, y);
+            }
+            BoundingBox box = x1 < 0 ? new BoundingBox(0, 0, 0, 0) : new BoundingBox(x0, y0, x1 - x0 + 1, y1 - y0 + 1);
+            out.add(new Instance(i.labelIndex(), labels.get(i.labelIndex()), i.score(), box, new Mask(width, height, bits)));
+        }
+        return List.copyOf(out);
     }
 
     /** Area and box of every segment, from the id map; segments that cover no pixel are dropped. */
@@ -193,6 +216,14 @@ public final class SegmentationResult {
     /** @return whether the segments come from a panoptic method (false: one stuff segment per label present) */
     public boolean hasInstances() {
         return panopticIds != null;
+    }
+
+    /**
+     * @return the method's scored instances, possibly overlapping, in its order (Mask2Former's
+     *     instance inference: highest score first); empty when the method gives none
+     */
+    public List<Instance> instances() {
+        return instances;
     }
 
     /** @return a copy of the panoptic id map, row-major: segment id per pixel, 0 = void */

@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.ovseg.api.BoundingBox;
+import org.ovseg.api.Instance;
 import org.ovseg.api.Segment;
 import org.ovseg.api.SegmentationResult;
 import org.ovseg.image.ImageWriters;
@@ -25,7 +26,7 @@ final class ResultJson {
     /**
      * @param thingCount labels before this index are things, the rest stuff (CLI --stuff)
      * @param files role → file name written beside the JSON
-     * @param instances add each segment's mask as COCO RLE
+     * @param instances add each segment's mask as COCO RLE, and the method's scored instances
      */
     static Map<String, Object> build(Path source, SegmentationResult r, Map<String, String> model, String request, int thingCount,
             Map<String, String> files, boolean instances) {
@@ -38,7 +39,7 @@ final class ResultJson {
      * @param image the image's name as the JSON's {@code image} field
      * @param thingCount labels before this index are things, the rest stuff
      * @param files role → where that output is (a file name, or the response field holding it)
-     * @param instances add each segment's mask as COCO RLE
+     * @param instances add each segment's mask as COCO RLE, and the method's scored instances
      */
     static Map<String, Object> build(String image, SegmentationResult r, Map<String, String> model, String request, int thingCount,
             Map<String, String> files, boolean instances) {
@@ -91,8 +92,32 @@ final class ResultJson {
             segs.add(m);
         }
         json.put("segments_info", segs);
+        if (instances) json.put("instances", instances(r));
         json.put("timings_ms", r.timingsMs());
         if (!r.steps().isEmpty()) json.put("steps", r.steps());
         return json;
+    }
+
+    /**
+     * The method's scored, possibly overlapping instances in COCO's detection-result shape, in the
+     * method's order (empty for a method without instance inference).
+     */
+    private static List<Map<String, Object>> instances(SegmentationResult r) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Instance i : r.instances()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("category_id", i.labelIndex());
+            m.put("label", i.label());
+            m.put("score", (double) i.score());
+            BoundingBox b = i.bbox();
+            m.put("bbox", List.of(b.x(), b.y(), b.width(), b.height()));
+            m.put("area", i.mask().area());
+            Map<String, Object> rle = new LinkedHashMap<>();
+            rle.put("size", List.of(r.height(), r.width()));
+            rle.put("counts", i.mask().cocoRle());
+            m.put("segmentation", rle);
+            out.add(m);
+        }
+        return out;
     }
 }

@@ -59,7 +59,8 @@ final class SegmentCommand implements Main.Command {
             --stuff: stuff classes (indices follow --labels; CaR runs its second pass for them).
             --refer: the labels are referring sentences (pipelines that can: see 'ovseg models'); CaR reads them as one object -> one mask,
                      X-Decoder gives one mask per sentence (label i = sentence i).
-            --instances: add each segment's mask to the JSON as COCO RLE.
+            --instances: add each segment's mask to the JSON as COCO RLE, and a top-level "instances" array
+                         (scored, possibly overlapping masks; X-Decoder only, empty for the others).
             --gradcam-memory: bytes one Grad-CAM backward may take (CaR; default 1 GiB, 0 = no limit).
             --sam: merge CaR masks with the automatic masks of a SAM bundle (tools/export/export_sam.py).
             Options a pipeline does not take are an error. Writes DIR/<stem>.labels.png (label index; 8-bit

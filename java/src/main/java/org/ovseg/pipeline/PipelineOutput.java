@@ -17,9 +17,17 @@ import java.util.Objects;
  *     then derives one segment per label present)
  * @param steps per-step records of recurrent methods (JSON-ready), empty otherwise
  * @param timingsMs stage → milliseconds, in execution order
+ * @param instances scored, possibly overlapping instances (Mask2Former's instance inference), empty
+ *     for a method without them
  */
 public record PipelineOutput(int width, int height, int[] labels, float[] scores, float[] logits, Panoptic panoptic,
-        List<Map<String, Object>> steps, Map<String, Double> timingsMs) {
+        List<Map<String, Object>> steps, Map<String, Double> timingsMs, List<Instance> instances) {
+    /** An output without instances (every method but those with an instance inference). */
+    public PipelineOutput(int width, int height, int[] labels, float[] scores, float[] logits, Panoptic panoptic, List<Map<String, Object>> steps,
+            Map<String, Double> timingsMs) {
+        this(width, height, labels, scores, logits, panoptic, steps, timingsMs, List.of());
+    }
+
     /** Checks sizes. */
     public PipelineOutput {
         long n = (long) width * height;
@@ -30,6 +38,10 @@ public record PipelineOutput(int width, int height, int[] labels, float[] scores
         if (logits != null && logits.length % n != 0) throw new IllegalArgumentException("logits are not whole planes");
         if (panoptic != null && panoptic.ids().length != n) throw new IllegalArgumentException("panoptic ids have " + panoptic.ids().length + " pixels, need " + n);
         steps = List.copyOf(steps);
+        instances = List.copyOf(instances);
+        for (Instance i : instances) {
+            if (i.mask().length() > n) throw new IllegalArgumentException("instance mask reaches pixel " + (i.mask().length() - 1) + " of " + n);
+        }
         timingsMs = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(Objects.requireNonNull(timingsMs, "timingsMs")));
     }
 
@@ -59,4 +71,18 @@ public record PipelineOutput(int width, int height, int[] labels, float[] scores
      * @param score the method's confidence in it
      */
     public record Segment(int id, int labelIndex, boolean isThing, float score) {}
+
+    /**
+     * One instance: a scored mask that may overlap others.
+     *
+     * @param labelIndex index into the request's names
+     * @param score the method's confidence (Mask2Former: class probability × mean mask probability)
+     * @param mask its pixels, row-major bit index y·width + x (handed over, not copied)
+     */
+    public record Instance(int labelIndex, float score, java.util.BitSet mask) {
+        /** Checks the mask is present. */
+        public Instance {
+            Objects.requireNonNull(mask, "mask");
+        }
+    }
 }

@@ -132,9 +132,86 @@ class SegmentOutputsTest {
             boolean[] rle = CocoRle.decode(s.get("segmentation").get("counts").asText(), w, h);
             for (int i = 0; i < ids.length; i++) assertEquals(ids[i] == e.getKey(), rle[i], "RLE pixel " + i);
         }
+        assertEquals(0, json.get("instances").size(), "MaskCLIP has no instance inference");
         // The colours present are found: a segment each.
         for (int c : scene.present()) {
             assertTrue(info.values().stream().anyMatch(s -> s.get("label").asText().equals(Scenes.NAMES[c])), Scenes.NAMES[c] + " has a segment");
+        }
+    }
+
+    /**
+     * {@code --pipeline xdecoder --instances}: the top-level instances array, each RLE decoded
+     * independently and recounted (area, tight box, or zeros when empty), equal pixel for pixel,
+     * in order and score, to the API's instances for the same file.
+     */
+    @Test
+    void xdecoderInstancesInTheJson(@TempDir Path dir) throws Exception {
+        Scenes.Scene scene = Scenes.generate(9, 151, 107, new int[] {3, 5, 0}, 3);
+        Path img = dir.resolve("inst.png");
+        scene.write(img);
+        Path out = dir.resolve("o");
+        String labels = "red,green,blue,yellow";
+        Run run = cli(withCache("segment", "--pipeline", "xdecoder", "--image", img.toString(), "--labels", labels, "--stuff", "cyan,magenta",
+                "--instances", "--out", out.toString()));
+        assertEquals(0, run.code(), run.err());
+        JsonNode json = new ObjectMapper().readTree(out.resolve("inst.json").toFile());
+        assertEquals(1, json.get("format_version").asInt(), "instances are an additive field");
+        JsonNode inst = json.get("instances");
+        assertTrue(inst.size() > 0, "X-Decoder gives instances");
+        int w = json.get("width").asInt(), h = json.get("height").asInt();
+        org.ovseg.api.SegmentationResult api;
+        try (org.ovseg.api.Segmenter seg = org.ovseg.api.Segmenter.builder().pipeline("xdecoder").cacheDir(cache).build()) {
+            api = seg.segmentWithStuff(new org.ovseg.image.ImageDecoder().decode(img), org.ovseg.api.Labels.parse(labels),
+                    org.ovseg.api.Labels.parse("cyan,magenta"));
+        }
+        assertEquals(api.instances().size(), inst.size());
+        double previous = Double.POSITIVE_INFINITY;
+        for (int k = 0; k < inst.size(); k++) {
+            JsonNode j = inst.get(k);
+            int cat = j.get("category_id").asInt();
+            assertTrue(cat < 4, "things only when stuff is named: " + j);
+            assertEquals(json.get("labels").get(cat).get("label").asText(), j.get("label").asText());
+            double score = j.get("score").asDouble();
+            assertTrue(score >= 0 && score <= 1 && score <= previous, "scores in [0, 1], descending: " + score);
+            previous = score;
+            assertEquals(List.of(h, w), List.of(j.get("segmentation").get("size").get(0).asInt(), j.get("segmentation").get("size").get(1).asInt()));
+            boolean[] m = CocoRle.decode(j.get("segmentation").get("counts").asText(), w, h);
+            long area = 0;
+            int x0 = Integer.MAX_VALUE, y0 = Integer.MAX_VALUE, x1 = -1, y1 = -1;
+            for (int y = 0; y < h; y++) {
+                for (int x = 0; x < w; x++) {
+                    if (!m[y * w + x]) continue;
+                    area++;
+                    x0 = Math.min(x0, x);
+                    y0 = Math.min(y0, y);
+                    x1 = Math.max(x1, x);
+                    y1 = Math.max(y1, y);
+                }
+            }
+            assertEquals(area, j.get("area").asLong());
+            List<Integer> box = area == 0 ? List.of(0, 0, 0, 0) : List.of(x0, y0, x1 - x0 + 1, y1 - y0 + 1);
+            assertEquals(box, List.of(j.get("bbox").get(0).asInt(), j.get("bbox").get(1).asInt(), j.get("bbox").get(2).asInt(), j.get("bbox").get(3).asInt()));
+            var a = api.instances().get(k);
+            assertEquals(a.labelIndex(), cat);
+            assertEquals(a.score(), (float) score);
+            assertArrayEquals(a.mask().toArray(), m, "instance " + k + ": RLE decodes to the API's mask");
+        }
+        // The thing colours present each have an instance that covers most of their region.
+        for (int c : scene.present()) {
+            if (c >= 4) continue;
+            boolean found = false;
+            for (JsonNode j : inst) {
+                if (j.get("category_id").asInt() != c) continue;
+                boolean[] m = CocoRle.decode(j.get("segmentation").get("counts").asText(), w, h);
+                long inter = 0, union = 0;
+                for (int p = 0; p < m.length; p++) {
+                    boolean t = scene.truth()[p] == c;
+                    if (t && m[p]) inter++;
+                    if (t || m[p]) union++;
+                }
+                found |= inter >= 0.8 * union;
+            }
+            assertTrue(found, Scenes.NAMES[c] + " has an instance with IoU >= 0.8");
         }
     }
 

@@ -114,7 +114,7 @@ class SegmentServerTest {
         assertEquals(0, c.code(), c.err());
         JsonNode f = JSON.readTree(dir.resolve("out/scene.json").toFile());
         for (String key : List.of("format_version", "width", "height", "pipeline", "request", "model", "backend", "label_bit_depth",
-                "unassigned_value", "labels", "panoptic_source", "segments_info")) {
+                "unassigned_value", "labels", "panoptic_source", "segments_info", "instances")) {
             assertEquals(f.get(key), j.get(key), key);
         }
         List<String> keys = new ArrayList<>();

@@ -5,12 +5,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.ovseg.pipeline.PipelineOutput;
+import org.ovseg.pipeline.common.Mask2FormerInstances;
 
 /**
  * X-Decoder's inference after the decoder, at the original image size: the official
  * {@code semantic_inference} (softmax over classes, background dropped, times sigmoid masks, summed
- * over queries), Mask2Former's {@code panoptic_inference} and the grounding evaluation's choice of
- * query. Pure functions over arrays.
+ * over queries), Mask2Former's {@code panoptic_inference} and {@code instance_inference}, and the
+ * grounding evaluation's choice of query. Pure functions over arrays.
  */
 final class Postprocess {
     private Postprocess() {}
@@ -20,8 +21,12 @@ final class Postprocess {
      * @param scores per pixel its semantic score
      * @param maps [K, h, w] semantic scores, or null when not kept
      * @param panoptic Mask2Former's panoptic result
+     * @param instances Mask2Former's instance result, highest score first
      */
-    record Result(int[] labels, float[] scores, float[] maps, PipelineOutput.Panoptic panoptic) {}
+    record Result(int[] labels, float[] scores, float[] maps, PipelineOutput.Panoptic panoptic, List<PipelineOutput.Instance> instances) {}
+
+    /** The released configs' TEST.DETECTIONS_PER_IMAGE, Mask2Former's test_topk_per_image. */
+    static final int TOPK_PER_IMAGE = 100;
 
     /** Maps a query's mask from the decoder grid to the original size: {@code Ay · M · Axᵀ}. */
     static float[] upsample(float[] masks, int q, int h4, int w4, float[] ay, int h, float[] ax, int w) {
@@ -101,9 +106,19 @@ final class Postprocess {
         float[] keptScore = new float[queries];
         int[] keptClass = new int[queries];
         Band by = Band.of(ay, h, h4), bx = Band.of(ax, w, w4);
+        // Panoptic is on in the released configs, so the instance inference keeps thing classes only;
+        // with no stuff in the request every class is a thing.
+        List<Mask2FormerInstances.Pick> picks = Mask2FormerInstances.select(logits, queries, classes, TOPK_PER_IMAGE, c -> c < things);
+        Map<Integer, Mask2FormerInstances.QueryMask> measured = new HashMap<>();
+        for (Mask2FormerInstances.Pick pick : picks) measured.put(pick.query(), null);
         for (int q = 0; q < queries; q++) {
             float[] p = softmax(logits, q, k1);
             float[] up = upsample(masks, q, h4, w4, ay, by, h, ax, bx, w);
+            if (measured.containsKey(q)) {
+                // Binarised on the logits before the sigmoid below, as the official mask_pred > 0.
+                float[] plane = up;
+                measured.put(q, Mask2FormerInstances.measure((qq, y, row) -> System.arraycopy(plane, y * w, row, 0, w), q, w, h));
+            }
             for (int i = 0; i < n; i++) up[i] = (float) (1.0 / (1.0 + Math.exp(-up[i])));
             for (int c = 0; c < classes; c++) {
                 float pc = p[c];
@@ -135,7 +150,7 @@ final class Postprocess {
             scores[i] = bv;
         }
         PipelineOutput.Panoptic pan = panoptic(kept, keptMasks, keptScore, keptClass, n, things, overlapThreshold);
-        return new Result(labels, scores, keepMaps ? sem : null, pan);
+        return new Result(labels, scores, keepMaps ? sem : null, pan, Mask2FormerInstances.assemble(picks, measured));
     }
 
     /** Mask2Former's panoptic merge over the kept queries (in query order). */

@@ -23,7 +23,9 @@ import org.ovseg.tensor.HostTensor;
 /**
  * X-Decoder (Zou et al., CVPR 2023) behind the pipeline contract: bundle "xdecoder". Generic
  * segmentation gives the official semantic inference as the label map and Mask2Former's panoptic
- * inference as the segments (request things are instances, stuff one segment per class). Referring
+ * inference as the segments (request things are instances, stuff one segment per class), and
+ * Mask2Former's instance inference as the instances (thing classes only, as with panoptic on; every
+ * class when the request names no stuff). Referring
  * requests run the decoder once in grounding mode with all sentences' tokens (the official
  * multi-sentence grounding evaluation) and choose one query, hence one mask, per sentence: each
  * sentence describes its own object ({@link SegmentationPipeline#referSentencesAreOneObject()} is
@@ -152,7 +154,7 @@ public final class XDecoderMethod implements PipelineFactory {
                 Postprocess.Result res = Postprocess.run(logits, masks, queries, names.size(), h4, w4, ay, h, ax, w, s.things().size(),
                         model.objectThreshold, model.overlapThreshold, keepLogits);
                 timings.put("postprocess", ms(t));
-                return new PipelineOutput(w, h, res.labels(), res.scores(), res.maps(), res.panoptic(), List.of(), timings);
+                return new PipelineOutput(w, h, res.labels(), res.scores(), res.maps(), res.panoptic(), List.of(), timings, res.instances());
             } finally {
                 feats.values().forEach(HostTensor::close);
                 mats.values().forEach(HostTensor::close);

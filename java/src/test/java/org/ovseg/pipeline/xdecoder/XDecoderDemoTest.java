@@ -128,6 +128,59 @@ class XDecoderDemoTest {
         assertEquals(new java.util.TreeSet<>(s.present()), seen);
     }
 
+    /**
+     * Mask2Former's instance inference on the demo: the colours present each have an instance whose
+     * mask is their region (IoU ≥ 0.8), every instance with a non-empty mask lies on its colour
+     * (≥ 95% of its pixels, when its score is at least 0.5), scores are in [0, 1] and sorted
+     * (descending) as the JSON reports them, and with stuff named only thing classes remain.
+     */
+    @Test
+    void instancesCoverTheirColourRegions() {
+        for (long seed = 41; seed <= 43; seed++) {
+            Scene s = scene(seed);
+            SegmentationResult r = seg.segment(s.image(), Labels.of(COLOURS));
+            var instances = r.instances();
+            assertTrue(!instances.isEmpty() && instances.size() <= Postprocess.TOPK_PER_IMAGE, "instances: " + instances.size());
+            for (int i = 0; i < instances.size(); i++) {
+                var in = instances.get(i);
+                assertTrue(in.score() >= 0 && in.score() <= 1, "score " + in.score());
+                if (i > 0) assertTrue(instances.get(i - 1).score() >= in.score(), "sorted by score");
+                assertEquals(COLOURS.get(in.labelIndex()), in.label());
+                if (in.score() < 0.5 || in.mask().area() == 0) continue;
+                boolean[] m = in.mask().toArray();
+                long inside = 0;
+                for (int p = 0; p < m.length; p++) if (m[p] && s.truth()[p] == in.labelIndex()) inside++;
+                assertTrue(inside >= 0.95 * in.mask().area(), "seed " + seed + " instance " + i + " (" + in.label() + ", " + in.score() + ") lies on its colour: "
+                        + inside + " of " + in.mask().area());
+            }
+            for (int c : s.present()) {
+                double best = 0;
+                float bestScore = 0;
+                for (var in : instances) {
+                    if (in.labelIndex() != c) continue;
+                    boolean[] m = in.mask().toArray();
+                    long inter = 0, union = 0;
+                    for (int p = 0; p < m.length; p++) {
+                        boolean t = s.truth()[p] == c;
+                        if (t && m[p]) inter++;
+                        if (t || m[p]) union++;
+                    }
+                    if ((double) inter / union > best) {
+                        best = (double) inter / union;
+                        bestScore = in.score();
+                    }
+                }
+                System.out.printf("colour-world-xdecoder instances seed %d %s: best IoU %.4f (score %.4f), %d instances%n", seed, COLOURS.get(c), best,
+                        bestScore, instances.size());
+                assertTrue(best >= 0.8, "seed " + seed + " " + COLOURS.get(c) + ": best instance IoU " + best);
+            }
+            // Stuff named: the instances keep thing classes only (Mask2Former with panoptic on).
+            List<String> things = COLOURS.subList(0, 4), stuff = COLOURS.subList(4, 8);
+            SegmentationResult rs = seg.segmentWithStuff(s.image(), Labels.of(things), Labels.of(stuff));
+            assertTrue(rs.instances().stream().allMatch(in -> in.labelIndex() < 4), "things only: " + rs.instances());
+        }
+    }
+
     @Test
     void aSentenceNamingAColourReturnsThatRegion() {
         for (long seed = 21; seed <= 23; seed++) {
