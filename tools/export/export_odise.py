@@ -12,8 +12,10 @@ Graphs (see java/.../pipeline/odise/OdisePipeline.java for how Java chains them)
 Arrays: text_proj_weight [P,E], text_proj_bias [P], null_embed [1,E] (the category head).
 
 Only the reduced random configuration exists so far (--random --small): the project's own modules
-(tools/export/odise_modules.py) at the official key names, random weights, a stand-in backbone
-instead of Stable Diffusion. Every graph is checked in ONNX Runtime against the modules.
+(tools/export/odise_modules.py, sd_modules.py) at the official key names, random weights; the
+backbone graph is the real architecture (SD v1 VAE encoder -> latent -> t=0 UNet with the implicit
+captioner's context and time embedding -> VAE decoder on the clean latent, eight taps, bottleneck
+projections) at 32-wide UNet/VAE. Every graph is checked in ONNX Runtime against the modules.
 Exporting the official checkpoints (sd-v1-3.ckpt, odise_label_coco_50e.pth, CLIP ViT-L/14-336)
 is NOT implemented: see tools/export/README-odise.md.
 """
@@ -192,7 +194,7 @@ def main(argv=None):
                      "alpha": 0.3, "beta": 0.7, "object_mask_threshold": 0.0, "overlap_threshold": 0.8,
                      "seen_labels": "\n".join(RANDOM_SEEN), "category_prompt": "{}", "clip_prompt": "a photo of a {}."},
         "source": {"generator": "tools/export/export_odise.py --random --small --seed %d" % args.seed, "tools": ec.tool_versions(torch),
-                   "notes": "random weights, reduced widths, stand-in backbone (not Stable Diffusion); for parity tests only"},
+                   "notes": "random weights, reduced widths (SD v1 architecture at 32 wide); for parity tests only"},
     }
     ec.write_manifest(args.out, manifest, check)
     ec.log(f"odise bundle written to {args.out} in {time.time() - t0:.1f} s")
