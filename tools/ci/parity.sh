@@ -415,12 +415,15 @@ print("car fp16 variants: " + ", ".join(f"{k} rel {r['rel_err']:.1e}" for k, r i
 PYEOF
 }
 car_fp16_manifest || status=1
-# ODISE (issue 10): a reduced-width random ODISE (tools/export/odise_modules.py at the official key
-# names; a stand-in conv backbone instead of Stable Diffusion) exported and self-checked in ONNX Runtime,
-# segmented by `ovseg segment --pipeline odise` and by tools/reference/odise_reference.py (PyTorch, the
+# ODISE (issue 10): a reduced-width random ODISE (tools/export/odise_modules.py + sd_modules.py at the
+# official key names: SD v1 UNet/VAE at 32 wide, implicit captioner, 8 taps, bottleneck projections) exported
+# and self-checked in ONNX Runtime; the backbone graph also against the reference's own backbone walk,
+# (seed 1: 3-4 person segments per photo; seed 0 left two photos without a segment), segmented by
+# `ovseg segment --pipeline odise` and by tools/reference/odise_reference.py (PyTorch, the
 # official inference re-implemented: PIL resize, slide tiling, hard mask pooling, MaskCLIP attention
 # masks, ensemble, Mask2Former panoptic merge); before that, the official head's key/shape list
-# (tools/export/odise_head_keys.txt) must load strictly into the modules. compare_odise.py: semantic maps within 1e-3 x spread,
+# (tools/export/odise_head_keys.txt) and the full SD v1 / backbone lists (odise_sd_keys.txt,
+# odise_backbone_keys.txt, meta device) must load strictly into the modules. compare_odise.py: semantic maps within 1e-3 x spread,
 # identical segments, panoptic ids equal outside near-ties. Short side 320 (crops 256: 2x2 tiles on
 # the square photos, 2x2 shifted on the 500x375 crop, which also pads 427 -> 448). First the mask
 # generator alone against transformers' Mask2FormerPixelDecoder + Mask2FormerTransformerModule with the
@@ -429,7 +432,8 @@ odise_parity() {
     local ow="$work/odise" labels="person|man,cat,dog,car,bird,bottle,chair,horse" stuff="sky,wall,grass"
     mkdir -p "$ow/ovseg"
     "$PY" tools/export/test_odise_keys.py || return 1
-    "$PY" tools/export/export_odise.py --random --small --seed 0 --out "$ow/bundle" --save-checkpoint "$ow/ckpt/odise.pt" \
+    "$PY" tools/export/test_odise_backbone_keys.py || return 1
+    "$PY" tools/export/export_odise.py --random --small --seed 1 --out "$ow/bundle" --save-checkpoint "$ow/ckpt/odise.pt" \
         >"$ow/export.log" 2>&1 || { cat "$ow/export.log"; return 1; }
     echo "odise mask generator vs transformers' Mask2Former (mapped weights):"
     "$PY" tools/reference/check_mask2former.py --checkpoint "$ow/ckpt/odise.pt" --image "$samples/0_image.png" || return 1
@@ -438,8 +442,9 @@ odise_parity() {
         segment --model "$ow/bundle" --labels "$labels" --stuff "$stuff" --out "$ow/ovseg" --save-logits "$ow/ovseg" \
         --cache-dir "$work/cache" $(printf -- '--image %s ' "${imgs[@]}") || return 1
     "$PY" tools/reference/odise_reference.py --checkpoint "$ow/ckpt/odise.pt" --labels "$labels" --stuff "$stuff" \
-        --short 320 --max-size 640 --backbone-size 256 --image "${imgs[@]}" --out "$ow/ref" >"$ow/reference.log" 2>&1 \
-        || { cat "$ow/reference.log"; return 1; }
+        --short 320 --max-size 640 --backbone-size 256 --image "${imgs[@]}" --out "$ow/ref" --bundle "$ow/bundle" \
+        >"$ow/reference.log" 2>&1 || { cat "$ow/reference.log"; return 1; }
+    grep "backbone graph vs reference" "$ow/reference.log"
     local rc=0 img stem
     for img in "${imgs[@]}"; do
         stem="$(basename "${img%.*}")"

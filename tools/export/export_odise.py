@@ -12,8 +12,10 @@ Graphs (see java/.../pipeline/odise/OdisePipeline.java for how Java chains them)
 Arrays: text_proj_weight [P,E], text_proj_bias [P], null_embed [1,E] (the category head).
 
 Only the reduced random configuration exists so far (--random --small): the project's own modules
-(tools/export/odise_modules.py) at the official key names, random weights, a stand-in backbone
-instead of Stable Diffusion. Every graph is checked in ONNX Runtime against the modules.
+(tools/export/odise_modules.py, sd_modules.py) at the official key names, random weights; the
+backbone graph is the real architecture (SD v1 VAE encoder -> latent -> t=0 UNet with the implicit
+captioner's context and time embedding -> VAE decoder on the clean latent, eight taps, bottleneck
+projections) at 32-wide UNet/VAE. Every graph is checked in ONNX Runtime against the modules.
 Exporting the official checkpoints (sd-v1-3.ckpt, odise_label_coco_50e.pth, CLIP ViT-L/14-336)
 is NOT implemented: see tools/export/README-odise.md.
 """
@@ -125,6 +127,66 @@ def self_check(torch, om, model, out):
     return res
 
 
+# fp16 variants against the fp32 graphs (ONNX Runtime both): max |fp16 - fp32| <= FP16_REL_TOL x max |fp32|
+# per output, the bound export_clip.py / export_car.py use.
+FP16_REL_TOL = 2e-2
+
+
+def write_fp16_variants(model, out, files):
+    """<stem>.fp16.onnx for every graph but the mask generator (fp16 weights and compute, float32 inputs and outputs through
+    Cast nodes; LayerNormalization kept in float32 as onnxruntime's converter blocks it), each checked in
+    ONNX Runtime against its fp32 graph on fresh inputs. Returns {graph: relative error}."""
+    import onnx
+    from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
+    cfg = model.cfg
+    rng = np.random.default_rng(2468)
+    Q, G = cfg["queries"], cfg["clip_grid"]
+    S = G * cfg["clip_patch"]
+    # No fp16 mask generator: its masked attention thresholds sigmoid(mask) at 0.5 each layer, and fp16
+    # rounding flips enough of those hard decisions that its outputs left the bound (3.9e-2 observed).
+    feeds = {"odise_backbone": {"pixel_values": rng.random((2, 3, 256, 256), dtype=np.float32)},
+             "odise_mask_embed": {"pooled_features": rng.standard_normal((1, Q, cfg["mask_dim"])).astype(np.float32),
+                                  "decoder_output": rng.standard_normal((1, Q, cfg["conv_dim"])).astype(np.float32)},
+             "odise_clip": {"pixel_values": rng.standard_normal((1, 3, S, S)).astype(np.float32),
+                            "mask_attention": (rng.random((1, Q, G * G)) > 0.7).astype(np.float32)},
+             "text": {"input_ids": np.array([[49406, 320, 1125, 539, 320, 2368, 269, 49407]], dtype=np.int64)}}
+    res = {}
+    for role, feed in feeds.items():
+        name = files[role]
+        f16 = name[:-len(".onnx")] + ".fp16.onnx"
+        m16 = convert_float_to_float16(onnx.load(os.path.join(out, name)), keep_io_types=True,
+                                       op_block_list=list(DEFAULT_OP_BLOCK_LIST) + ["LayerNormalization"])
+        # The converter can insert the same Cast twice (a value feeding two blocked ops): keep one.
+        defined, keep = {}, []
+        for node in m16.graph.node:
+            sig = (node.op_type, tuple(node.input), tuple(a.SerializeToString() for a in node.attribute))
+            if node.output and node.output[0] in defined:
+                if defined[node.output[0]] != sig:
+                    raise SystemExit(f"fp16 conversion of {name}: two different nodes define {node.output[0]}")
+                continue
+            for o in node.output:
+                defined[o] = sig
+            keep.append(node)
+        del m16.graph.node[:]
+        m16.graph.node.extend(keep)
+        seen = set()
+        for i, node in enumerate(m16.graph.node):
+            if node.name in seen:
+                node.name = f"{node.name}_{i}"
+            seen.add(node.name)
+        onnx.save(m16, os.path.join(out, f16))
+        files[role + "_fp16"] = f16
+        a = ec.ort_session(os.path.join(out, name)).run(None, feed)
+        b = ec.ort_session(os.path.join(out, f16)).run(None, feed)
+        err = max(float(np.abs(x - y).max() / max(np.abs(x).max(), 1e-30)) if np.isfinite(y).all() else float("inf")
+                  for x, y in zip(a, b))
+        res[role + " fp16"] = err
+        ec.log(f"  fp16 {role}: max |fp16 - fp32| / max |fp32| = {err:.2e}")
+        if not err <= FP16_REL_TOL:
+            raise SystemExit(f"fp16 check failed for {role}: {err}")
+    return res
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--random", action="store_true", help="random weights (the only mode implemented)")
@@ -133,6 +195,7 @@ def main(argv=None):
     ap.add_argument("--out", required=True, help="bundle directory")
     ap.add_argument("--save-checkpoint", help="write the state dict (.pt) and config (.json) here for the reference")
     ap.add_argument("--route", default="auto", choices=["auto", "dynamo", "torchscript"])
+    ap.add_argument("--fp16", action="store_true", help="also write and check <graph>.fp16.onnx variants")
     args = ap.parse_args(argv)
     if not (args.random and args.small):
         raise SystemExit("error: only --random --small is implemented (official checkpoints: see tools/export/README-odise.md)")
@@ -155,6 +218,8 @@ def main(argv=None):
         np.save(os.path.join(args.out, "text_proj_bias.npy"), ch.text_proj.bias.numpy().astype(np.float32))
         np.save(os.path.join(args.out, "null_embed.npy"), ch.null_embed.numpy().astype(np.float32))
     check = self_check(torch, om, model, args.out)
+    if args.fp16:
+        check.update(write_fp16_variants(model, args.out, files))
     Q, M, D, P, E, C = cfg["queries"], cfg["mask_dim"], cfg["conv_dim"], cfg["proj"], cfg["embed"], cfg["backbone_ch"]
     G, S = cfg["clip_grid"], cfg["clip_grid"] * cfg["clip_patch"]
     nets = {
@@ -192,7 +257,7 @@ def main(argv=None):
                      "alpha": 0.3, "beta": 0.7, "object_mask_threshold": 0.0, "overlap_threshold": 0.8,
                      "seen_labels": "\n".join(RANDOM_SEEN), "category_prompt": "{}", "clip_prompt": "a photo of a {}."},
         "source": {"generator": "tools/export/export_odise.py --random --small --seed %d" % args.seed, "tools": ec.tool_versions(torch),
-                   "notes": "random weights, reduced widths, stand-in backbone (not Stable Diffusion); for parity tests only"},
+                   "notes": "random weights, reduced widths (SD v1 architecture at 32 wide); for parity tests only"},
     }
     ec.write_manifest(args.out, manifest, check)
     ec.log(f"odise bundle written to {args.out} in {time.time() - t0:.1f} s")

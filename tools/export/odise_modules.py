@@ -7,16 +7,16 @@ installable here. Key names follow the official checkpoints:
   sem_seg_head.pixel_decoder.*, sem_seg_head.predictor.* (with .post_mask_embed.* = PooledMaskEmbed),
   category_head.text_proj.*, category_head.null_embed, and open_clip's CLIP layout (visual.*, transformer.*).
 
-What is NOT here: the Stable Diffusion v1.3 UNet/VAE/text encoder and the implicit captioner (the
-"backbone" of the official model). `StandInBackbone` takes their place in the reduced random
-configuration: a small conv net with the backbone graph's interface (crop -> s2..s5 at strides
-4..32). Its per-crop border effects make slide tiling matter, which is what the parity run checks.
+The backbone (Stable Diffusion v1 UNet + VAE, implicit captioner, taps, projections) is
+sd_modules.OdiseBackbone, here in the reduced configuration (sd_modules.sd_small_config).
 """
 import math
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+import sd_modules as sm
 
 
 # ------------------------------------------------------------------ Mask2Former building blocks
@@ -308,26 +308,6 @@ class MaskEmbedGraph(nn.Module):
         return self.pme(pooled_features, decoder_output)
 
 
-# ------------------------------------------------------------------ stand-in backbone
-class StandInBackbone(nn.Module):
-    """Not Stable Diffusion: a conv net with the backbone graph's interface (see the module docstring)."""
-
-    def __init__(self, ch):
-        super().__init__()
-        self.stem = nn.Conv2d(3, ch, 4, stride=4)
-        self.down = nn.ModuleList(nn.Conv2d(ch, ch, 3, stride=2, padding=1) for _ in range(3))
-        self.feature_projections = nn.ModuleList(nn.Sequential(nn.Conv2d(ch, ch, 3, padding=1), nn.GroupNorm(32, ch))
-                                                 for _ in range(4))
-
-    def forward(self, pixel_values):
-        x = F.gelu(self.stem(pixel_values * 2 - 1))
-        outs = [self.feature_projections[0](x)]
-        for i in range(3):
-            x = F.gelu(self.down[i](x))
-            outs.append(self.feature_projections[i + 1](x))
-        return tuple(outs)
-
-
 # ------------------------------------------------------------------ CLIP (open_clip layout)
 class ResBlock(nn.Module):
     def __init__(self, d):
@@ -428,7 +408,9 @@ class CategoryHead(nn.Module):
 
 
 def small_config():
-    return {"in_ch": {"s2": 32, "s3": 32, "s4": 32, "s5": 32}, "backbone_ch": 32, "conv_dim": 32, "mask_dim": 32, "enc_ff": 64,
+    # backbone_ch: the projection width (the official 512); 128 keeps its bottleneck (width/4) at
+    # GroupNorm(32)'s minimum. The Stable Diffusion part is sd_modules.sd_small_config (32 wide).
+    return {"in_ch": {"s2": 128, "s3": 128, "s4": 128, "s5": 128}, "backbone_ch": 128, "conv_dim": 32, "mask_dim": 32, "enc_ff": 64,
             "enc_layers": 2, "enc_heads": 4, "dec_heads": 4, "dec_ff": 64, "dec_layers": 3, "queries": 10, "proj": 32,
             "clip_width": 64, "clip_layers": 2, "clip_patch": 14, "clip_grid": 24, "embed": 32, "text_width": 64, "text_layers": 2}
 
@@ -439,11 +421,12 @@ class Odise(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         self.cfg = cfg
-        self.backbone = StandInBackbone(cfg["backbone_ch"])
-        self.sem_seg_head = SemSegHead(cfg)
-        self.category_head = CategoryHead(cfg["embed"], cfg["proj"])
         self.clip = nn.Module()
         self.clip.visual = Visual(cfg["clip_width"], cfg["clip_layers"], cfg["clip_patch"], cfg["clip_grid"], cfg["embed"])
+        # The implicit captioner runs the same (frozen, pretrained) CLIP image tower; shared here.
+        self.backbone = sm.OdiseBackbone(sm.sd_small_config(cfg["text_width"], cfg["embed"], cfg["backbone_ch"]), self.clip.visual)
+        self.sem_seg_head = SemSegHead(cfg)
+        self.category_head = CategoryHead(cfg["embed"], cfg["proj"])
         self.clip.text = TextTower(cfg["text_width"], cfg["text_layers"], cfg["embed"])
         self.clip.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
 
@@ -463,6 +446,10 @@ def randomize(model, seed):
             if p.dim() > 2:
                 fan_in = p[0].numel()
             p.copy_(torch.randn(p.shape, generator=g) / math.sqrt(max(fan_in, 1)))
+        for name, t in list(model.named_parameters()) + list(model.named_buffers()):
+            # gates, positional tables and the empty-prompt context: O(1) values so the captioner matters
+            if name.endswith(("alpha_cond", "alpha_cond_time_embed", "positional_embedding", "uncond_inputs")):
+                t.copy_(0.5 * torch.randn(t.shape, generator=g))
     return model
 
 

@@ -5,7 +5,8 @@ Written from the official code (NVlabs/ODISE: CategoryODISE.forward, FeatureExtr
 .slide_forward, PooledMaskEmbed/MaskPooling, PoolingCLIPHead, MaskCLIP; Mask2Former's
 semantic_inference/panoptic_inference; detectron2's ResizeShortestEdge on a PIL image), not from
 ovseg's Java or its ONNX graphs: the networks are the PyTorch modules of tools/export/odise_modules.py
-loaded from the checkpoint that export_odise.py --save-checkpoint wrote; constants are the official
+loaded from the checkpoint that export_odise.py --save-checkpoint wrote (the backbone's forward is
+re-walked in odise_backbone_reference.py, reading only the parameters); constants are the official
 defaults, overridable by flags (the reduced configuration's short side 320 / max 640 / crops 256).
 
 Writes OUT/<stem>/: semantic.npy [K,H,W] (Σ_q softmax·σ), panoptic_ids.npy [H,W] int32,
@@ -110,7 +111,7 @@ def run(args, torch, F, model, tok, mc, image_path, names, n_things):
     img = torch.from_numpy(arr).permute(2, 0, 1)[None] / 255.0
     Hp, Wp = [int(math.ceil(s / 64) * 64) for s in (h, w)]
     padded = F.pad(img, (0, Wp - w, 0, Hp - h))
-    feats = slide_features(torch, model.backbone, padded, args.backbone_size)
+    feats = slide_features(torch, lambda c: br.backbone_features(model.backbone, c), padded, args.backbone_size)
     pd, pr = model.sem_seg_head.pixel_decoder, model.sem_seg_head.predictor
     mf, ms = pd({"s2": feats[0], "s3": feats[1], "s4": feats[2], "s5": feats[3]})
     masks, dec = pr(ms, mf)
@@ -202,6 +203,21 @@ def run(args, torch, F, model, tok, mc, image_path, names, n_things):
     print(f"{image_path}: {len(segments)} segments {[(s['id'], names[s['category_id']]) for s in segments]}")
 
 
+def check_backbone_graph(torch, model, bundle, tol=1e-4):
+    """The exported odise_backbone graph against backbone_features (not the exporter's modules)."""
+    import onnxruntime as ort
+    g = torch.Generator().manual_seed(7)
+    for shape in ((2, 3, 256, 256), (1, 3, 192, 192), (1, 3, 128, 128)):  # square crops: the graph's interface
+        x = torch.rand(shape, generator=g)
+        want = br.backbone_features(model.backbone, x)
+        sess = ort.InferenceSession(os.path.join(bundle, "backbone.onnx"), providers=["CPUExecutionProvider"])
+        got = sess.run(None, {"pixel_values": x.numpy()})
+        err = max(float(np.abs(a - w.numpy()).max() / np.abs(w.numpy()).max()) for a, w in zip(got, want))
+        print(f"backbone graph vs reference backbone {list(shape)}: max rel err {err:.2e}")
+        if not err < tol:
+            raise SystemExit(f"backbone graph differs from the reference: {err:.2e}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", required=True, help="state dict from export_odise.py --save-checkpoint (config beside it)")
@@ -214,17 +230,22 @@ def main():
     ap.add_argument("--backbone-size", type=int, default=512)
     ap.add_argument("--alpha", type=float, default=0.3)
     ap.add_argument("--beta", type=float, default=0.7)
+    ap.add_argument("--bundle", help="also run the bundle's backbone graph in ONNX Runtime against this reference's backbone")
     args = ap.parse_args()
     import torch
     import torch.nn.functional as F
     import odise_modules as om
     import maskclip_reference as mc
+    global br
+    import odise_backbone_reference as br
     torch.set_grad_enabled(False)
     meta = json.load(open(args.checkpoint + ".json"))
     args.seen = meta["seen_labels"]
     model = om.Odise(meta["config"])
     model.load_state_dict(torch.load(args.checkpoint), strict=True)
     model.eval()
+    if args.bundle:
+        check_backbone_graph(torch, model, args.bundle)
     tok = mc.clip_tokenizer()
     things = [s.strip() for s in args.labels.split(",")]
     stuff = [s.strip() for s in args.stuff.split(",") if s.strip()]
