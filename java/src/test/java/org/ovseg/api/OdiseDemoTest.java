@@ -165,4 +165,55 @@ class OdiseDemoTest {
         double all = pq.result().all().pq();
         assertTrue(all >= 0.85, "PQ " + all + " on seed " + seed + " (" + pq.result().perCategory() + ")");
     }
+    /**
+     * Mask2Former's instance inference beside panoptic: every thing colour present has an instance
+     * whose mask matches that colour's pixels (IoU ≥ 0.8), no instance has a stuff label, scores lie
+     * in [0, 1] highest first, at most 100, and each mask's area and box agree with its pixels.
+     */
+    @ParameterizedTest
+    @ValueSource(longs = {1, 4, 7})
+    void thingInstancesCoverTheirColours(long seed) {
+        Scene s = scene(seed);
+        int W = s.image().width(), H = s.image().height();
+        List<String> order = new ArrayList<>(WORDS);
+        Collections.shuffle(order, new java.util.Random(seed * 17));
+        List<String> things = order.subList(0, 6), stuff = order.subList(6, 8);
+        SegmentationResult res = segmenter.segmentWithStuff(s.image(), Labels.of(things), Labels.of(stuff));
+        var instances = res.instances();
+        assertTrue(!instances.isEmpty() && instances.size() <= 100, "instances: " + instances.size());
+        for (int i = 0; i < instances.size(); i++) {
+            var in = instances.get(i);
+            assertTrue(in.labelIndex() < things.size(), "instance of stuff label " + in.label());
+            assertTrue(in.score() >= 0 && in.score() <= 1, "score " + in.score());
+            if (i > 0) assertTrue(instances.get(i - 1).score() >= in.score(), "sorted by score");
+            long area = 0;
+            int x0 = W, y0 = H, x1 = -1, y1 = -1;
+            for (int y = 0; y < H; y++) for (int x = 0; x < W; x++) if (in.mask().contains(x, y)) {
+                area++;
+                x0 = Math.min(x0, x);
+                y0 = Math.min(y0, y);
+                x1 = Math.max(x1, x);
+                y1 = Math.max(y1, y);
+            }
+            assertEquals(area, in.mask().area());
+            if (area > 0) assertEquals(new BoundingBox(x0, y0, x1 - x0 + 1, y1 - y0 + 1), in.bbox());
+        }
+        Set<Integer> present = new HashSet<>(s.regionColour().subList(1, s.regionColour().size()));
+        for (int t = 0; t < things.size(); t++) {
+            int colour = WORDS.indexOf(things.get(t));
+            if (!present.contains(colour)) continue;
+            double best = 0;
+            for (var in : instances) {
+                if (in.labelIndex() != t) continue;
+                long inter = 0, uni = 0;
+                for (int p = 0; p < W * H; p++) {
+                    boolean a = in.mask().contains(p % W, p / W), b = s.colour()[p] == colour;
+                    if (a && b) inter++;
+                    if (a || b) uni++;
+                }
+                best = Math.max(best, uni == 0 ? 0 : (double) inter / uni);
+            }
+            assertTrue(best >= 0.8, things.get(t) + ": best instance IoU " + best + " on seed " + seed);
+        }
+    }
 }

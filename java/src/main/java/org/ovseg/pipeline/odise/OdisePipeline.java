@@ -18,6 +18,7 @@ import org.ovseg.engine.EngineOptions;
 import org.ovseg.engine.Engines;
 import org.ovseg.engine.ProfileHints;
 import org.ovseg.image.PilResample;
+import org.ovseg.pipeline.common.Mask2FormerInstances;
 import org.ovseg.image.RgbImage;
 import org.ovseg.kernel.CpuKernels;
 import org.ovseg.kernel.MaskMode;
@@ -47,6 +48,8 @@ import org.ovseg.text.TextEmbeddingCache;
 public final class OdisePipeline implements SegmentationPipeline {
     static final String BACKBONE = "odise_backbone", MASK_GENERATOR = "odise_mask_generator", MASK_EMBED = "odise_mask_embed",
             CLIP = "odise_clip", TEXT = "text";
+    /** ODISE's test_topk_per_image. */
+    static final int INSTANCES_PER_IMAGE = 100;
     static final Set<Capability> CAPABILITIES = java.util.Collections.unmodifiableSet(EnumSet.of(Capability.PANOPTIC, Capability.LOGITS));
 
     private final OdiseSettings settings;
@@ -197,8 +200,48 @@ public final class OdisePipeline implements SegmentationPipeline {
         MaskRows rows = new MaskRows(maskLogits, Q, h4, w4, Hp, Wp, h, w, image.height(), image.width());
         PanopticInference.Result r = PanopticInference.run(cls.probabilities(), Q, names.size(), rows, image.height(), image.width(), isThing,
                 settings.objectMaskThreshold(), settings.overlapThreshold(), settings.keepLogits());
-        lap(timings, "panoptic_merge", t0);
-        return new PipelineOutput(image.width(), image.height(), r.labels(), r.scores(), r.semantic(), r.panoptic(), List.of(), timings);
+        t0 = lap(timings, "panoptic_merge", t0);
+        List<PipelineOutput.Instance> instances = instances(cls.maskCls(), Q, names.size(), isThing,
+                new MaskRows(maskLogits, Q, h4, w4, Hp, Wp, h, w, image.height(), image.width()), image.width(), image.height());
+        lap(timings, "instances", t0);
+        return new PipelineOutput(image.width(), image.height(), r.labels(), r.scores(), r.semantic(), r.panoptic(), List.of(), timings, instances);
+    }
+
+    /**
+     * Mask2Former's instance inference, which ODISE runs beside panoptic (instance_on, panoptic_on,
+     * test_topk_per_image 100 in its configs): on the same log-probabilities the panoptic merge
+     * takes, things only, each picked query's mask at the original size. One pass over the rows
+     * measures every picked query (MaskRows produces all queries' rows together).
+     */
+    private static List<PipelineOutput.Instance> instances(float[] maskCls, int Q, int K, boolean[] isThing, MaskRows rows, int W, int H) {
+        List<Mask2FormerInstances.Pick> picks = Mask2FormerInstances.select(maskCls, Q, K, INSTANCES_PER_IMAGE, k -> isThing[k]);
+        final class Measured {
+            final java.util.BitSet bits = new java.util.BitSet();
+            long area;
+            double sigmoidSum;
+        }
+        Map<Integer, Measured> measured = new java.util.TreeMap<>();
+        for (Mask2FormerInstances.Pick p : picks) measured.putIfAbsent(p.query(), new Measured());
+        if (!measured.isEmpty()) {
+            float[][] row = new float[Q][W];
+            for (int y = 0; y < H; y++) {
+                rows.row(y, row);
+                for (var e : measured.entrySet()) {
+                    float[] r = row[e.getKey()];
+                    Measured m = e.getValue();
+                    for (int x = 0; x < W; x++) {
+                        if (r[x] > 0) { // mask_pred > 0, the official binarisation
+                            m.bits.set(y * W + x);
+                            m.area++;
+                            m.sigmoidSum += 1.0 / (1.0 + Math.exp(-r[x]));
+                        }
+                    }
+                }
+            }
+        }
+        Map<Integer, Mask2FormerInstances.QueryMask> masks = new java.util.HashMap<>();
+        measured.forEach((q, m) -> masks.put(q, new Mask2FormerInstances.QueryMask(m.bits, m.area, m.sigmoidSum)));
+        return Mask2FormerInstances.assemble(picks, masks);
     }
 
     /** Runs the backbone on each crop and averages overlaps into one map per output. */
