@@ -93,17 +93,14 @@ public final class PanopticInference {
                 int y1 = Math.min(H, y0 + rowsPerBlock);
                 for (int y = y0; y < y1; y++) {
                     rows.row(y, m);
-                    for (int q = 0; q < Q; q++) {
-                        float[] r = m[q];
-                        for (int x = 0; x < W; x++) r[x] = sigmoid(r[x]);
-                    }
                     sum.addRow(y - y0, m);
+                    float[] sig = sum.sigmoids();
                     int base = y * W;
-                    for (int x = 0; x < W; x++) {
+                    for (int x = 0, o = (y - y0) * W * Q; x < W; x++, o += Q) {
                         int bj = -1;
                         float best = Float.NEGATIVE_INFINITY;
                         for (int j = 0; j < n; j++) {
-                            float s = m[kept[j]][x];
+                            float s = sig[o + kept[j]];
                             if (s >= 0.5f) originalArea[j]++;
                             float v = qScore[kept[j]] * s;
                             if (v > best) {
@@ -114,7 +111,7 @@ public final class PanopticInference {
                         winner[base + x] = bj;
                         if (bj >= 0) {
                             maskArea[bj]++;
-                            if (m[kept[bj]][x] >= 0.5f) {
+                            if (sig[o + kept[bj]] >= 0.5f) {
                                 onMask[base + x] = true;
                                 both[bj]++;
                             }

@@ -39,7 +39,7 @@ final class SemanticSum implements AutoCloseable {
         this.head = head;
         this.tBuf = tBuf;
         int P = blockRows * W;
-        this.f = new float[head == null ? 0 : P * Q];
+        this.f = new float[P * Q];
         this.scale = new float[P];
         this.fBuf = head == null ? null : direct(P * Q);
         this.scoreBuf = head == null ? null : direct(P);
@@ -66,24 +66,33 @@ final class SemanticSum implements AutoCloseable {
         return blockRows;
     }
 
-    /** Takes row {@code r} of the current block: the sigmoid rows {@code m[q][0..W)}. */
+    /**
+     * Takes row {@code r} of the current block: the mask logits {@code m[q][0..W)} at the output size.
+     * Their sigmoids land pixel-major in {@link #sigmoids()} at {@code (r·W + x)·Q + q}.
+     */
     void addRow(int r, float[][] m) {
-        if (head == null) return;
+        if (Q == 0) return;
         int p0 = r * W;
-        // Transposed in column chunks so the strided writes stay in cache.
+        // The sigmoid is applied while transposing, in column chunks so the strided writes stay in cache.
         for (int x0 = 0; x0 < W; x0 += TRANSPOSE_CHUNK) {
             int x1 = Math.min(W, x0 + TRANSPOSE_CHUNK);
             for (int q = 0; q < Q; q++) {
                 float[] row = m[q];
-                for (int x = x0; x < x1; x++) f[(p0 + x) * Q + q] = row[x];
+                for (int x = x0; x < x1; x++) f[(p0 + x) * Q + q] = PanopticInference.sigmoid(row[x]);
             }
         }
+        if (head == null) return;
         for (int x = 0; x < W; x++) {
             int o = (p0 + x) * Q;
             double ss = 0;
             for (int q = 0; q < Q; q++) ss += (double) f[o + q] * f[o + q];
             scale[p0 + x] = Math.max((float) Math.sqrt(ss), NORM_FLOOR);
         }
+    }
+
+    /** The current block's sigmoid values, pixel-major [blockRows·W, Q]; valid until the next block's rows. */
+    float[] sigmoids() {
+        return f;
     }
 
     /**
