@@ -22,7 +22,7 @@ import org.ovseg.pipeline.PipelineOutput;
  * <p>The order of operations is the official one: logits resized (to the padded size, cropped, to the
  * output size), then the sigmoid, then the sum, all at the output size; the sum is not moved to 1/4
  * resolution because σ does not commute with the resize. The sum itself, K·Q multiply-adds per pixel,
- * runs on the native dense-projection GEMM over blocks of rows ({@link SemanticSum}); the merge stays
+ * runs as a native GEMM (CpuKernels.matmul) over blocks of rows ({@link SemanticSum}); the merge stays
  * a Java pass over the kept queries. Memory: the per-pixel results plus one block; the K×H×W maps only
  * when asked for.
  */
@@ -87,39 +87,38 @@ public final class PanopticInference {
         long[] maskArea = new long[n], originalArea = new long[n], both = new long[n];
 
         float[][] m = new float[Q][W];
-        try (SemanticSum sum = SemanticSum.open(probs, Q, K, H, W, blockRows, keepSemantic)) {
-            int rowsPerBlock = sum.blockRows();
-            for (int y0 = 0; y0 < H; y0 += rowsPerBlock) {
-                int y1 = Math.min(H, y0 + rowsPerBlock);
-                for (int y = y0; y < y1; y++) {
-                    rows.row(y, m);
-                    sum.addRow(y - y0, m);
-                    float[] sig = sum.sigmoids();
-                    int base = y * W;
-                    for (int x = 0, o = (y - y0) * W * Q; x < W; x++, o += Q) {
-                        int bj = -1;
-                        float best = Float.NEGATIVE_INFINITY;
-                        for (int j = 0; j < n; j++) {
-                            float s = sig[o + kept[j]];
-                            if (s >= 0.5f) originalArea[j]++;
-                            float v = qScore[kept[j]] * s;
-                            if (v > best) {
-                                best = v;
-                                bj = j;
-                            }
+        SemanticSum sum = SemanticSum.open(probs, Q, K, H, W, blockRows);
+        int rowsPerBlock = sum.blockRows();
+        for (int y0 = 0; y0 < H; y0 += rowsPerBlock) {
+            int y1 = Math.min(H, y0 + rowsPerBlock);
+            for (int y = y0; y < y1; y++) {
+                rows.row(y, m);
+                sum.addRow(y - y0, m);
+                float[] sig = sum.sigmoids();
+                int base = y * W;
+                for (int x = 0, o = (y - y0) * W * Q; x < W; x++, o += Q) {
+                    int bj = -1;
+                    float best = Float.NEGATIVE_INFINITY;
+                    for (int j = 0; j < n; j++) {
+                        float s = sig[o + kept[j]];
+                        if (s >= 0.5f) originalArea[j]++;
+                        float v = qScore[kept[j]] * s;
+                        if (v > best) {
+                            best = v;
+                            bj = j;
                         }
-                        winner[base + x] = bj;
-                        if (bj >= 0) {
-                            maskArea[bj]++;
-                            if (sig[o + kept[bj]] >= 0.5f) {
-                                onMask[base + x] = true;
-                                both[bj]++;
-                            }
+                    }
+                    winner[base + x] = bj;
+                    if (bj >= 0) {
+                        maskArea[bj]++;
+                        if (sig[o + kept[bj]] >= 0.5f) {
+                            onMask[base + x] = true;
+                            both[bj]++;
                         }
                     }
                 }
-                sum.finish(y1 - y0, y0 * W, labels, scores, semantic);
             }
+            sum.finish(y1 - y0, y0 * W, labels, scores, semantic);
         }
 
         int[] segmentOf = new int[n];

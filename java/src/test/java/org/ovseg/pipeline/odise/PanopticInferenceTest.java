@@ -47,9 +47,10 @@ class PanopticInferenceTest {
     /**
      * The semantic sum runs on the native GEMM in blocks of image rows: sizes that leave a tail
      * everywhere. 53 rows in blocks of 1, 4, 7 and 16 rows leave 0, 1, 4 and 5 rows in the last block;
-     * 71 columns make blocks of 71 to 1136 pixels, none a multiple of the kernel's 64-row tiles or
-     * its register block; Q = 19 and K = 13 are no multiple of any vector width; 0 is the default
-     * block (all 53 rows at once here).
+     * 71 columns make blocks of 71 to 3763 pixels (the GEMM's rows), below and past its 96- or
+     * 128-row packing blocks, with a row tail after its 6- or 8-row register blocks (1136 = 142 × 8
+     * excepted); Q = 19 (depth) and K = 13 (columns) are no multiple of any vector width; 0 is the
+     * default block (all 53 rows at once here).
      */
     @ParameterizedTest
     @ValueSource(ints = {1, 4, 7, 16, 0})
@@ -105,7 +106,7 @@ class PanopticInferenceTest {
             for (int k = 0; k < K; k++) {
                 double s = 0;
                 for (int q = 0; q < Q; q++) s += probs[q * (K + 1) + k] * m[q][p];
-                // Relative 1e-5: the GEMM's summation order and its normalise-then-rescale round differently.
+                // Relative 1e-5: the GEMM's fp32 sums round differently from this double loop.
                 assertEquals(s, got.semantic()[k * H * W + p], 1e-5 * Math.max(1, Math.abs(s)), "semantic map " + k + " at " + p);
                 if (s > bs) {
                     second = bs;
