@@ -268,6 +268,15 @@ int ovseg_cpu_pil_bicubic(const uint8_t *src, int64_t H, int64_t W, int64_t C, i
 int ovseg_cuda_pil_bicubic(const uint8_t *src, int64_t H, int64_t W, int64_t C, int64_t outH,
                            int64_t outW, uint8_t *dst, void *stream);
 
+/* Plain matrix product (ODISE's semantic sum; any caller that needs A . B without a head).
+ *   b_transposed == 0: A[M,K], B[K,N], C[M,N] = A . B
+ *   b_transposed == 1: A[M,K], B[N,K], C[M,N] = A . B^T
+ * C is overwritten (K == 0 writes zeros). Runs on the pool, same packed kernels as the dense
+ * projection; B is packed once per call. b_transposed other than 0 or 1, or an element count
+ * M*K, K*N or M*N past INT64_MAX, is OVSEG_ERR_INVALID_ARGUMENT. */
+int ovseg_cpu_matmul(const float *A, const float *B, int64_t M, int64_t N, int64_t K,
+                     int b_transposed, float *C);
+
 #ifdef __cplusplus
 }
 #endif

@@ -136,6 +136,45 @@ void check_slots(int64_t S, int64_t N, int64_t d, int64_t dv, int hard) {
     expect_close(name, got, want);
     expect_close("  assignment", got_a, a);
 }
+
+void check_matmul(int64_t M, int64_t N, int64_t K, int bt) {
+    auto A = randn(M * K), B = randn(K * N);
+    std::vector<double> want(M * N, 0.0);
+    for (int64_t m = 0; m < M; ++m)
+        for (int64_t n = 0; n < N; ++n) {
+            double s = 0;
+            for (int64_t k = 0; k < K; ++k) s += (double)A[m * K + k] * (bt ? B[n * K + k] : B[k * N + n]);
+            want[m * N + n] = s;
+        }
+    std::vector<float> got(M * N, 12345.0f);  // stale values K == 0 must overwrite
+    int rc = ovseg_cpu_matmul(A.data(), B.data(), M, N, K, bt, got.data());
+    char name[128];
+    std::snprintf(name, sizeof name, "matmul%s M=%lld N=%lld K=%lld", bt ? " B^T" : "", (long long)M,
+                  (long long)N, (long long)K);
+    if (rc != OVSEG_OK) { std::printf("FAIL %s rc=%d\n", name, rc); ++failures; return; }
+    expect_close(name, got, want);
+}
+
+void check_matmul_errors() {
+    float a[4] = {0}, b[4] = {0}, c[4] = {0};
+    const int64_t big = INT64_C(1) << 40;
+    struct Case { const char *what; int rc, want; } cases[] = {
+        {"null A", ovseg_cpu_matmul(nullptr, b, 2, 2, 2, 0, c), OVSEG_ERR_INVALID_ARGUMENT},
+        {"null B", ovseg_cpu_matmul(a, nullptr, 2, 2, 2, 1, c), OVSEG_ERR_INVALID_ARGUMENT},
+        {"null C", ovseg_cpu_matmul(a, b, 2, 2, 2, 0, nullptr), OVSEG_ERR_INVALID_ARGUMENT},
+        {"negative M", ovseg_cpu_matmul(a, b, -1, 2, 2, 0, c), OVSEG_ERR_INVALID_ARGUMENT},
+        {"negative K", ovseg_cpu_matmul(a, b, 2, 2, -2, 0, c), OVSEG_ERR_INVALID_ARGUMENT},
+        {"b_transposed 2", ovseg_cpu_matmul(a, b, 2, 2, 2, 2, c), OVSEG_ERR_INVALID_ARGUMENT},
+        {"M*N overflows", ovseg_cpu_matmul(a, b, big, big, 0, 0, c), OVSEG_ERR_INVALID_ARGUMENT},
+        {"M*K overflows", ovseg_cpu_matmul(a, b, big, 0, big, 0, c), OVSEG_ERR_INVALID_ARGUMENT},
+        {"empty, null pointers", ovseg_cpu_matmul(nullptr, nullptr, 0, 0, 0, 0, nullptr), OVSEG_OK},
+    };
+    for (const Case &t : cases) {
+        const bool ok = t.rc == t.want;
+        std::printf("%s matmul %s -> %d (want %d)\n", ok ? "PASS" : "FAIL", t.what, t.rc, t.want);
+        if (!ok) ++failures;
+    }
+}
 }  // namespace
 
 int main() {
@@ -169,6 +208,22 @@ int main() {
         check_slots(8, 784, 256, 256, hard);
         check_slots(64, 520, 40, 100, hard);
     }
+    // Matmul: M = 1, 7 and 13 leave a row tail after full MR = 6 or 8 blocks; 131 runs past one
+    // MC block of packed rows (96 or 128); N = 5, 9, 21, 33 end on the narrow 8- and 16-wide
+    // blocks and one past NR = 32; K = 257 and 600 run past one KC = 256 block. 150 x 8192 x 100
+    // is ODISE's semantic sum (classes x pixels x queries). Both B layouts, every shape.
+    for (int bt = 0; bt < 2; ++bt) {
+        check_matmul(1, 1, 1, bt);
+        check_matmul(7, 5, 3, bt);
+        check_matmul(13, 9, 257, bt);
+        check_matmul(131, 21, 40, bt);
+        check_matmul(64, 33, 600, bt);
+        check_matmul(97, 100, 65, bt);
+        check_matmul(3, 4, 0, bt);
+        check_matmul(0, 4, 3, bt);
+    }
+    check_matmul(150, 8192, 100, 1);
+    check_matmul_errors();
     std::printf("%d failed\n", failures);
     return failures ? 1 : 0;
 }

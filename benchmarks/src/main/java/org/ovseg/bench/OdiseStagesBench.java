@@ -25,6 +25,7 @@ import org.ovseg.api.Segmenter;
 import org.ovseg.image.RgbImage;
 import org.ovseg.kernel.CpuKernels;
 import org.ovseg.kernel.MaskMode;
+import org.ovseg.pipeline.odise.JavaLoopPanopticInference;
 import org.ovseg.pipeline.odise.OdiseClassifier;
 import org.ovseg.pipeline.odise.PanopticInference;
 import org.ovseg.pipeline.odise.SlideTiling;
@@ -130,10 +131,16 @@ public class OdiseStagesBench {
         return OdiseClassifier.classify(maskEmbed, clipEmbed, Q, texts, 14.3f, 100f, 0.3f, 0.7f);
     }
 
-    /** Mask2Former's semantic map (133 classes) and panoptic merge at 1024 × 1536, masks streamed. */
+    /** Mask2Former's semantic map (133 classes) and panoptic merge at 1024 × 1536, masks streamed, the sum on the native GEMM. */
     @Benchmark
     public PanopticInference.Result panopticAndSemantic() {
         return PanopticInference.infer(probs, Q, K, maskLogits, H / 4, W / 4, H, W, H, W, H, W, thing, 0f, 0.8f, false);
+    }
+
+    /** The same with the semantic sum in the former Java loop: the baseline for {@link #panopticAndSemantic}. */
+    @Benchmark
+    public PanopticInference.Result panopticAndSemanticJavaLoop() {
+        return JavaLoopPanopticInference.infer(probs, Q, K, maskLogits, H / 4, W / 4, H, W, H, W, H, W, thing, 0f, 0.8f, false);
     }
 
     /** builtin:colour-world-odise end to end on a 512 × 384 scene (resized to short side 256), 8 labels. */

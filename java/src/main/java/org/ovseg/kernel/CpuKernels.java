@@ -159,4 +159,17 @@ public final class CpuKernels {
         Checks.status(op, NativeCpu.ovseg_cpu_slot_attention(
                 q, k, v, B, S, N, d, dv, scale, eps, hard ? 1 : 0, updates, assign));
     }
+
+    /**
+     * Plain matrix product on the pool: C[M,N] = A[M,K]·B[K,N], or A·B^T for B[N,K] when
+     * {@code bTransposed}. C is overwritten (zeros when K = 0) and may not overlap A or B.
+     */
+    public static void matmul(FloatBuffer A, FloatBuffer B, int M, int N, int K, boolean bTransposed,
+            FloatBuffer C) {
+        String op = "matmul";
+        Checks.sizes(op, M, N, K);
+        new Operands(op).in("A", A, Checks.product(op, M, K)).in("B", B, Checks.product(op, K, N))
+                .out("C", C, Checks.product(op, M, N));
+        Checks.status(op, NativeCpu.ovseg_cpu_matmul(A, B, M, N, K, bTransposed ? 1 : 0, C));
+    }
 }

@@ -83,4 +83,7 @@ final class NativeCpu {
             @Cast("const uint8_t*") ByteBuffer src, @Cast("int64_t") long H, @Cast("int64_t") long W,
             @Cast("int64_t") long C, @Cast("int64_t") long outH, @Cast("int64_t") long outW,
             @Cast("uint8_t*") ByteBuffer dst);
+
+    static native int ovseg_cpu_matmul(FloatBuffer A, FloatBuffer B, @Cast("int64_t") long M,
+            @Cast("int64_t") long N, @Cast("int64_t") long K, int bTransposed, FloatBuffer C);
 }

@@ -26,6 +26,8 @@ class CpuIsaRefusalTest {
                 MaskMode.SOFT, false, Bufs.floats(2)));
         assertEquals(Checks.ERR_ISA, k.status());
         assertTrue(k.getMessage().contains(reason), k.getMessage());
+        k = assertThrows(KernelException.class, () -> CpuKernels.matmul(Bufs.floats(4), Bufs.floats(4), 2, 2, 2, false, Bufs.floats(4)));
+        assertEquals(Checks.ERR_ISA, k.status());
         assertEquals(reason, Device.probe().cpuUnavailableReason());
         assertEquals(null, Device.probe().cpuIsa());
     }

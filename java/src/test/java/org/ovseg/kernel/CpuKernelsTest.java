@@ -274,4 +274,45 @@ class CpuKernelsTest {
         CpuKernels.maskPool(F, M, 1, 1, 1, 2, MaskMode.HARD, false, out);
         assertEquals(10.5f, out.get(0), 1e-6);
     }
+
+    @ParameterizedTest(name = "matmul M={0} N={1} K={2} transposed={3}")
+    // Rows 1, 7, 13 end on a row tail after full 6- or 8-row blocks, 131 runs past one packed
+    // block of rows (96 or 128); columns 5, 9, 21, 33 end on the narrow 8- and 16-wide blocks and
+    // one past 32; depths 257 and 600 run past one 256-deep block; K = 0 must write zeros.
+    @CsvSource({"1,1,1,false", "1,1,1,true", "7,5,3,false", "7,5,3,true", "13,9,257,false", "13,9,257,true",
+            "131,21,40,false", "131,21,40,true", "64,33,600,false", "64,33,600,true", "97,100,65,true",
+            "3,4,0,false", "0,4,3,true", "150,700,100,true"})
+    void matmulMatchesNaive(int M, int N, int K, boolean transposed) {
+        SplittableRandom rng = new SplittableRandom(M * 31L + N * 7L + K + (transposed ? 1 : 0));
+        float[] a = Bufs.gaussian(rng, M * K, 1), b = Bufs.gaussian(rng, K * N, 1);
+        double[] want = new double[M * N];
+        for (int m = 0; m < M; m++)
+            for (int n = 0; n < N; n++) {
+                double s = 0;
+                for (int k = 0; k < K; k++) s += (double) a[m * K + k] * (transposed ? b[n * K + k] : b[k * N + n]);
+                want[m * N + n] = s;
+            }
+        FloatBuffer C = Bufs.floats(M * N);
+        for (int i = 0; i < M * N; i++) C.put(i, Float.NaN);  // stale contents must be overwritten
+        CpuKernels.matmul(Bufs.direct(a), Bufs.direct(b), M, N, K, transposed, C);
+        assertClose(want, C, 1e-4, "matmul");
+    }
+
+    @Test
+    void matmulRejectsBadOperands() {
+        FloatBuffer a = Bufs.floats(6), b = Bufs.floats(6);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () ->
+                CpuKernels.matmul(a, Bufs.floats(5), 2, 3, 2, false, Bufs.floats(6)));
+        assertTrue(e.getMessage().contains("matmul: B holds 5 elements, needs 6"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> CpuKernels.matmul(a, b, 2, 3, 2, true, a));
+        assertTrue(e.getMessage().contains("output C shares memory with input A"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> CpuKernels.matmul(a, b, -1, 3, 2, false, Bufs.floats(6)));
+        assertTrue(e.getMessage().contains("negative size"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> CpuKernels.matmul(null, b, 2, 3, 2, false, Bufs.floats(6)));
+        assertTrue(e.getMessage().contains("A is null"), e.getMessage());
+        // int sizes cannot overflow the long element counts; the buffers are then too small.
+        e = assertThrows(IllegalArgumentException.class, () ->
+                CpuKernels.matmul(a, b, Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE, false, Bufs.floats(6)));
+        assertTrue(e.getMessage().contains("needs 4611686014132420609"), e.getMessage());
+    }
 }

@@ -18,6 +18,13 @@ import org.ovseg.pipeline.PipelineOutput;
  * </ul>
  * Only one bit and one query index per pixel are kept between the passes: a query's segment
  * pixels lie where it wins the argmax, so its own σ ≥ 0.5 bit at those pixels suffices.
+ *
+ * <p>The order of operations is the official one: logits resized (to the padded size, cropped, to the
+ * output size), then the sigmoid, then the sum, all at the output size; the sum is not moved to 1/4
+ * resolution because σ does not commute with the resize. The sum itself, K·Q multiply-adds per pixel,
+ * runs as a native GEMM (CpuKernels.matmul) over blocks of rows ({@link SemanticSum}); the merge stays
+ * a Java pass over the kept queries. Memory: the per-pixel results plus one block; the K×H×W maps only
+ * when asked for.
  */
 public final class PanopticInference {
     private PanopticInference() {}
@@ -52,6 +59,12 @@ public final class PanopticInference {
      */
     static Result run(float[] probs, int Q, int K, MaskRows rows, int H, int W, boolean[] isThing, float objectMaskThreshold,
             float overlapThreshold, boolean keepSemantic) {
+        return run(probs, Q, K, rows, H, W, isThing, objectMaskThreshold, overlapThreshold, keepSemantic, 0);
+    }
+
+    /** As above, the semantic sum in blocks of {@code blockRows} image rows (0: the default size). */
+    static Result run(float[] probs, int Q, int K, MaskRows rows, int H, int W, boolean[] isThing, float objectMaskThreshold,
+            float overlapThreshold, boolean keepSemantic, int blockRows) {
         int K1 = K + 1;
         float[] qScore = new float[Q];
         int[] qClass = new int[Q];
@@ -72,68 +85,40 @@ public final class PanopticInference {
         int[] winner = new int[H * W];
         boolean[] onMask = new boolean[H * W];
         long[] maskArea = new long[n], originalArea = new long[n], both = new long[n];
-        float[] pqk = new float[Q * K]; // transposed probabilities, class-major, for the semantic sum
-        for (int q = 0; q < Q; q++) for (int k = 0; k < K; k++) pqk[k * Q + q] = probs[q * K1 + k];
 
         float[][] m = new float[Q][W];
-        float[][] acc = new float[4][W];
-        for (int y = 0; y < H; y++) {
-            rows.row(y, m);
-            for (int q = 0; q < Q; q++) {
-                float[] r = m[q];
-                for (int x = 0; x < W; x++) r[x] = sigmoid(r[x]);
-            }
-            int base = y * W;
-            // Four classes per pass over the Q sigmoid rows: each row is read once per four classes.
-            for (int k0 = 0; k0 < K; k0 += 4) {
-                int nk = Math.min(4, K - k0);
-                for (int j = 0; j < nk; j++) java.util.Arrays.fill(acc[j], 0f);
-                float[] a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-                for (int q = 0; q < Q; q++) {
-                    float p0 = pqk[k0 * Q + q];
-                    float p1 = nk > 1 ? pqk[(k0 + 1) * Q + q] : 0f, p2 = nk > 2 ? pqk[(k0 + 2) * Q + q] : 0f, p3 = nk > 3 ? pqk[(k0 + 3) * Q + q] : 0f;
-                    float[] r = m[q];
-                    for (int x = 0; x < W; x++) {
-                        float v = r[x];
-                        a0[x] += p0 * v;
-                        a1[x] += p1 * v;
-                        a2[x] += p2 * v;
-                        a3[x] += p3 * v;
+        SemanticSum sum = SemanticSum.open(probs, Q, K, H, W, blockRows);
+        int rowsPerBlock = sum.blockRows();
+        for (int y0 = 0; y0 < H; y0 += rowsPerBlock) {
+            int y1 = Math.min(H, y0 + rowsPerBlock);
+            for (int y = y0; y < y1; y++) {
+                rows.row(y, m);
+                sum.addRow(y - y0, m);
+                float[] sig = sum.sigmoids();
+                int base = y * W;
+                for (int x = 0, o = (y - y0) * W * Q; x < W; x++, o += Q) {
+                    int bj = -1;
+                    float best = Float.NEGATIVE_INFINITY;
+                    for (int j = 0; j < n; j++) {
+                        float s = sig[o + kept[j]];
+                        if (s >= 0.5f) originalArea[j]++;
+                        float v = qScore[kept[j]] * s;
+                        if (v > best) {
+                            best = v;
+                            bj = j;
+                        }
                     }
-                }
-                for (int j = 0; j < nk; j++) {
-                    int k = k0 + j;
-                    float[] a = acc[j];
-                    if (semantic != null) System.arraycopy(a, 0, semantic, k * H * W + base, W);
-                    for (int x = 0; x < W; x++) {
-                        if (k == 0 || a[x] > scores[base + x]) {
-                            scores[base + x] = a[x];
-                            labels[base + x] = k;
+                    winner[base + x] = bj;
+                    if (bj >= 0) {
+                        maskArea[bj]++;
+                        if (sig[o + kept[bj]] >= 0.5f) {
+                            onMask[base + x] = true;
+                            both[bj]++;
                         }
                     }
                 }
             }
-            for (int x = 0; x < W; x++) {
-                int bj = -1;
-                float best = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j < n; j++) {
-                    float s = m[kept[j]][x];
-                    if (s >= 0.5f) originalArea[j]++;
-                    float v = qScore[kept[j]] * s;
-                    if (v > best) {
-                        best = v;
-                        bj = j;
-                    }
-                }
-                winner[base + x] = bj;
-                if (bj >= 0) {
-                    maskArea[bj]++;
-                    if (m[kept[bj]][x] >= 0.5f) {
-                        onMask[base + x] = true;
-                        both[bj]++;
-                    }
-                }
-            }
+            sum.finish(y1 - y0, y0 * W, labels, scores, semantic);
         }
 
         int[] segmentOf = new int[n];
