@@ -657,11 +657,29 @@ def randomize(model, seed, gamma=0.5):
                 base = 1.0 if name.endswith("weight") else 0.0
                 p.copy_(base + 0.1 * torch.randn(p.shape, generator=g))
             elif name.endswith("logit_scale"):
-                p.fill_(math.log(1 / 0.07))
+                # sharper than CLIP's initial 1/0.07, as trained models end up: each query then
+                # prefers one class instead of spreading over all of them
+                p.fill_(math.log(80))
             elif p.dim() == 1:
                 p.copy_(0.02 * torch.randn(p.shape, generator=g))
             else:
                 fan_in = p[0].numel() if p.dim() > 1 else p.numel()
                 p.copy_(torch.randn(p.shape, generator=g) / math.sqrt(max(fan_in, 1)))
-        model.sem_seg_head.predictor.self_attn_mask.copy_(official_self_attn_mask(model.cfg))
+        # Without these, every query converges to the same state (attention over the same memory
+        # is near-uniform and the post-norm residuals wash out the query), every mask looks alike
+        # and one class wins the whole image, which leaves the semantic label check toothless.
+        # Queries at nn.Embedding's own N(0, 1) scale, sharper decoder attention (q, k rows x4)
+        # and damped residual branches (x0.3) keep the queries, hence masks and classes, apart.
+        pred = model.sem_seg_head.predictor
+        for emb in (pred.query_feat, pred.query_embed):
+            emb.weight.copy_(torch.randn(emb.weight.shape, generator=g))
+        for name, p in pred.named_parameters():
+            if name.startswith(("transformer_cross_attention_layers", "transformer_self_attention_layers")):
+                if name.endswith("in_proj_weight"):
+                    p[:2 * p.shape[1]].mul_(4.0)
+                elif name.endswith("out_proj.weight"):
+                    p.mul_(0.3)
+            elif name.startswith("transformer_ffn_layers") and name.endswith("linear2.weight"):
+                p.mul_(0.3)
+        pred.self_attn_mask.copy_(official_self_attn_mask(model.cfg))
     return model

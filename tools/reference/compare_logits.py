@@ -17,6 +17,8 @@ class) carries no spread and is left out of S, but still counts in the error.
     way under float rounding, so such pixels are left out and their count reported).
   * coverage: at least --min-clear (default 0.5) of the pixels must be clear of near-ties, or the
     agreement check says too little and the comparison fails.
+  * winners (--min-classes N, off by default): at least N classes each win --min-class-frac
+    (default 0.02) of the reference's pixels, so a label check cannot pass on one class everywhere.
 
 Exit status: 0 when all hold; 1 when a check fails; 2 on unusable input (shape mismatch, NaN,
 no spread at all).
@@ -49,6 +51,10 @@ def main(argv=None):
     ap.add_argument("--min-clear", type=float, default=0.5,
                     help="min fraction of pixels clear of near-ties (0.5)")
     ap.add_argument("--labels", help="comma-separated class names, for the per-class report")
+    ap.add_argument("--min-classes", type=int, default=0,
+                    help="fail unless at least this many classes each win --min-class-frac of the reference's "
+                         "pixels (0: no such check); keeps a label check from degrading to one class everywhere")
+    ap.add_argument("--min-class-frac", type=float, default=0.02, help="see --min-classes (0.02)")
     args = ap.parse_args(argv)
 
     a = np.load(args.ovseg)
@@ -107,6 +113,15 @@ def main(argv=None):
     if n and agree < args.min_agreement:
         print(f"FAIL: label agreement {100 * agree:.4f}% < {100 * args.min_agreement:g}%")
         ok = False
+    if args.min_classes:
+        frac = np.bincount(lb.ravel(), minlength=k) / (h * w)
+        winners = int((frac >= args.min_class_frac).sum())
+        print(f"classes winning >= {100 * args.min_class_frac:g}% of the reference's pixels: {winners} "
+              f"(need {args.min_classes}; shares {', '.join(f'{x:.3f}' for x in sorted(frac, reverse=True)[:6])})")
+        if winners < args.min_classes:
+            print(f"FAIL: only {winners} classes win >= {100 * args.min_class_frac:g}% of the pixels "
+                  f"(< {args.min_classes}): the label check would say too little")
+            ok = False
     if ok:
         print(f"OK (max abs error <= {bound:.3e}, {100 * clear:.1f}% clear, agreement >= {100 * args.min_agreement:g}%)")
     return 0 if ok else 1
