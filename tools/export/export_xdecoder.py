@@ -28,7 +28,12 @@ Graphs (opset 18, no Resize/GridSample: identical for ONNX Runtime and TensorRT)
                   matches against each sentence's class embedding)
   text.onnx       input_ids [N,L] int64 -> token_emb [N,L,P], class_emb [N,P] (projected, not
                   normalised; class_emb at argmax(input_ids), CLIP's end token)
-  *.fp16.onnx     same interfaces (float32/int64 in and out), fp16 weights and compute.
+  *.fp16.onnx     backbone and text only: same interfaces (float32/int64 in and out), fp16 weights
+                  and compute. The decoder and grounding graphs stay fp32: their masked attention
+                  blocks where sigmoid(mask) < 0.5, and fp16 rounding flips 0.03-0.25% of those
+                  decisions in 5 of 9 layers at Focal-T size (mask logits off by 0.51 of 14.1 with
+                  random weights; replaying the fp32 block masks brings fp16 inside the bound), the
+                  same reason ODISE's mask generator has no fp16 variant.
 
 Self-check: every graph in ONNX Runtime against the torch modules at two image sizes (fp32: max
 abs error <= 1e-4 x max(1, |ref|max); fp16: <= 2e-2 relative to |ref|max), and the matrix resize
@@ -49,6 +54,8 @@ sys.path.insert(0, HERE)
 
 FP32_TOL = 1e-4
 FP16_REL_TOL = 2e-2
+# Graphs with an fp16 variant (see the module docstring for why the decoders have none).
+FP16_KINDS = ("backbone", "text")
 
 
 def log(msg):
@@ -269,6 +276,8 @@ def main(argv=None):
         ws = dict(zip(("backbone", "decoder", "grounding", "text"), build_wrappers(torch, m)))
         for kind, mod in ws.items():
             if prec == "fp16":
+                if kind not in FP16_KINDS:
+                    continue
                 mod = CastWrapper(torch, mod, kind)
             name = kind + ("" if prec == "fp32" else ".fp16") + ".onnx"
             path = os.path.join(args.out, name)
@@ -284,6 +293,8 @@ def main(argv=None):
                 ref = mod(*ex[kind])
             ref = [r.numpy() for r in ref]
             for prec in precisions:
+                if prec == "fp16" and kind not in FP16_KINDS:
+                    continue
                 name = files[kind + ("" if prec == "fp32" else "_fp16")]
                 got = ort_run(os.path.join(args.out, name), ex[kind], NAMES[kind][0])
                 for oname, r, o in zip(NAMES[kind][1], ref, got):
