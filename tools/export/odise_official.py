@@ -90,3 +90,33 @@ def backbone_source(key):
     if key.startswith("feature_extractor.clip."):
         return "ViT-L-14-336px.pt"
     return "odise model file (backbone.)"
+
+
+def shared_noise(torch):
+    """LdmExtractor's shared noise (ldm.py:271-276): seed 42, [1, 4, 64, 64] for SD v1's 512² / 64² latent."""
+    return torch.randn(1, 4, 64, 64, generator=torch.Generator().manual_seed(42))
+
+
+def assemble_backbone_state(torch, backbone_keys, odise_state, sd_state, openai_state, uncond):
+    """The state dict of sd_modules.OdiseBackbone (backbone_keys: its state_dict().keys()) from the three
+    official files: the ODISE model file's backbone.* (trained parts only), sd-v1-3.ckpt's state_dict, OpenAI's
+    ViT-L-14-336px state dict; uncond = empty_prompt_context(). A key no file provides raises KeyError with its name."""
+    out = {}
+    for k in backbone_keys:
+        src = backbone_source(k)
+        if src == "sd-v1-3.ckpt":
+            name, table = k[len("feature_extractor.ldm_extractor.ldm.ldm."):], sd_state
+        elif src == "ViT-L-14-336px.pt":
+            name, table = k[len("feature_extractor.clip.clip."):], openai_state
+        elif k.endswith("uncond_inputs"):
+            out[k] = uncond
+            continue
+        elif k.endswith("shared_noise"):
+            out[k] = shared_noise(torch)
+            continue
+        else:
+            name, table = "backbone." + k, odise_state
+        if name not in table:
+            raise KeyError(f"{k}: {name} is missing from {src}")
+        out[k] = table[name]
+    return out

@@ -9,7 +9,8 @@ odise_clip_text_keys.txt: the text tower of OpenAI's ViT-L-14-336px.pt in open_c
 12 layers, 12 heads, embed 768) plus logit_scale; loaded into odise_modules.TextTower via clip_text_state.
 Known figure: the ViT-L/14 CLIP text transformer has 123.06 M parameters (+0.59 M text_projection in CLIP).
 A missing, extra or reshaped key must fail; the empty prompt's ids are checked against the hand-written
-ldm tokenisation. With --write the lists are regenerated from the modules (review the diff)."""
+ldm tokenisation; the backbone's state dict assembled by odise_official.assemble_backbone_state from the
+three files' lists (ODISE file: trained keys only) loads strictly. With --write the lists are regenerated from the modules (review the diff)."""
 import os
 import sys
 
@@ -84,11 +85,46 @@ def main():
     if tuple(out.shape) != (1, 77, 768):
         raise SystemExit(f"empty-prompt context shape {tuple(out.shape)} != uncond_inputs' (1, 77, 768)")
     print("empty-prompt context: ids <|startoftext|> + 76 x <|endoftext|> -> [1, 77, 768] = uncond_inputs")
+    assemble(torch, off, out)
     try:
         off.sd_text_state({"model.diffusion_model.out.0.weight": ckpt["model.diffusion_model.out.0.weight"]}, ())
     except ValueError:
         return 0
     raise SystemExit("a checkpoint without a text encoder was accepted")
+
+
+def assemble(torch, off, uncond):
+    """The backbone's state dict assembled from the three files' key lists loads strictly; the ODISE file is
+    expected to hold only the trained keys (a frozen SD/CLIP key in it is never read, a missing trained key fails)."""
+    import sd_modules as sm
+    import odise_modules as om
+    from test_odise_backbone_keys import read, BB_LIST, SD_LIST
+    meta = lambda want: {k: torch.empty(s, device="meta") for k, s in want.items()}
+    with torch.device("meta"):
+        bb = sm.OdiseBackbone(sm.sd_v1_config(), om.Visual(1024, 24, 14, 24, 768))
+    keys = list(bb.state_dict().keys())
+    trained = {"backbone." + k: torch.empty(s, device="meta") for k, s in read(BB_LIST).items()
+               if off.backbone_source(k).startswith("odise")}
+    sd_ckpt = meta(read(SD_LIST))
+    openai = {"visual." + k[len("feature_extractor.clip.clip.visual."):]: torch.empty(s, device="meta")
+              for k, s in read(BB_LIST).items() if k.startswith("feature_extractor.clip.clip.visual.")}
+    openai.update(meta(read(off.CLIP_TEXT_LIST)))
+    state = off.assemble_backbone_state(torch, keys, trained, sd_ckpt, openai, uncond)
+    import warnings
+    with warnings.catch_warnings():  # shared_noise is a real CPU tensor; copying it into the meta module is a no-op
+        warnings.simplefilter("ignore", UserWarning)
+        bb.load_state_dict(state, strict=True)
+    prefixes = sorted({k.split(".")[1] if k.startswith("backbone.feature_extractor.") else k.split(".")[1] for k in trained})
+    print(f"backbone assembled from the ODISE file ({len(trained)} trained keys: {', '.join(prefixes)}), "
+          f"sd-v1-3.ckpt, ViT-L-14-336px.pt and the computed buffers: loads strictly")
+    if any("ldm_extractor" in k or ".clip.clip." in k for k in trained):
+        raise SystemExit("frozen keys counted as stored in the ODISE file")
+    drop = next(k for k in trained if "alpha_cond" in k)
+    try:
+        off.assemble_backbone_state(torch, keys, {k: v for k, v in trained.items() if k != drop}, sd_ckpt, openai, uncond)
+    except KeyError:
+        return
+    raise SystemExit("an ODISE file without " + drop + " was accepted")
 
 
 if __name__ == "__main__":
