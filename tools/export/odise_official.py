@@ -1,6 +1,6 @@
 """Loading the official ODISE inputs: which file holds which key, and the empty-prompt context.
 
-What the ODISE model file (odise_label_coco_50e.pth) holds, from NVlabs/ODISE's code:
+What the ODISE model file (odise_label_coco_50e.pth) holds, from NVlabs/ODISE's code (commit 2b187e4):
 - LdmExtractor is a FeatureExtractor, whose state_dict() returns an empty dict (odise/modeling/meta_arch/
   helper.py:44-46, "don't save DDPM model"), so Stable Diffusion (UNet, VAE, text encoder) and the buffers
   ldm.uncond_inputs (ldm.py:116) and shared_noise (ldm.py:274, seed 42) are NOT in the file: they are rebuilt
