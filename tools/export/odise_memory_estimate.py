@@ -13,7 +13,7 @@ ViT-L (clip engine) are counted twice.
 Activations: the forward runs on the meta device under a dispatch mode that adds every fresh output
 tensor's bytes when created and subtracts them when Python frees it: the eager no-grad peak of live
 tensors in fp16 at batch 1 (OdisePipeline runs the backbone one crop at a time). "fused" also drops the
-L x L attention matrices (outputs of matmul/softmax whose last two dims are both >= 257 tokens), which a
+attention matrices (3-D bmm products with >= 257 query and key rows, and their scaled/masked/softmaxed copies), which a
 fused MHA kernel (TensorRT's fMHA / flash attention) never materialises. TensorRT reuses memory between
 layers inside an engine, so its activation size is about the live peak of its own schedule (fusions can
 only lower it); engines run one after another, so the pipeline needs all weights + the largest engine's
@@ -39,34 +39,55 @@ def trace(torch, module, args):
     n_in = sum(x.numel() * x.element_size() for x in args)
     state = {"live": n_in, "plain": n_in, "peak": n_in, "peak_plain": n_in}
 
-    def free(n, attn):
-        state["live"] -= n
-        if not attn:
-            state["plain"] -= n
+    refs = {}  # storage -> [tensors alive on it, bytes, is an attention matrix]
+    flagged = {}  # id(tensor) -> weakref, tensors on attention-matrix storage
+    # views of weights (a transposed projection) and of the inputs are no new memory
+    for t in list(module.parameters()) + list(module.buffers()) + list(args):
+        refs[t.untyped_storage()._cdata] = [1 << 60, 0, False]
+
+    def release(key):
+        entry = refs[key]
+        entry[0] -= 1
+        if entry[0] == 0:
+            state["live"] -= entry[1]
+            state["plain"] -= 0 if entry[2] else entry[1]
+            del refs[key]
+
+    def is_flagged(x):
+        r = flagged.get(id(x))
+        return r is not None and r() is x
 
     class Live(TorchDispatchMode):
         def __torch_dispatch__(self, func, types, a=(), kw=None):
+            flat = [x for x in tree_flatten((a, kw))[0] if isinstance(x, torch.Tensor)]
+            for x in flat:  # weights some op reads (CLIP's attention reads in_proj_weight directly)
+                called.add(id(x))
+                called.add(id(x._base))
             # every float tensor in fp16, as in the fp16 engine (constants ldm builds in float32 included)
             half = lambda x: x.half() if isinstance(x, torch.Tensor) and x.dtype == torch.float32 else x
-            for x in tree_flatten((a, kw))[0]:  # weights some op reads (CLIP's attention reads in_proj_weight directly)
-                if isinstance(x, torch.Tensor):
-                    called.add(id(x))
-                    called.add(id(x._base))
             a, kw = tree_map(half, a), tree_map(half, kw or {})
             out = func(*a, **kw)
+            name = func.__name__
             for t in (out if isinstance(out, (tuple, list)) else (out,)):
-                if not isinstance(t, torch.Tensor) or t._base is not None or func.is_view:
+                if not isinstance(t, torch.Tensor):
                     continue
-                n = t.numel() * t.element_size()
-                name = func.__name__
-                attn = t.dim() >= 2 and t.shape[-1] >= 257 and t.shape[-2] >= 257 and any(
-                    s in name for s in ("bmm", "mm", "softmax", "mul", "div", "add", "masked_fill", "where", "_to_copy"))
-                attn = attn and t.shape[-1] == t.shape[-2] and t.dim() >= 3
-                state["live"] += n
-                state["plain"] += 0 if attn else n
-                state["peak"] = max(state["peak"], state["live"])
-                state["peak_plain"] = max(state["peak_plain"], state["plain"])
-                weakref.finalize(t, free, n, attn)
+                # an attention matrix: a (b)mm product with >= 257 query and key rows, or an elementwise
+                # successor of one (scale, mask, softmax, cast, reshape): same element count as a flagged input
+                # (linear layers run as 2-D mm/addmm, attention products as 3-D bmm)
+                attn = (name.split(".")[0] in ("bmm", "baddbmm") and t.dim() == 3 and min(t.shape[-2:]) >= 257) or any(
+                    is_flagged(x) and x.numel() == t.numel() for x in flat)
+                if attn:
+                    flagged[id(t)] = weakref.ref(t)
+                key = t.untyped_storage()._cdata  # views and _unsafe_view share their base's storage: counted once
+                if key not in refs:
+                    n = t.untyped_storage().nbytes()
+                    refs[key] = [0, n, attn]
+                    state["live"] += n
+                    state["plain"] += 0 if attn else n
+                    state["peak"] = max(state["peak"], state["live"])
+                    state["peak_plain"] = max(state["peak_plain"], state["plain"])
+                refs[key][0] += 1
+                weakref.finalize(t, release, key)
             return out
 
     with torch.no_grad(), Live():
