@@ -434,6 +434,7 @@ odise_parity() {
     mkdir -p "$ow/ovseg"
     "$PY" tools/export/test_odise_keys.py || return 1
     "$PY" tools/export/test_odise_backbone_keys.py || return 1
+    "$PY" tools/export/test_odise_text_keys.py || return 1
     "$PY" tools/export/export_odise.py --random --small --seed 1 --out "$ow/bundle" --save-checkpoint "$ow/ckpt/odise.pt" \
         >"$ow/export.log" 2>&1 || { cat "$ow/export.log"; return 1; }
     echo "odise mask generator vs transformers' Mask2Former (mapped weights):"
