@@ -1,9 +1,7 @@
 package org.ovseg.pipeline.odise;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import org.ovseg.pipeline.PipelineOutput;
 
 /**
@@ -109,34 +107,8 @@ public final class JavaLoopPanopticInference {
             }
         }
 
-        int[] segmentOf = new int[n];
-        List<PipelineOutput.Segment> segments = new ArrayList<>();
-        Map<Integer, Integer> stuffSegment = new HashMap<>();
-        int current = 0;
-        for (int j = 0; j < n; j++) {
-            int cls = qClass[kept[j]];
-            boolean thing = isThing[cls];
-            if (maskArea[j] == 0 || originalArea[j] == 0 || both[j] == 0) continue;
-            if ((double) maskArea[j] / originalArea[j] < overlapThreshold) continue;
-            if (!thing) {
-                Integer shared = stuffSegment.get(cls);
-                if (shared != null) {
-                    segmentOf[j] = shared;
-                    continue;
-                }
-                stuffSegment.put(cls, current + 1);
-            }
-            current++;
-            segmentOf[j] = current;
-            // segments_info has no score officially; ovseg reports the query's class probability (for a
-            // merged stuff segment, its first query's).
-            segments.add(new PipelineOutput.Segment(current, cls, thing, qScore[kept[j]]));
-        }
-        int[] ids = new int[H * W];
-        for (int p = 0; p < H * W; p++) {
-            int j = winner[p];
-            if (j >= 0 && onMask[p]) ids[p] = segmentOf[j];
-        }
-        return new PanopticInference.Result(labels, scores, semantic, new PipelineOutput.Panoptic(ids, segments));
+        PipelineOutput.Panoptic panoptic = PanopticInference.segments(kept, qClass, qScore, isThing, maskArea, originalArea, both,
+                overlapThreshold, winner, onMask);
+        return new PanopticInference.Result(labels, scores, semantic, panoptic);
     }
 }

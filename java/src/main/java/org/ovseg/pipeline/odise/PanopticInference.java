@@ -121,6 +121,18 @@ public final class PanopticInference {
             sum.finish(y1 - y0, y0 * W, labels, scores, semantic);
         }
 
+        PipelineOutput.Panoptic panoptic = segments(kept, qClass, qScore, isThing, maskArea, originalArea, both, overlapThreshold, winner, onMask);
+        return new Result(labels, scores, semantic, panoptic);
+    }
+
+    /**
+     * Mask2Former's segment assignment: a kept query becomes a segment when its mask covers pixels it
+     * won and keeps at least {@code overlapThreshold} of its own area; queries of one stuff class
+     * share the first one's segment. {@code winner}/{@code onMask} are per pixel of the output.
+     */
+    static PipelineOutput.Panoptic segments(int[] kept, int[] qClass, float[] qScore, boolean[] isThing, long[] maskArea,
+            long[] originalArea, long[] both, float overlapThreshold, int[] winner, boolean[] onMask) {
+        int n = kept.length;
         int[] segmentOf = new int[n];
         List<PipelineOutput.Segment> segments = new ArrayList<>();
         Map<Integer, Integer> stuffSegment = new HashMap<>();
@@ -144,12 +156,12 @@ public final class PanopticInference {
             // merged stuff segment, its first query's).
             segments.add(new PipelineOutput.Segment(current, cls, thing, qScore[kept[j]]));
         }
-        int[] ids = new int[H * W];
-        for (int p = 0; p < H * W; p++) {
+        int[] ids = new int[winner.length];
+        for (int p = 0; p < ids.length; p++) {
             int j = winner[p];
             if (j >= 0 && onMask[p]) ids[p] = segmentOf[j];
         }
-        return new Result(labels, scores, semantic, new PipelineOutput.Panoptic(ids, segments));
+        return new PipelineOutput.Panoptic(ids, segments);
     }
 
     static float sigmoid(float x) {
