@@ -415,6 +415,23 @@ def small_config():
             "clip_width": 64, "clip_layers": 2, "clip_patch": 14, "clip_grid": 24, "embed": 32, "text_width": 64, "text_layers": 2}
 
 
+def official_config():
+    """The whole label model at the official sizes: official_head_config() plus the backbone's 512-wide
+    projections, open_clip ViT-L-14-336 (visual width 1024, 24 layers, patch 14 on a 24x24 grid, text width 768,
+    12 layers, embedding 768) and Stable Diffusion v1 (sd_modules.sd_v1_config)."""
+    cfg = official_head_config()
+    cfg.update({"backbone_ch": 512, "clip_width": 1024, "clip_layers": 24, "clip_patch": 14, "clip_grid": 24,
+                "text_width": 768, "text_layers": 12, "sd": "v1"})
+    return cfg
+
+
+def sd_config(cfg):
+    """Stable Diffusion's configuration for an Odise config: v1-inference.yaml's, or the 32-wide reduced one."""
+    if cfg.get("sd") == "v1":
+        return sm.sd_v1_config()
+    return sm.sd_small_config(cfg["text_width"], cfg["embed"], cfg["backbone_ch"])
+
+
 class Odise(nn.Module):
     """Everything the bundle holds, under the official prefixes."""
 
@@ -424,7 +441,7 @@ class Odise(nn.Module):
         self.clip = nn.Module()
         self.clip.visual = Visual(cfg["clip_width"], cfg["clip_layers"], cfg["clip_patch"], cfg["clip_grid"], cfg["embed"])
         # The implicit captioner runs the same (frozen, pretrained) CLIP image tower; shared here.
-        self.backbone = sm.OdiseBackbone(sm.sd_small_config(cfg["text_width"], cfg["embed"], cfg["backbone_ch"]), self.clip.visual)
+        self.backbone = sm.OdiseBackbone(sd_config(cfg), self.clip.visual)
         self.sem_seg_head = SemSegHead(cfg)
         self.category_head = CategoryHead(cfg["embed"], cfg["proj"])
         self.clip.text = TextTower(cfg["text_width"], cfg["text_layers"], cfg["embed"])
