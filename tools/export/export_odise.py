@@ -11,13 +11,12 @@ Graphs (see java/.../pipeline/odise/OdisePipeline.java for how Java chains them)
   text                  input_ids [N,L] -> text_embeds [N,E] (unnormalised)
 Arrays: text_proj_weight [P,E], text_proj_bias [P], null_embed [1,E] (the category head).
 
-Only the reduced random configuration exists so far (--random --small): the project's own modules
-(tools/export/odise_modules.py, sd_modules.py) at the official key names, random weights; the
-backbone graph is the real architecture (SD v1 VAE encoder -> latent -> t=0 UNet with the implicit
-captioner's context and time embedding -> VAE decoder on the clean latent, eight taps, bottleneck
-projections) at 32-wide UNet/VAE. Every graph is checked in ONNX Runtime against the modules.
-Exporting the official checkpoints (sd-v1-3.ckpt, odise_label_coco_50e.pth, CLIP ViT-L/14-336)
-is NOT implemented: see tools/export/README-odise.md.
+The networks are the project's own modules (tools/export/odise_modules.py, sd_modules.py) at the official
+key names. Official mode (--sd-ckpt sd-v1-3.ckpt --odise-ckpt odise_label_coco_50e.pth --clip
+ViT-L-14-336px.pt): the whole state comes from the three files (odise_official.py says which file holds which
+key), loaded strictly; a missing or misshapen key exits 2 with one line and no bundle. --config small reads
+files of the reduced widths (make_odise_official_files.py, for CI). --random --small: random weights.
+Every graph is checked in ONNX Runtime against the modules. See tools/export/README-odise.md.
 """
 import argparse
 import json
@@ -187,9 +186,86 @@ def write_fp16_variants(model, out, files):
     return res
 
 
+LABELS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "odise_coco_panoptic_labels.txt")
+
+
+def coco_panoptic_seen_labels(path=LABELS_FILE):
+    """The label model's training vocabulary as ODISE builds it (odise/data/build.py get_openseg_labels(
+    "coco_panoptic", prompt_engineered=True), the seen set of PoolingCLIPHead): lines "id:name,name,...",
+    invalid_class_id skipped, synonyms split at ','. Flattened, first occurrence kept."""
+    seen = []
+    for line in open(path, encoding="utf-8").read().splitlines():
+        _, names = line.split(":", 1)
+        if names == "invalid_class_id":
+            continue
+        seen.extend(n for n in names.split(",") if n not in seen)
+    return seen
+
+
+def load_official(torch, om, off, cfg, args):
+    """om.Odise(cfg) with its whole state from the three official files, loaded strictly (meta construction,
+    then the assembled tensors assigned: no second copy of 1.4 G parameters)."""
+    names = {"sd": args.sd_ckpt, "odise": args.odise_ckpt, "clip": args.clip}
+    odise_state = off.load_odise_model(torch, args.odise_ckpt, args.allow_pickle)
+    openai_state = off.load_openai_clip(torch, args.clip, args.allow_pickle)
+    sd_state = off.load_sd_checkpoint(torch, args.sd_ckpt, args.allow_pickle)
+    try:
+        uncond = off.empty_prompt_context(torch, sd_state, off.sd_text_config_for(cfg))
+    except (RuntimeError, ValueError) as e:
+        raise off.OfficialFileError(f"{args.sd_ckpt}: its text encoder (cond_stage_model.transformer.*) does not load: "
+                                    f"{' '.join(str(e).split())[:300]}")
+    with torch.device("meta"):
+        model = om.Odise(cfg)
+    state = off.assemble_odise_state(torch, model, odise_state, sd_state, openai_state, uncond, names)
+    del sd_state
+    state = {k: (v.float() if v.is_floating_point() else v).contiguous() for k, v in state.items()}
+    try:
+        model.load_state_dict(state, strict=True, assign=True)
+    except RuntimeError as e:
+        raise off.OfficialFileError("strict load failed: " + " ".join(str(e).split())[:400])
+    for m in model.modules():  # the one non-persistent buffer (TextTower's causal mask) is rebuilt, not loaded
+        if isinstance(m, om.TextTower):
+            m.causal = torch.full(m.causal.shape, float("-inf")).triu(1)
+    left = [n for n, t in list(model.named_parameters()) + list(model.named_buffers()) if t.is_meta]
+    if left:
+        raise off.OfficialFileError("not loaded: " + left[0])
+    return model.eval()
+
+
+def prepare_out(out):
+    """A temporary directory beside --out (renamed at the end, so a failed export leaves no half-written bundle).
+    An existing --out must be empty or an earlier bundle (replaced)."""
+    out = os.path.abspath(out)
+    if os.path.exists(out) and (not os.path.isdir(out) or (os.listdir(out) and not os.path.isfile(os.path.join(out, "bundle.json")))):
+        print(f"error: --out {out} exists and is not an empty directory or a bundle", file=sys.stderr)
+        sys.exit(2)
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    import tempfile
+    return tempfile.mkdtemp(prefix=os.path.basename(out) + ".partial-", dir=os.path.dirname(out))
+
+
+def finish_out(tmp, out):
+    import shutil
+    out = os.path.abspath(out)
+    if os.path.exists(out):
+        old = tmp + ".old"
+        os.rename(out, old)
+        os.rename(tmp, out)
+        shutil.rmtree(old)
+    else:
+        os.rename(tmp, out)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--random", action="store_true", help="random weights (the only mode implemented)")
+    ap.add_argument("--sd-ckpt", help="Stable Diffusion v1.3 checkpoint (sd-v1-3.ckpt, ldm layout)")
+    ap.add_argument("--odise-ckpt", help="ODISE label model file (odise_label_coco_50e.pth, detectron2 checkpoint)")
+    ap.add_argument("--clip", help="OpenAI CLIP ViT-L/14-336 (ViT-L-14-336px.pt, TorchScript archive or state dict)")
+    ap.add_argument("--config", default="official", choices=["official", "small"],
+                    help="module sizes the files must have (small: make_odise_official_files.py's test files)")
+    ap.add_argument("--allow-pickle", action="store_true",
+                    help="load checkpoints holding pickled objects (weights_only=False; trusted files only)")
+    ap.add_argument("--random", action="store_true", help="random weights instead of the official files (with --small)")
     ap.add_argument("--small", action="store_true", help="the reduced-width configuration (required with --random)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", required=True, help="bundle directory")
@@ -197,70 +273,109 @@ def main(argv=None):
     ap.add_argument("--route", default="auto", choices=["auto", "dynamo", "torchscript"])
     ap.add_argument("--fp16", action="store_true", help="also write and check <graph>.fp16.onnx variants")
     args = ap.parse_args(argv)
-    if not (args.random and args.small):
-        raise SystemExit("error: only --random --small is implemented (official checkpoints: see tools/export/README-odise.md)")
+    files_given = [f for f in (args.sd_ckpt, args.odise_ckpt, args.clip) if f]
+    if args.random:
+        if not args.small or files_given:
+            ap.error("--random needs --small and takes no --sd-ckpt/--odise-ckpt/--clip")
+    elif len(files_given) != 3:
+        ap.error("give --sd-ckpt, --odise-ckpt and --clip (or --random --small)")
     t0 = time.time()
     torch = ec.import_torch_quietly()
     import odise_modules as om
-    cfg = om.small_config()
-    torch.manual_seed(args.seed)
-    model = om.randomize(om.Odise(cfg), args.seed).eval()
-    os.makedirs(args.out, exist_ok=True)
-    if args.save_checkpoint:
-        os.makedirs(os.path.dirname(os.path.abspath(args.save_checkpoint)), exist_ok=True)
-        torch.save(model.state_dict(), args.save_checkpoint)
-        with open(args.save_checkpoint + ".json", "w") as f:
-            json.dump({"config": cfg, "seen_labels": RANDOM_SEEN}, f)
+    import odise_official as off
+    small = args.random or args.config == "small"
+    cfg = om.small_config() if small else om.official_config()
+    tmp = prepare_out(args.out)
+    try:
+        if args.random:
+            torch.manual_seed(args.seed)
+            model = om.randomize(om.Odise(cfg), args.seed).eval()
+            seen = RANDOM_SEEN
+        else:
+            try:
+                model = load_official(torch, om, off, cfg, args)
+            except off.OfficialFileError as e:
+                print(f"error: {e}", file=sys.stderr)
+                sys.exit(2)
+            seen = coco_panoptic_seen_labels()
+            ec.log(f"loaded {args.sd_ckpt}, {args.odise_ckpt}, {args.clip} strictly into the {args.config} configuration "
+                   f"({sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters) in {time.time() - t0:.1f} s")
+        if args.save_checkpoint:
+            os.makedirs(os.path.dirname(os.path.abspath(args.save_checkpoint)), exist_ok=True)
+            torch.save(model.state_dict(), args.save_checkpoint)
+            with open(args.save_checkpoint + ".json", "w") as f:
+                json.dump({"config": cfg, "seen_labels": seen}, f)
+        write_bundle(torch, om, model, cfg, tmp, args, seen)
+        finish_out(tmp, args.out)
+    finally:
+        if os.path.isdir(tmp):
+            import shutil
+            shutil.rmtree(tmp)
+    ec.log(f"odise bundle written to {args.out} in {time.time() - t0:.1f} s")
+
+
+def write_bundle(torch, om, model, cfg, out, args, seen):
     with torch.no_grad():
-        files = export(torch, om, model, args.out, args.route)
+        files = export(torch, om, model, out, args.route)
         ch = model.category_head
-        np.save(os.path.join(args.out, "text_proj_weight.npy"), ch.text_proj.weight.numpy().astype(np.float32))
-        np.save(os.path.join(args.out, "text_proj_bias.npy"), ch.text_proj.bias.numpy().astype(np.float32))
-        np.save(os.path.join(args.out, "null_embed.npy"), ch.null_embed.numpy().astype(np.float32))
-    check = self_check(torch, om, model, args.out)
+        np.save(os.path.join(out, "text_proj_weight.npy"), ch.text_proj.weight.numpy().astype(np.float32))
+        np.save(os.path.join(out, "text_proj_bias.npy"), ch.text_proj.bias.numpy().astype(np.float32))
+        np.save(os.path.join(out, "null_embed.npy"), ch.null_embed.numpy().astype(np.float32))
+    check = self_check(torch, om, model, out)
     if args.fp16:
-        check.update(write_fp16_variants(model, args.out, files))
+        check.update(write_fp16_variants(model, out, files))
     Q, M, D, P, E, C = cfg["queries"], cfg["mask_dim"], cfg["conv_dim"], cfg["proj"], cfg["embed"], cfg["backbone_ch"]
     G, S = cfg["clip_grid"], cfg["clip_grid"] * cfg["clip_patch"]
     nets = {
-        "odise_backbone": ec.network_entry(args.out, files, "odise_backbone", [io("pixel_values", "tiles", 3, "crop", "crop")],
+        "odise_backbone": ec.network_entry(out, files, "odise_backbone", [io("pixel_values", "tiles", 3, "crop", "crop")],
                                            [io(f"s{i + 2}", "tiles", C, f"crop/{4 << i}", f"crop/{4 << i}") for i in range(4)]),
-        "odise_mask_generator": ec.network_entry(args.out, files, "odise_mask_generator",
+        "odise_mask_generator": ec.network_entry(out, files, "odise_mask_generator",
                                                  [io("s2", 1, C, "h4", "w4"), io("s3", 1, C, "h8", "w8"), io("s4", 1, C, "h16", "w16"),
                                                   io("s5", 1, C, "h32", "w32")],
                                                  [io("mask_logits", 1, Q, "h4", "w4"), io("mask_features", 1, M, "h4", "w4"),
                                                   io("decoder_output", 1, Q, D)]),
-        "odise_mask_embed": ec.network_entry(args.out, files, "odise_mask_embed",
+        "odise_mask_embed": ec.network_entry(out, files, "odise_mask_embed",
                                              [io("pooled_features", 1, "queries", M), io("decoder_output", 1, "queries", D)],
                                              [io("mask_embed", 1, "queries", P)]),
-        "odise_clip": ec.network_entry(args.out, files, "odise_clip", [io("pixel_values", 1, 3, S, S), io("mask_attention", 1, "queries", G * G)],
+        "odise_clip": ec.network_entry(out, files, "odise_clip", [io("pixel_values", 1, 3, S, S), io("mask_attention", 1, "queries", G * G)],
                                        [io("mask_embeds", 1, "queries", E)]),
-        "text": ec.network_entry(args.out, files, "text", [io("input_ids", "batch", "length", dtype="int64")], [io("text_embeds", "batch", E)]),
+        "text": ec.network_entry(out, files, "text", [io("input_ids", "batch", "length", dtype="int64")], [io("text_embeds", "batch", E)]),
     }
     scale = float(min(np.exp(model.sem_seg_head.predictor.post_mask_embed.logit_scale.item()), 100.0))
+    small = args.random or args.config == "small"
+    if args.random:
+        family = "odise-random-small"
+        generator = "tools/export/export_odise.py --random --small --seed %d" % args.seed
+        notes = "random weights, reduced widths (SD v1 architecture at 32 wide); for parity tests only"
+    else:
+        family = "odise-label" if not small else "odise-label-small"
+        generator = "tools/export/export_odise.py --config %s --sd-ckpt %s (sha256 %s) --odise-ckpt %s (sha256 %s) --clip %s (sha256 %s)" % (
+            args.config, os.path.basename(args.sd_ckpt), ec.sha256(args.sd_ckpt), os.path.basename(args.odise_ckpt),
+            ec.sha256(args.odise_ckpt), os.path.basename(args.clip), ec.sha256(args.clip))
+        notes = ("ODISE label model (odise_label_coco_50e) with Stable Diffusion v1.3 and OpenAI CLIP ViT-L/14-336" if not small else
+                 "reduced-width files in the official formats (make_odise_official_files.py); for parity tests only")
     manifest = {
-        "format_version": 1, "pipeline": "odise", "family": "odise-random-small",
+        "format_version": 1, "pipeline": "odise", "family": family,
         "networks": nets,
-        "arrays": {"text_proj_weight": ec.array_entry(args.out, "text_proj_weight", [P, E]),
-                   "text_proj_bias": ec.array_entry(args.out, "text_proj_bias", [P]),
-                   "null_embed": ec.array_entry(args.out, "null_embed", [1, E])},
-        "preprocessing": {"size_policy": "short-side", "size": 320, "max_long_side": 640, "mean": CLIP_MEAN, "std": CLIP_STD,
+        "arrays": {"text_proj_weight": ec.array_entry(out, "text_proj_weight", [P, E]),
+                   "text_proj_bias": ec.array_entry(out, "text_proj_bias", [P]),
+                   "null_embed": ec.array_entry(out, "null_embed", [1, E])},
+        # Official: test short side 1024 (max 2560), backbone crops 512; the reduced configuration keeps CI short.
+        "preprocessing": {"size_policy": "short-side", "size": 320 if small else 1024, "max_long_side": 640 if small else 2560,
+                          "mean": CLIP_MEAN, "std": CLIP_STD,
                           "patch_size": cfg["clip_patch"], "position_grid": G, "width": cfg["clip_width"],
                           "interpolation": "PIL bilinear (ResizeShortestEdge); CLIP branch: torch bilinear to 336, align_corners=false",
                           "pos_embed_interpolation": "none (the CLIP branch runs at its native 336x336)",
                           "padding": "zero, bottom-right, to a multiple of 64"},
         "text": {"tokenizer": "clip-bpe", "context_length": 77, "template_set": "single"},
         "embed_dim": E, "logit_scale": scale,
-        # Official: test short side 1024 (max 2560), backbone crops 512; reduced here to keep CI short.
-        "defaults": {"size_divisibility": 64, "backbone_size": 256, "category_logit_scale": scale,
+        "defaults": {"size_divisibility": 64, "backbone_size": 256 if small else 512, "category_logit_scale": scale,
                      "clip_logit_scale": float(min(np.exp(model.clip.logit_scale.item()), 100.0)),
                      "alpha": 0.3, "beta": 0.7, "object_mask_threshold": 0.0, "overlap_threshold": 0.8,
-                     "seen_labels": "\n".join(RANDOM_SEEN), "category_prompt": "{}", "clip_prompt": "a photo of a {}."},
-        "source": {"generator": "tools/export/export_odise.py --random --small --seed %d" % args.seed, "tools": ec.tool_versions(torch),
-                   "notes": "random weights, reduced widths (SD v1 architecture at 32 wide); for parity tests only"},
+                     "seen_labels": "\n".join(seen), "category_prompt": "{}", "clip_prompt": "a photo of a {}."},
+        "source": {"generator": generator, "tools": ec.tool_versions(torch), "notes": notes},
     }
-    ec.write_manifest(args.out, manifest, check)
-    ec.log(f"odise bundle written to {args.out} in {time.time() - t0:.1f} s")
+    ec.write_manifest(out, manifest, check)
 
 
 if __name__ == "__main__":
