@@ -435,15 +435,20 @@ odise_parity() {
     "$PY" tools/export/test_odise_keys.py || return 1
     "$PY" tools/export/test_odise_backbone_keys.py || return 1
     "$PY" tools/export/test_odise_text_keys.py || return 1
-    "$PY" tools/export/export_odise.py --random --small --seed 1 --out "$ow/bundle" --save-checkpoint "$ow/ckpt/odise.pt" \
+    # Through the official path: random stand-ins in the official files' formats (reduced widths), exported in
+    # official mode; the reference runs on the state the maker recorded, not on what the exporter assembled.
+    "$PY" tools/export/make_odise_official_files.py --config small --seed 1 --out "$ow/files" || return 1
+    "$PY" tools/export/test_odise_official_files.py --files "$ow/files" || return 1
+    "$PY" tools/export/export_odise.py --config small --sd-ckpt "$ow/files/sd-v1-3.ckpt" \
+        --odise-ckpt "$ow/files/odise_label_coco_50e.pth" --clip "$ow/files/ViT-L-14-336px.pt" --out "$ow/bundle" \
         >"$ow/export.log" 2>&1 || { cat "$ow/export.log"; return 1; }
     echo "odise mask generator vs transformers' Mask2Former (mapped weights):"
-    "$PY" tools/reference/check_mask2former.py --checkpoint "$ow/ckpt/odise.pt" --image "$samples/0_image.png" || return 1
+    "$PY" tools/reference/check_mask2former.py --checkpoint "$ow/files/reference/odise.pt" --image "$samples/0_image.png" || return 1
     local imgs=("$samples/0_image.png" "$samples/1_image.png" "$work/crop.png")
     java -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -cp "$root/java/target/ovseg.jar:$root/java/target/lib/*" org.ovseg.cli.Main \
         segment --model "$ow/bundle" --labels "$labels" --stuff "$stuff" --out "$ow/ovseg" --save-logits "$ow/ovseg" \
         --cache-dir "$work/cache" $(printf -- '--image %s ' "${imgs[@]}") || return 1
-    "$PY" tools/reference/odise_reference.py --checkpoint "$ow/ckpt/odise.pt" --labels "$labels" --stuff "$stuff" \
+    "$PY" tools/reference/odise_reference.py --checkpoint "$ow/files/reference/odise.pt" --labels "$labels" --stuff "$stuff" \
         --short 320 --max-size 640 --backbone-size 256 --image "${imgs[@]}" --out "$ow/ref" --bundle "$ow/bundle" \
         >"$ow/reference.log" 2>&1 || { cat "$ow/reference.log"; return 1; }
     grep "backbone graph vs reference" "$ow/reference.log"
