@@ -239,16 +239,16 @@ def load_openai_clip(torch, path, allow_pickle=False):
 def load_odise_model(torch, path, allow_pickle=False):
     """The ODISE model file (detectron2 checkpoint {"model": state_dict, ...}) -> its state dict ("module."
     prefixes of DDP-wrapped saves removed). The caption model (odise_caption_coco_50e) is refused: its category
-    head is WordEmbed (word_head.*: no null embedding, "a photo of a {}." prompts, no void class), which
-    ovseg's OdiseClassifier does not implement."""
+    head is WordEmbed (word_head.*: "a photo of a {}." prompts, no null embedding) and its void probability comes
+    from a 2-way class head (num_classes=1), which ovseg's OdiseClassifier does not implement."""
     obj = torch_load(torch, path, allow_pickle)
     state = obj.get("model", obj) if isinstance(obj, dict) else None
     if not isinstance(state, dict):
         raise OfficialFileError(f"{path}: not a detectron2 checkpoint (no model state dict)")
     state = _tensors(torch, {k[len("module."):] if k.startswith("module.") else k: v for k, v in state.items()})
     if any(k.startswith("word_head.") for k in state):
-        raise OfficialFileError(f"{path}: an ODISE caption model (word_head.*): only the label model "
-                                f"(odise_label_coco_50e) is supported, its null-class category head is what ovseg runs")
+        raise OfficialFileError(f"{path}: an ODISE caption model (word_head.*; void from a 2-way class head, no null "
+                                f"embedding): not supported, ovseg's OdiseClassifier runs the label model (odise_label_coco_50e)")
     if not any(k.startswith("sem_seg_head.") for k in state):
         raise OfficialFileError(f"{path}: not an ODISE model file (no sem_seg_head.* keys)")
     return state
