@@ -190,10 +190,13 @@ def torch_load(torch, path, allow_pickle):
             return torch.load(path, map_location="cpu", weights_only=False, pickle_module=_tolerant_pickle())
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        if allow_pickle:
-            raise OfficialFileError(f"{path}: cannot be read: {str(e).splitlines()[0]}")
-        raise OfficialFileError(f"{path}: holds pickled objects that weights_only loading refuses; "
-                                f"pass --allow-pickle if the file is trusted")
+        import re
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
+        if not allow_pickle and found:
+            raise OfficialFileError(f"{path}: holds pickled objects ({found.group(1)}) that weights_only loading refuses; "
+                                    f"pass --allow-pickle if the file is trusted")
+        raise OfficialFileError(f"{path}: cannot be read as a PyTorch checkpoint"
+                                + ("" if "Weights only load failed" in str(e) else f": {(str(e).splitlines() or [''])[0]}"))
     except (RuntimeError, EOFError, OSError) as e:
         raise OfficialFileError(f"{path}: cannot be read as a PyTorch checkpoint: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
 

@@ -6,7 +6,7 @@ meta device (< 1 min, no ONNX export):
   the maker recorded (reference/odise.pt: its CLIP weights rounded through fp16, uncond_inputs from the text encoder);
 - refused, each with exit code 2, one line on stderr naming the file (and the key where there is one), and neither
   --out nor a temporary directory left: a key missing from each of the three files, a reshaped key, an unexpected
-  UNet key, the CLIP archive given as --sd-ckpt, a caption-model file (word_head.*), a checkpoint holding a pickled
+  UNet key, the CLIP archive given as --sd-ckpt, a caption-model file (word_head.*), bytes that are no checkpoint, a checkpoint holding a pickled
   object without --allow-pickle (with it the object is stubbed and the weights load);
 - --config official: om.Odise(official_config()) assembled from the key lists of the three official files
   (odise_head_keys.txt + the backbone's trained keys, odise_sd_keys.txt, the OpenAI visual and text lists) loads
@@ -104,6 +104,10 @@ def main():
                     "sem_seg_head.predictor.class_embed.weight": torch.zeros(2, 32), "sem_seg_head.predictor.class_embed.bias": torch.zeros(2)})
         expect_refused(eo, variant("odise_caption_coco_50e.pth", {"model": cap}, ODISE), work, "caption model",
                        "odise_caption_coco_50e.pth", "caption model")
+        junk = os.path.join(tests, "junk.pth")
+        with open(junk, "wb") as f:
+            f.write(bytes(range(256)) * 4)
+        expect_refused(eo, {**good, ODISE: junk}, work, "not a checkpoint", "junk.pth", "cannot be read")
         pickled = pickled_checkpoint(torch, sd, os.path.join(tests, "sd-pickled.ckpt"))
         expect_refused(eo, {**good, SD: pickled}, work, "pickled object", "sd-pickled.ckpt", "--allow-pickle")
         state = off.load_sd_checkpoint(torch, pickled, allow_pickle=True)
