@@ -14,6 +14,8 @@ What the ODISE model file (odise_label_coco_50e.pth) holds, from NVlabs/ODISE's 
 So the ODISE file holds the trained parts only: backbone.feature_extractor.{alpha_cond, alpha_cond_time_embed,
 clip_project.*, time_embed_project.*}, the per-tap projections, sem_seg_head.*, category_head's text_proj /
 null embedding. The exporter assembles the rest from sd-v1-3.ckpt and OpenAI's ViT-L-14-336px.pt.
+Reading the three files (load_sd_checkpoint, load_openai_clip, load_odise_model) and assembling the whole
+odise_modules.Odise state (assemble_odise_state) raise OfficialFileError with one line naming the file and key.
 """
 import os
 
