@@ -314,12 +314,15 @@ public final class OdisePipeline implements SegmentationPipeline {
         for (int q = 0; q < Q; q++) {
             for (int gy = 0; gy < g; gy++) {
                 for (int gx = 0; gx < g; gx++) {
+                    // max σ = σ(max logit): the sigmoid (Math.exp is semi-monotonic by its spec, and so are
+                    // the double ops and the float cast) never decreases, and Math.max passes NaN on in
+                    // both forms; one exp per patch instead of p².
                     float max = Float.NEGATIVE_INFINITY;
                     for (int y = gy * p; y < gy * p + p; y++) {
                         int row = (q * S + y) * S;
-                        for (int x = gx * p; x < gx * p + p; x++) max = Math.max(max, PanopticInference.sigmoid(up[row + x]));
+                        for (int x = gx * p; x < gx * p + p; x++) max = Math.max(max, up[row + x]);
                     }
-                    allowed[(q * g + gy) * g + gx] = max >= 0.5f ? 1f : 0f; // masked out where every pixel is below 0.5
+                    allowed[(q * g + gy) * g + gx] = PanopticInference.sigmoid(max) >= 0.5f ? 1f : 0f; // masked out where every pixel is below 0.5
                 }
             }
         }
