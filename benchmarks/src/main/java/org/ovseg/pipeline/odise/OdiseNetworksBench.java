@@ -163,15 +163,15 @@ public class OdiseNetworksBench {
                 List<TensorSpec> in = model.network(OdisePipeline.MASK_GENERATOR).inputs();
                 for (int i = 0; i < in.size(); i++) {
                     TensorSpec t = in.get(i);
-                    int stride = stride(t, 4 << i), C = (int) t.shape()[1], side = SIDE / stride;
+                    int stride = stride(t, 4 << i), C = fixed(t, 1), side = SIDE / stride;
                     features.put(t.name(), gaussian(r, C * side * side));
                     featureShapes.put(t.name(), new long[] {1, C, side, side});
                 }
             }
             case "maskEmbed" -> {
                 List<TensorSpec> in = model.network(OdisePipeline.MASK_EMBED).inputs();
-                pooled = gaussian(r, Q * (int) spec(in, "pooled_features").shape()[2]);
-                decoderOutput = gaussian(r, Q * (int) spec(in, "decoder_output").shape()[2]);
+                pooled = gaussian(r, Q * fixed(spec(in, "pooled_features"), 2));
+                decoderOutput = gaussian(r, Q * fixed(spec(in, "decoder_output"), 2));
             }
             case "clipBranch" -> {
                 resized = image.rgb();
@@ -281,6 +281,13 @@ public class OdiseNetworksBench {
     private static TensorSpec spec(List<TensorSpec> specs, String name) {
         return specs.stream().filter(t -> t.name().equals(name)).findFirst()
                 .orElseThrow(() -> new IllegalStateException("the bundle's graph has no tensor '" + name + "'"));
+    }
+
+    /** A dimension the manifest must give as a number (channels, widths). */
+    private static int fixed(TensorSpec t, int axis) {
+        long d = t.shape()[axis];
+        if (d <= 0) throw new IllegalStateException("the bundle gives axis " + axis + " of '" + t.name() + "' no fixed size: " + t);
+        return (int) d;
     }
 
     /** The exporter names the mask generator's input axes h4, h8, …: the stride. */
