@@ -435,6 +435,7 @@ odise_parity() {
     "$PY" tools/export/test_odise_keys.py || return 1
     "$PY" tools/export/test_odise_backbone_keys.py || return 1
     "$PY" tools/export/test_odise_text_keys.py || return 1
+    "$PY" tools/export/test_odise_captioner_resize.py || return 1
     # Through the official path: random stand-ins in the official files' formats (reduced widths), exported in
     # official mode; the reference runs on the state the maker recorded, not on what the exporter assembled.
     "$PY" tools/export/make_odise_official_files.py --config small --seed 1 --out "$ow/files" || return 1

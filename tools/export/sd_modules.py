@@ -465,6 +465,21 @@ class LdmExtractor(nn.Module):
         return feats
 
 
+def clip_resize(img, side):
+    """The captioner's resize of a crop (float, [0, 1]) to side², as the official code runs it.
+
+    ClipAdapter.embed_image applies open_clip's eval transforms to the tensor (NVlabs/ODISE
+    odise/modeling/meta_arch/clip.py:94 and :227, commit 2b187e4b2ff4c3d5da342aec2cc234b537720a65):
+    Resize(side, BICUBIC) and CenterCrop(side) (open_clip v2.0.2, the version ODISE's setup.py:85
+    pins, src/open_clip/transform.py:78-79, commit 146fe70e20976dcb35912b8f94204fa842be2b00), then
+    Normalize. A square crop makes the CenterCrop a no-op. ODISE installs torch 1.13.1 with
+    torchvision 0.14.1 (its README.md:60, Dockerfile:11), where Resize's antialias defaults to None,
+    which means False for tensors (torchvision's resize docs; pytorch/vision PR 7160 kept that meaning
+    until 0.17 turned the default to True). So: F.interpolate bicubic, align_corners False, no
+    antialias, no clamp (float input). test_odise_captioner_resize.py checks the exported graph."""
+    return F.interpolate(img, size=(side, side), mode="bicubic", align_corners=False, antialias=False)
+
+
 class ImplicitCaptionerExtractor(nn.Module):
     """LdmImplicitCaptionerExtractor (learnable_time_embed, one timestep). `clip_visual` is the
     open_clip-layout CLIP image tower; its keys live under feature_extractor.clip.clip.visual.*."""
@@ -482,11 +497,11 @@ class ImplicitCaptionerExtractor(nn.Module):
         self.alpha_cond_time_embed = nn.Parameter(torch.zeros(emb))
 
     def image_embed(self, img):
-        """ClipAdapter.embed_image: resize to the CLIP side (bicubic; torchvision's antialias is not
-        reproduced), CLIP normalisation, class token through ln_post and proj (not normalised)."""
+        """ClipAdapter.embed_image: resize to the CLIP side (clip_resize), CLIP normalisation, class
+        token through ln_post and proj (not normalised)."""
         v = self.clip.clip.visual
         side = v.conv1.kernel_size[0] * int(round(math.sqrt(v.positional_embedding.shape[0] - 1)))
-        x = F.interpolate(img, size=(side, side), mode="bicubic", align_corners=False)
+        x = clip_resize(img, side)
         mean = torch.tensor([0.48145466, 0.4578275, 0.40821073]).view(1, 3, 1, 1)
         std = torch.tensor([0.26862954, 0.26130258, 0.27577711]).view(1, 3, 1, 1)
         x = v.conv1((x - mean) / std).flatten(2).transpose(1, 2)

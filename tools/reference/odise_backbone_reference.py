@@ -99,7 +99,8 @@ def bottleneck(m, x):
 
 def clip_cls(v, img):
     side = v.conv1.kernel_size[0] * int(round(math.sqrt(v.positional_embedding.shape[0] - 1)))
-    x = F.interpolate(img, size=(side, side), mode="bicubic", align_corners=False)
+    # torchvision 0.14.1's Resize on a float tensor (ODISE's pinned version): bicubic, no antialias.
+    x = F.interpolate(img, size=(side, side), mode="bicubic", align_corners=False, antialias=False)
     x = (x - torch.tensor(CLIP_MEAN).view(1, 3, 1, 1)) / torch.tensor(CLIP_STD).view(1, 3, 1, 1)
     x = F.conv2d(x, v.conv1.weight, stride=v.conv1.stride).flatten(2).transpose(1, 2)
     x = torch.cat([v.class_embedding.expand(x.shape[0], 1, -1), x], 1) + v.positional_embedding

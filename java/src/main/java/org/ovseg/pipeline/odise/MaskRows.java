@@ -10,7 +10,7 @@ package org.ovseg.pipeline.odise;
  */
 final class MaskRows {
     private final float[] logits;
-    private final int Q, h4, w4, cropW, outW;
+    private final int Q, h4, w4, padH, padW, cropH, cropW, outH, outW;
     private final Axis yPad, xPad, yOut, xOut;
     private float[][] rowA, rowB;
     private int idxA = -1, idxB = -1;
@@ -45,7 +45,11 @@ final class MaskRows {
         this.Q = Q;
         this.h4 = h4;
         this.w4 = w4;
+        this.padH = padH;
+        this.padW = padW;
+        this.cropH = cropH;
         this.cropW = cropW;
+        this.outH = outH;
         this.outW = outW;
         this.yPad = Axis.of(h4, padH);
         this.xPad = Axis.of(w4, padW);
@@ -53,6 +57,11 @@ final class MaskRows {
         this.xOut = Axis.of(cropW, outW);
         this.rowA = new float[Q][cropW];
         this.rowB = new float[Q][cropW];
+    }
+
+    /** Another stream over the same (read-only) logits with its own row cache, for another thread. */
+    MaskRows copy() {
+        return new MaskRows(logits, Q, h4, w4, padH, padW, cropH, cropW, outH, outW);
     }
 
     /** Writes output row {@code y} of every query into {@code out[q][0..outW)}. */

@@ -74,6 +74,15 @@ public final class OdisePipeline implements SegmentationPipeline {
 
     /** Opens the five engines and reads the text projection; the caller owns the result. */
     static OdisePipeline open(ModelBundle bundle, OdiseSettings settings, EngineOptions options, TextEmbeddingCache cache) {
+        return open(bundle, settings, options, cache, List.of(BACKBONE, MASK_GENERATOR, MASK_EMBED, CLIP, TEXT));
+    }
+
+    /**
+     * Opens only the engines of {@code roles} (the benchmark times one stage per JVM and a full-size
+     * bundle's five graphs would not all fit beside each other on a small machine); stages whose
+     * engine is absent must not be called.
+     */
+    static OdisePipeline open(ModelBundle bundle, OdiseSettings settings, EngineOptions options, TextEmbeddingCache cache, List<String> roles) {
         BundleManifest m = bundle.manifest();
         java.nio.file.Path json = bundle.dir().resolve("bundle.json");
         if (!m.pipeline().equals(OdiseMethod.NAME)) throw new BundleException(json, "pipeline", "is '" + m.pipeline() + "', not 'odise'");
@@ -86,13 +95,22 @@ public final class OdisePipeline implements SegmentationPipeline {
         Map<String, Engine> engines = new LinkedHashMap<>();
         ProfileHints hints = ProfileHints.of(m).withShortSide(settings.shortSide(), settings.maxSize());
         try {
-            for (String role : List.of(BACKBONE, MASK_GENERATOR, MASK_EMBED, CLIP, TEXT)) engines.put(role, Engines.open(bundle, role, options, hints));
-            OdiseText t = new OdiseText(engines.get(TEXT), m.text().contextLength(), E, bundle.manifestSha256(), cache);
+            for (String role : roles) engines.put(role, Engines.open(bundle, role, options, hints));
+            OdiseText t = engines.containsKey(TEXT) ? new OdiseText(engines.get(TEXT), m.text().contextLength(), E, bundle.manifestSha256(), cache) : null;
             return new OdisePipeline(settings, engines, t, w, b, nul, P, E, outs);
         } catch (RuntimeException e) {
             engines.values().forEach(Engine::close);
             throw e;
         }
+    }
+
+    /** The engine of {@code role}, for the benchmark that times each network as this pipeline feeds it. */
+    Engine engine(String role) {
+        return engines.get(role);
+    }
+
+    OdiseSettings settings() {
+        return settings;
     }
 
     @Override
@@ -152,29 +170,9 @@ public final class OdisePipeline implements SegmentationPipeline {
         backbone(padded, Hp, Wp, features, featureShapes);
         t0 = lap(timings, "backbone", t0);
 
-        float[] maskLogits, maskFeatures, decoderOutput;
-        int Q, M, h4 = Hp / 4, w4 = Wp / 4;
-        Map<String, HostTensor> in = new LinkedHashMap<>();
-        try {
-            for (var e : features.entrySet()) in.put(e.getKey(), HostTensor.of(e.getValue(), featureShapes.get(e.getKey())));
-            Map<String, HostTensor> out = engines.get(MASK_GENERATOR).run(in);
-            try {
-                HostTensor ml = require(out, "mask_logits"), mf = require(out, "mask_features"), dec = require(out, "decoder_output");
-                Q = (int) ml.dim(1);
-                M = (int) mf.dim(1);
-                if (ml.dim(2) != h4 || ml.dim(3) != w4 || mf.dim(2) != h4 || mf.dim(3) != w4 || dec.dim(1) != Q) {
-                    throw new OvsegException("mask generator returned mask_logits " + ml.describe() + ", mask_features " + mf.describe()
-                            + ", decoder_output " + dec.describe() + " for a " + Hp + "x" + Wp + " input");
-                }
-                maskLogits = ml.toFloatArray();
-                maskFeatures = mf.toFloatArray();
-                decoderOutput = dec.toFloatArray();
-            } finally {
-                out.values().forEach(HostTensor::close);
-            }
-        } finally {
-            in.values().forEach(HostTensor::close);
-        }
+        MaskGeneratorOutput mg = maskGenerator(features, featureShapes, Hp, Wp);
+        float[] maskLogits = mg.maskLogits(), maskFeatures = mg.maskFeatures(), decoderOutput = mg.decoderOutput();
+        int Q = mg.queries(), M = mg.maskDim(), h4 = Hp / 4, w4 = Wp / 4;
         t0 = lap(timings, "mask_generator", t0);
 
         // MaskPooling(hard): sigmoid(logit) > 0.5. The kernel tests logit > 0; the two differ only for
@@ -207,13 +205,39 @@ public final class OdisePipeline implements SegmentationPipeline {
         return new PipelineOutput(image.width(), image.height(), r.labels(), r.scores(), r.semantic(), r.panoptic(), List.of(), timings, instances);
     }
 
+    /** The mask generator's outputs as arrays: mask logits [Q, Hp/4, Wp/4], mask features [M, Hp/4, Wp/4], decoder state [Q, D]. */
+    record MaskGeneratorOutput(float[] maskLogits, float[] maskFeatures, float[] decoderOutput, int queries, int maskDim) {}
+
+    /** Runs the mask generator on the averaged backbone features of a padded Hp × Wp image. */
+    MaskGeneratorOutput maskGenerator(Map<String, float[]> features, Map<String, long[]> featureShapes, int Hp, int Wp) {
+        int h4 = Hp / 4, w4 = Wp / 4;
+        Map<String, HostTensor> in = new LinkedHashMap<>();
+        try {
+            for (var e : features.entrySet()) in.put(e.getKey(), HostTensor.of(e.getValue(), featureShapes.get(e.getKey())));
+            Map<String, HostTensor> out = engines.get(MASK_GENERATOR).run(in);
+            try {
+                HostTensor ml = require(out, "mask_logits"), mf = require(out, "mask_features"), dec = require(out, "decoder_output");
+                int Q = (int) ml.dim(1);
+                if (ml.dim(2) != h4 || ml.dim(3) != w4 || mf.dim(2) != h4 || mf.dim(3) != w4 || dec.dim(1) != Q) {
+                    throw new OvsegException("mask generator returned mask_logits " + ml.describe() + ", mask_features " + mf.describe()
+                            + ", decoder_output " + dec.describe() + " for a " + Hp + "x" + Wp + " input");
+                }
+                return new MaskGeneratorOutput(ml.toFloatArray(), mf.toFloatArray(), dec.toFloatArray(), Q, (int) mf.dim(1));
+            } finally {
+                out.values().forEach(HostTensor::close);
+            }
+        } finally {
+            in.values().forEach(HostTensor::close);
+        }
+    }
+
     /**
      * Mask2Former's instance inference, which ODISE runs beside panoptic (instance_on, panoptic_on,
      * test_topk_per_image 100 in its configs): on the same log-probabilities the panoptic merge
      * takes, things only, each picked query's mask at the original size. One pass over the rows
      * measures every picked query (MaskRows produces all queries' rows together).
      */
-    private static List<PipelineOutput.Instance> instances(float[] maskCls, int Q, int K, boolean[] isThing, MaskRows rows, int W, int H) {
+    static List<PipelineOutput.Instance> instances(float[] maskCls, int Q, int K, boolean[] isThing, MaskRows rows, int W, int H) {
         List<Mask2FormerInstances.Pick> picks = Mask2FormerInstances.select(maskCls, Q, K, INSTANCES_PER_IMAGE, k -> isThing[k]);
         final class Measured {
             final java.util.BitSet bits = new java.util.BitSet();
@@ -245,7 +269,7 @@ public final class OdisePipeline implements SegmentationPipeline {
     }
 
     /** Runs the backbone on each crop and averages overlaps into one map per output. */
-    private void backbone(float[] padded, int Hp, int Wp, Map<String, float[]> features, Map<String, long[]> shapes) {
+    void backbone(float[] padded, int Hp, int Wp, Map<String, float[]> features, Map<String, long[]> shapes) {
         SlideTiling tiling = SlideTiling.of(Hp, Wp, settings.backboneSize());
         int s = tiling.crop();
         Map<String, SlideTiling.Accumulator> acc = new LinkedHashMap<>();
@@ -282,7 +306,7 @@ public final class OdisePipeline implements SegmentationPipeline {
      * the masks cover the padded extent, and both are stretched to 336² independently, so masks and
      * image disagree by the padding's share (≤ 63 px of 1024 at the official size).
      */
-    private float[] clipBranch(byte[] resized, int w, int h, float[] maskLogits, int Q, int h4, int w4) {
+    float[] clipBranch(byte[] resized, int w, int h, float[] maskLogits, int Q, int h4, int w4) {
         int S = settings.clipSize(), p = settings.clipPatch(), g = S / p;
         float[] px = Resampling.resizeNormalize(resized, w, h, S, S, settings.clipMean(), settings.clipStd());
         float[] up = Resampling.resizePlanes(maskLogits, Q, w4, h4, S, S);
@@ -290,12 +314,15 @@ public final class OdisePipeline implements SegmentationPipeline {
         for (int q = 0; q < Q; q++) {
             for (int gy = 0; gy < g; gy++) {
                 for (int gx = 0; gx < g; gx++) {
+                    // max σ = σ(max logit): the sigmoid (Math.exp is semi-monotonic by its spec, and so are
+                    // the double ops and the float cast) never decreases, and Math.max passes NaN on in
+                    // both forms; one exp per patch instead of p².
                     float max = Float.NEGATIVE_INFINITY;
                     for (int y = gy * p; y < gy * p + p; y++) {
                         int row = (q * S + y) * S;
-                        for (int x = gx * p; x < gx * p + p; x++) max = Math.max(max, PanopticInference.sigmoid(up[row + x]));
+                        for (int x = gx * p; x < gx * p + p; x++) max = Math.max(max, up[row + x]);
                     }
-                    allowed[(q * g + gy) * g + gx] = max >= 0.5f ? 1f : 0f; // masked out where every pixel is below 0.5
+                    allowed[(q * g + gy) * g + gx] = PanopticInference.sigmoid(max) >= 0.5f ? 1f : 0f; // masked out where every pixel is below 0.5
                 }
             }
         }
@@ -304,7 +331,7 @@ public final class OdisePipeline implements SegmentationPipeline {
     }
 
     /** Category and CLIP texts of every synonym of every label. */
-    private OdiseClassifier.Texts texts(List<String> names) {
+    OdiseClassifier.Texts texts(List<String> names) {
         List<String> catPrompts = new ArrayList<>(), clipPrompts = new ArrayList<>();
         List<Integer> cls = new ArrayList<>();
         boolean[] seen = new boolean[names.size()];
@@ -335,7 +362,7 @@ public final class OdisePipeline implements SegmentationPipeline {
         return out;
     }
 
-    private float[] runOne(String role, Map<String, HostTensor> in, String output, int expected) {
+    float[] runOne(String role, Map<String, HostTensor> in, String output, int expected) {
         try {
             Map<String, HostTensor> out = engines.get(role).run(in);
             try {

@@ -65,6 +65,20 @@ public final class PanopticInference {
     /** As above, the semantic sum in blocks of {@code blockRows} image rows (0: the default size). */
     static Result run(float[] probs, int Q, int K, MaskRows rows, int H, int W, boolean[] isThing, float objectMaskThreshold,
             float overlapThreshold, boolean keepSemantic, int blockRows) {
+        return run(probs, Q, K, rows, H, W, isThing, objectMaskThreshold, overlapThreshold, keepSemantic, blockRows, DEFAULT_PARTS);
+    }
+
+    /** Parts the rows are split into by default: one per core, at most 4 (each holds one block's buffers). */
+    static final int DEFAULT_PARTS = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+
+    /**
+     * As above, the image's blocks of rows split into up to {@code parts} contiguous runs processed
+     * in parallel. The result is bitwise that of one part: every pixel's values are computed by the
+     * same arithmetic, the blocks (the GEMM's calls) have the same boundaries, and the per-query pixel
+     * counts are summed exactly (integers). The sigmoids, Q per output pixel, dominate on the CPU.
+     */
+    static Result run(float[] probs, int Q, int K, MaskRows rows, int H, int W, boolean[] isThing, float objectMaskThreshold,
+            float overlapThreshold, boolean keepSemantic, int blockRows, int parts) {
         int K1 = K + 1;
         float[] qScore = new float[Q];
         int[] qClass = new int[Q];
@@ -84,13 +98,35 @@ public final class PanopticInference {
         float[] semantic = keepSemantic ? new float[K * H * W] : null;
         int[] winner = new int[H * W];
         boolean[] onMask = new boolean[H * W];
+        int rowsPerBlock = SemanticSum.rowsPerBlock(H, W, blockRows);
+        int blocks = (H + rowsPerBlock - 1) / rowsPerBlock, P = Math.max(1, Math.min(parts, blocks));
+        long[][] counts = new long[P][];
+        java.util.stream.IntStream.range(0, P).parallel().forEach(part -> counts[part] = runRows(probs, Q, K, part == 0 ? rows : rows.copy(), H, W,
+                blockRows, rowsPerBlock * (int) ((long) blocks * part / P), Math.min(H, rowsPerBlock * (int) ((long) blocks * (part + 1) / P)),
+                kept, qScore, labels, scores, semantic, winner, onMask));
         long[] maskArea = new long[n], originalArea = new long[n], both = new long[n];
+        for (long[] c : counts) {
+            for (int j = 0; j < n; j++) {
+                maskArea[j] += c[j];
+                originalArea[j] += c[n + j];
+                both[j] += c[2 * n + j];
+            }
+        }
 
+        PipelineOutput.Panoptic panoptic = segments(kept, qClass, qScore, isThing, maskArea, originalArea, both, overlapThreshold, winner, onMask);
+        return new Result(labels, scores, semantic, panoptic);
+    }
+
+    /** Rows [from, to) (whole blocks): writes their per-pixel results, returns the kept queries' pixel counts. */
+    private static long[] runRows(float[] probs, int Q, int K, MaskRows rows, int H, int W, int blockRows, int from, int to, int[] kept,
+            float[] qScore, int[] labels, float[] scores, float[] semantic, int[] winner, boolean[] onMask) {
+        int n = kept.length;
+        long[] counts = new long[3 * n]; // mask area, original area, both: [3, n]
         float[][] m = new float[Q][W];
         SemanticSum sum = SemanticSum.open(probs, Q, K, H, W, blockRows);
         int rowsPerBlock = sum.blockRows();
-        for (int y0 = 0; y0 < H; y0 += rowsPerBlock) {
-            int y1 = Math.min(H, y0 + rowsPerBlock);
+        for (int y0 = from; y0 < to; y0 += rowsPerBlock) {
+            int y1 = Math.min(to, y0 + rowsPerBlock);
             for (int y = y0; y < y1; y++) {
                 rows.row(y, m);
                 sum.addRow(y - y0, m);
@@ -101,7 +137,7 @@ public final class PanopticInference {
                     float best = Float.NEGATIVE_INFINITY;
                     for (int j = 0; j < n; j++) {
                         float s = sig[o + kept[j]];
-                        if (s >= 0.5f) originalArea[j]++;
+                        if (s >= 0.5f) counts[n + j]++;
                         float v = qScore[kept[j]] * s;
                         if (v > best) {
                             best = v;
@@ -110,19 +146,17 @@ public final class PanopticInference {
                     }
                     winner[base + x] = bj;
                     if (bj >= 0) {
-                        maskArea[bj]++;
+                        counts[bj]++;
                         if (sig[o + kept[bj]] >= 0.5f) {
                             onMask[base + x] = true;
-                            both[bj]++;
+                            counts[2 * n + bj]++;
                         }
                     }
                 }
             }
             sum.finish(y1 - y0, y0 * W, labels, scores, semantic);
         }
-
-        PipelineOutput.Panoptic panoptic = segments(kept, qClass, qScore, isThing, maskArea, originalArea, both, overlapThreshold, winner, onMask);
-        return new Result(labels, scores, semantic, panoptic);
+        return counts;
     }
 
     /**

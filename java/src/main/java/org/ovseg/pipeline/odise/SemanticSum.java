@@ -45,11 +45,16 @@ final class SemanticSum {
      * @param blockRows image rows per block; 0 picks about {@link #BLOCK_PIXELS} pixels
      */
     static SemanticSum open(float[] probs, int Q, int K, int H, int W, int blockRows) {
-        int rows = Math.max(1, Math.min(Math.max(H, 1), blockRows > 0 ? blockRows : BLOCK_PIXELS / Math.max(W, 1)));
+        int rows = rowsPerBlock(H, W, blockRows);
         if (Q == 0 || K == 0 || W == 0) return new SemanticSum(Q, K, H, W, rows, null);
         FloatBuffer t = direct(Q * K);
         for (int q = 0; q < Q; q++) t.put(q * K, probs, q * (K + 1), K);
         return new SemanticSum(Q, K, H, W, rows, t);
+    }
+
+    /** The block height {@link #open} picks for {@code blockRows} (0: about {@link #BLOCK_PIXELS} pixels). */
+    static int rowsPerBlock(int H, int W, int blockRows) {
+        return Math.max(1, Math.min(Math.max(H, 1), blockRows > 0 ? blockRows : BLOCK_PIXELS / Math.max(W, 1)));
     }
 
     int blockRows() {

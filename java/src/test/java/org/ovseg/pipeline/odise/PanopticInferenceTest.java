@@ -2,6 +2,7 @@ package org.ovseg.pipeline.odise;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -61,6 +62,45 @@ class PanopticInferenceTest {
         boolean[] thing = new boolean[K];
         for (int k = 0; k < K; k += 2) thing[k] = true;
         check(11 + blockRows, best, K, 9, 13, 36, 52, 33, 47, 53, 71, thing, blockRows);
+    }
+
+    /**
+     * Rows split into parallel runs of whole blocks give bitwise the single run's result (which the
+     * tests above hold to the naive reference): 53 rows in blocks of 4 make 14 blocks, split 2, 3 and 5
+     * ways (uneven runs), and 20 ways (more parts than blocks: one block each); overlap threshold 0.2
+     * so that several of the overlapping discs become segments.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {2, 3, 5, 20})
+    void parallelRowRunsEqualOneRun(int parts) {
+        int K = 13, Q = 19, h4 = 9, w4 = 13, H = 53, W = 71;
+        SplittableRandom r = new SplittableRandom(parts);
+        float[] logits = new float[Q * h4 * w4];
+        for (int q = 0; q < Q; q++) { // discs (segments survive the overlap test) plus noise (near-ties)
+            double cy = r.nextDouble() * h4, cx = r.nextDouble() * w4, rad = 1 + r.nextDouble() * 4;
+            for (int y = 0; y < h4; y++) {
+                for (int x = 0; x < w4; x++) logits[(q * h4 + y) * w4 + x] = (float) (6 * Math.tanh(rad - Math.hypot(y - cy, x - cx)) + r.nextDouble() - 0.5);
+            }
+        }
+        float[] probs = new float[Q * (K + 1)];
+        for (int q = 0; q < Q; q++) {
+            double z = 0;
+            double[] raw = new double[K + 1];
+            for (int k = 0; k <= K; k++) z += raw[k] = r.nextDouble() + (k == q % (K + 1) ? 3 : 0);
+            for (int k = 0; k <= K; k++) probs[q * (K + 1) + k] = (float) (raw[k] / z);
+        }
+        boolean[] thing = new boolean[K];
+        for (int k = 0; k < K; k += 2) thing[k] = true;
+        PanopticInference.Result one = PanopticInference.run(probs, Q, K, new MaskRows(logits, Q, h4, w4, 36, 52, 33, 47, H, W), H, W, thing,
+                0f, 0.2f, true, 4, 1);
+        PanopticInference.Result split = PanopticInference.run(probs, Q, K, new MaskRows(logits, Q, h4, w4, 36, 52, 33, 47, H, W), H, W, thing,
+                0f, 0.2f, true, 4, parts);
+        assertArrayEquals(one.labels(), split.labels());
+        assertArrayEquals(one.scores(), split.scores());
+        assertArrayEquals(one.semantic(), split.semantic());
+        assertArrayEquals(one.panoptic().ids(), split.panoptic().ids());
+        assertEquals(one.panoptic().segments(), split.panoptic().segments());
+        assertTrue(one.panoptic().segments().size() > 1, "the case has segments to compare");
     }
 
     private static void check(long seed, int[] best, int K, int h4, int w4, int Hp, int Wp, int h, int w, int H, int W, boolean[] thing,
