@@ -8,6 +8,7 @@ writer's streamed conversion equal, weight by weight, to onnxruntime's converter
 with an external and with an inline result; a small graph at the real threshold stays one self-contained file.
 
   python tools/export/test_external_data.py                 # the checks above
+  python tools/export/test_external_data.py --bundle DIR    # and leave a bundle (fp32 + fp16 external) for `ovseg models DIR`
   python tools/export/test_external_data.py --big 2.2       # real threshold, ~2.2 GB of weights: peak RSS per step
 """
 import argparse
@@ -71,7 +72,16 @@ def check(cond, what):
     print("ok   " + what, flush=True)
 
 
-def run_checks():
+def write_bundle(out, entry):
+    """A minimal bundle around the graph (a "sam" manifest: no text side), for Java's BundleLoader to check."""
+    manifest = {"format_version": 1, "pipeline": "sam", "family": "external-data-test", "networks": {"g": entry},
+                "preprocessing": {"size_policy": "long-side", "size": 64, "mean": [0.5] * 3, "std": [0.5] * 3, "patch_size": 16,
+                                  "interpolation": "bilinear", "pos_embed_interpolation": "none"},
+                "source": {"generator": "tools/export/test_external_data.py"}}
+    ec.write_manifest(out, manifest)
+
+
+def run_checks(bundle=None):
     import onnx
     torch = ec.import_torch_quietly(1)
     width, depth = 192, 4  # 4 x 147 kB of weights
@@ -128,6 +138,14 @@ def run_checks():
         check(v["data"] == {"file": "g-True.fp16.onnx.data", "sha256": file_sha(os.path.join(out_d, "g-True.fp16.onnx.data"))}
               and v["sha256"] == file_sha(os.path.join(out_d, "g-True.fp16.onnx")), "network_entry: the fp16 variant's data hashed")
         json.dumps(entry)
+        if bundle:
+            import shutil
+            os.makedirs(bundle, exist_ok=True)
+            for f in ("g.onnx", "g.onnx.data", "g-True.fp16.onnx", "g-True.fp16.onnx.data"):
+                shutil.copyfile(os.path.join(out_d, f), os.path.join(bundle, f))
+            write_bundle(bundle, ec.network_entry(bundle, files, "g", [{"name": "x", "dtype": "float32", "shape": ["batch", width]}],
+                                                  [{"name": "y", "dtype": "float32", "shape": ["batch", width]}]))
+            print(f"bundle written to {bundle}")
 
         small = os.path.join(out, "small")
         os.makedirs(small)
@@ -185,6 +203,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--big", type=float, help="GB of weights for the peak-RSS run at the real threshold")
     ap.add_argument("--out", help="folder for --big (default: a temporary one)")
+    ap.add_argument("--bundle", help="also write a bundle of the external-data graphs here")
     ap.add_argument("--big-step", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.big_step:
@@ -196,4 +215,4 @@ if __name__ == "__main__":
             with tempfile.TemporaryDirectory() as d:
                 run_big(a.big, d)
     else:
-        run_checks()
+        run_checks(a.bundle)
