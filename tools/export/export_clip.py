@@ -392,7 +392,9 @@ def _single_file(path, threshold=None):
     from onnx.external_data_helper import ExternalDataInfo
     d = os.path.dirname(path)
     limit = EXTERNAL_DATA_THRESHOLD if threshold is None else threshold
-    if initializer_bytes(path) > limit:
+    # (a self-contained file no bigger than the limit cannot hold more weights than that: no need to parse it)
+    small = not os.path.exists(path + DATA_SUFFIX) and os.path.getsize(path) <= limit
+    if not small and initializer_bytes(path) > limit:
         ext = {ExternalDataInfo(t).location for t in _external_tensors(onnx.load(path, load_external_data=False))}
         if ext == {os.path.basename(path) + DATA_SUFFIX}:
             return  # already the layout a bundle wants
@@ -443,7 +445,7 @@ def export_onnx(torch, module, args, path, input_names, output_names, dynamic_sh
                         torch.onnx.export(module, args, scratch, dynamo=False, opset_version=OPSET,
                                           input_names=input_names, output_names=output_names,
                                           dynamic_axes=dynamic_axes, do_constant_folding=True)
-                        if initializer_bytes(scratch) > limit:
+                        if len(os.listdir(tmp)) > 1 or initializer_bytes(scratch) > limit:  # spilled, or should be
                             _consolidate(scratch, path)
                         else:
                             os.replace(scratch, path)
@@ -475,6 +477,18 @@ def write_fp16(src, dst, fix=None, threshold=None):
         onnx.save(m16, dst)
         return
     _write_fp16_external(src, dst, fix, blocks, EXTERNAL_DATA_THRESHOLD if threshold is None else threshold)
+
+
+_FP16_CHUNK = 1 << 22  # elements per conversion step (16 MiB of float32)
+
+
+def _to_fp16(float16, a):
+    """The converter's own convert_np_to_float16, elementwise, in chunks: its np.where passes would otherwise make
+    several float32 temporaries the size of the whole weight."""
+    out = np.empty(a.shape, dtype=np.float16)
+    for i in range(0, a.size, _FP16_CHUNK):
+        out[i:i + _FP16_CHUNK] = float16.convert_np_to_float16(a[i:i + _FP16_CHUNK])
+    return out
 
 
 def _write_fp16_external(src, dst, fix, blocks, limit):
@@ -519,7 +533,7 @@ def _write_fp16_external(src, dst, fix, blocks, limit):
             if len(raw) != info.length:
                 raise RuntimeError(f"{src}: external data of {t.name} is truncated")
             if converted(t):
-                raw = float16.convert_np_to_float16(np.frombuffer(raw, dtype=np.float32)).tobytes()
+                raw = _to_fp16(float16, np.frombuffer(raw, dtype=np.float32)).tobytes()
             del t.external_data[:]
             if external:
                 out.write(b"\0" * (-out.tell() % _DATA_ALIGN))
