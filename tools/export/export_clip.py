@@ -232,7 +232,7 @@ def resize_pos_embed(torch, table, gh, gw, mode="bicubic"):
 EXTERNAL_DATA_THRESHOLD = int(1.8 * (1 << 30))
 DATA_SUFFIX = ".data"
 _INLINE_MAX = 1024  # smaller tensors stay in the graph file (onnx's own default size_threshold)
-_DATA_ALIGN = 64  # offsets in a consolidated data file (SIMD-friendly; ORT maps unaligned offsets too)
+_DATA_ALIGN = 64  # offsets of tensors in a data file we write (aligned rows for SIMD loads; the format allows any)
 
 
 def _apply_dim_names(m, names):
