@@ -156,6 +156,40 @@ class ExternalDataBundleTest {
     }
 
     @Test
+    void optimisedCopyOfAnExternalDataModelKeepsItsWeightsBesideIt() throws IOException {
+        // 16 x 32 floats (2 KiB): above the 1 KiB from which ORT puts an optimised initializer in the data file
+        float[] w = new float[16 * 32];
+        for (int i = 0; i < w.length; i++) w[i] = ((i * 37) % 11 - 5) * 0.0625f;
+        GraphBuilder g = GraphBuilder.create("wide");
+        g.rename(g.matMul(g.input("x", FLOAT32, 1, 16), g.initializer("w", w, 16, 32)), "y");
+        g.output("y", FLOAT32, 1, 32);
+        Path model = tmp.resolve("wide/wide.onnx");
+        OnnxWriter.writeWithExternalData(g.build(), model, "wide.onnx.data");
+        Path opt = tmp.resolve("opt/wide.opt.onnx");
+        Files.createDirectories(opt.getParent());
+        EngineOptions o = EngineOptions.builder().backend(Backend.CPU).intraOpThreads(1)
+                .graphOptimization(EngineOptions.GraphOptimization.BASIC).optimizedModelPath(opt).build();
+        try (Engine e = OnnxRuntimeEngine.open(model, o)) {
+            assertEquals(1, e.outputs().size());
+        }
+        assertEquals(List.of("wide.opt.onnx.data"), OnnxModelInfo.read(opt).externalData(), "optimised weights beside the copy");
+        assertTrue(Files.size(opt.resolveSibling("wide.opt.onnx.data")) >= 4L * w.length);
+        float[] x = new float[16];
+        for (int i = 0; i < 16; i++) x[i] = (i % 5) - 2f;
+        float[] want = new float[32];
+        for (int c = 0; c < 32; c++) {
+            double acc = 0;
+            for (int k = 0; k < 16; k++) acc += (double) x[k] * w[k * 32 + c];
+            want[c] = (float) acc;
+        }
+        try (Engine e = OnnxRuntimeEngine.open(opt, EngineOptions.builder().backend(Backend.CPU).intraOpThreads(1).build());
+                HostTensor in = HostTensor.of(x, 1, 16);
+                HostTensor y = e.run(Map.of("x", in)).get("y")) {
+            assertArrayEquals(want, y.toFloatArray(), 1e-5f);
+        }
+    }
+
+    @Test
     void dataShaMismatchIsRefused() throws IOException {
         String msg = failure(m -> ((ObjectNode) net(m).get("data")).put("sha256", "0".repeat(64)));
         assertTrue(msg.startsWith(manifest + ": networks.affine.data.sha256: sha256 mismatch for affine.onnx.data: expected " + "0".repeat(64)), msg);
