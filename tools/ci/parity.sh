@@ -464,5 +464,19 @@ odise_parity() {
 }
 odise_parity || status=1
 
+# Graphs past 2 GiB (ONNX external data): the exporter helpers at a lowered threshold (both routes, fp16 streamed,
+# manifest hashes), then ovseg's BundleLoader on the bundle they write (data file found, hashed, run-ready).
+external_data_check() {
+    local ew="$work/external-data"
+    rm -rf "$ew"
+    "$PY" tools/export/test_external_data.py --bundle "$ew/bundle" >"$ew.log" 2>&1 || { cat "$ew.log"; return 1; }
+    tail -1 "$ew.log"
+    java -cp "$root/java/target/ovseg.jar:$root/java/target/lib/*" org.ovseg.cli.Main models "$ew/bundle" >"$ew-models.log" 2>&1 \
+        || { cat "$ew-models.log"; return 1; }
+    grep -q "network g        g.onnx + g.onnx.data (fp32" "$ew-models.log" || { echo "ovseg models did not list g.onnx.data"; cat "$ew-models.log"; return 1; }
+    echo "external data: ovseg models accepts the exported bundle ($(grep -c . "$ew-models.log") lines)"
+}
+external_data_check || status=1
+
 echo "parity: $(( $(date +%s) - t0 )) s"
 exit $status

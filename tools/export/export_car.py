@@ -468,13 +468,9 @@ def fp16_file(name):
 
 
 def write_fp16(out, name):
-    """Converts out/name (fp32) to out/<stem>.fp16.onnx; returns the new file's name."""
-    import onnx
-    from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
-    m = onnx.load(os.path.join(out, name))
-    m16 = convert_float_to_float16(m, keep_io_types=True,
-                                   op_block_list=list(DEFAULT_OP_BLOCK_LIST) + ["LayerNormalization"])
-    onnx.save(m16, os.path.join(out, fp16_file(name)))
+    """Converts out/name (fp32) to out/<stem>.fp16.onnx (with <stem>.fp16.onnx.data past 2 GiB); returns the new
+    file's name."""
+    ec.write_fp16(os.path.join(out, name), os.path.join(out, fp16_file(name)))
     return fp16_file(name)
 
 
@@ -507,7 +503,7 @@ def add_fp16_variants(out, manifest, feeds_by_role, check):
             r, f = fp16_check(out, name, feeds)
             results.update(r)
             failures += f
-        nets[role].setdefault("variants", {})["fp16"] = {"file": f16, "sha256": ec.sha256(os.path.join(out, f16))}
+        nets[role].setdefault("variants", {})["fp16"] = ec.file_entry(out, f16)
     return results, failures
 
 

@@ -192,13 +192,22 @@ def text_tower(model):
 
 
 def network_entry(out, files, kind, inputs, outputs):
-    """A bundle.json network entry for files[kind], with its fp16 variant when one was written."""
-    entry = {"file": files[kind], "sha256": sha256(os.path.join(out, files[kind])), "precision": "fp32",
-             "inputs": inputs, "outputs": outputs}
+    """A bundle.json network entry for files[kind], with its fp16 variant when one was written. A graph saved with
+    external data (see EXTERNAL_DATA_THRESHOLD) gets "data": {"file", "sha256"} beside its own file and hash."""
+    entry = {**file_entry(out, files[kind]), "precision": "fp32", "inputs": inputs, "outputs": outputs}
     for prec in ("fp16", "int8"):
         if kind + "_" + prec in files:
-            entry.setdefault("variants", {})[prec] = {"file": files[kind + "_" + prec],
-                                                      "sha256": sha256(os.path.join(out, files[kind + "_" + prec]))}
+            entry.setdefault("variants", {})[prec] = file_entry(out, files[kind + "_" + prec])
+    return entry
+
+
+def file_entry(out, name):
+    """{"file", "sha256"} of out/name, plus "data" when the graph keeps its weights in <name>.data."""
+    path = os.path.join(out, name)
+    entry = {"file": name, "sha256": sha256(path)}
+    data = external_data_file(path)
+    if data is not None:
+        entry["data"] = {"file": os.path.relpath(data, out).replace(os.sep, "/"), "sha256": sha256(data)}
     return entry
 
 
@@ -216,10 +225,17 @@ def resize_pos_embed(torch, table, gh, gw, mode="bicubic"):
 
 
 # ----------------------------------------------------------------------------- export
-def _rename_dims(path, names):
-    """Give the graph's dynamic input/output dims stable names (dim_param), in place."""
-    import onnx
-    m = onnx.load(path)
+# Protobuf caps a serialised message at 2 GiB, so a graph whose initializers pass this many bytes is written as
+# <graph>.onnx (the graph, weights referenced by location/offset/length) plus ONE <graph>.onnx.data beside it;
+# below it a bundle keeps one self-contained file per graph, written exactly as before this existed. 1.8 GiB
+# leaves room for the graph itself and the inline small tensors. Read at call time, so a test can lower it.
+EXTERNAL_DATA_THRESHOLD = int(1.8 * (1 << 30))
+DATA_SUFFIX = ".data"
+_INLINE_MAX = 1024  # smaller tensors stay in the graph file (onnx's own default size_threshold)
+_DATA_ALIGN = 64  # offsets of tensors in a data file we write (aligned rows for SIMD loads; the format allows any)
+
+
+def _apply_dim_names(m, names):
     for vi in list(m.graph.input) + list(m.graph.output):
         want = names.get(vi.name)
         if want is None:
@@ -232,15 +248,166 @@ def _rename_dims(path, names):
             else:
                 dims[i].Clear()
                 dims[i].dim_value = w
+
+
+def _rename_dims(path, names):
+    """Give the graph's dynamic input/output dims stable names (dim_param), in place. A graph with external data is
+    loaded without its weights and written back as it is: the tensors keep their locations, nothing > 2 GiB is
+    serialised and the data file is not rewritten."""
+    import onnx
+    if _has_external_data(path):
+        m = onnx.load(path, load_external_data=False)
+        _apply_dim_names(m, names)
+        _write_proto(m, path)
+        return m
+    m = onnx.load(path)
+    _apply_dim_names(m, names)
     onnx.save(m, path, save_as_external_data=False)
     return m
 
 
-def _single_file(path):
-    """Fold any external data file back into the .onnx (bundles hold one file per network)."""
+def _write_proto(m, path):
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(m.SerializeToString())
+    os.replace(tmp, path)
+
+
+def _all_tensors(m):
+    from onnx.external_data_helper import _get_all_tensors
+    return _get_all_tensors(m)
+
+
+def _external_tensors(m):
+    from onnx.external_data_helper import uses_external_data
+    return [t for t in _all_tensors(m) if uses_external_data(t)]
+
+
+def _has_external_data(path):
+    """Whether the graph at path references external data (only parsed when <path>.data exists: a graph written
+    by export_onnx keeps its weights nowhere else)."""
     import onnx
-    m = onnx.load(path, load_external_data=True)
+    if not os.path.exists(path + DATA_SUFFIX):
+        return False
+    return bool(_external_tensors(onnx.load(path, load_external_data=False)))
+
+
+def external_data_file(path):
+    """The data file the graph at path keeps its weights in, or None when it is self-contained. Raises if the graph
+    names any other location than <graph>.onnx.data (bundles allow one data file per graph)."""
+    import onnx
+    from onnx.external_data_helper import ExternalDataInfo
+    if not os.path.exists(path + DATA_SUFFIX):
+        return None
+    locs = {ExternalDataInfo(t).location for t in _external_tensors(onnx.load(path, load_external_data=False))}
+    if not locs:
+        return None
+    want = os.path.basename(path) + DATA_SUFFIX
+    if locs != {want}:
+        raise RuntimeError(f"{path}: external data in {sorted(locs)}, expected only {want}")
+    return path + DATA_SUFFIX
+
+
+def _tensor_nbytes(t):
+    """Bytes of a tensor's payload without reading external data."""
+    from onnx import helper
+    from onnx.external_data_helper import ExternalDataInfo, uses_external_data
+    if uses_external_data(t):
+        info = ExternalDataInfo(t)
+        if info.length is not None:
+            return int(info.length)
+    if t.raw_data:
+        return len(t.raw_data)
+    n = 1
+    for d in t.dims:
+        n *= d
+    return n * helper.tensor_dtype_to_np_dtype(t.data_type).itemsize if t.data_type else 0
+
+
+def initializer_bytes(path):
+    """Total payload bytes of the graph's tensors (initializers and tensor attributes), external ones included."""
+    import onnx
+    return sum(_tensor_nbytes(t) for t in _all_tensors(onnx.load(path, load_external_data=False)))
+
+
+def _program_bytes(prog):
+    return sum(v.const_value.nbytes for v in prog.model.graph.initializers.values() if v.const_value is not None)
+
+
+def _point_at(t, location, offset, length):
+    """Make tensor t read its payload from location[offset:offset + length] (onnx's helper insists on raw_data
+    being present, which it is not once the bytes have moved)."""
+    import onnx
+    del t.external_data[:]
+    for k, v in (("location", location), ("offset", str(offset)), ("length", str(length))):
+        e = t.external_data.add()
+        e.key, e.value = k, v
+    t.data_location = onnx.TensorProto.EXTERNAL
+
+
+def _consolidate(src, dst):
+    """Writes the graph at src as dst + ONE dst.data (relative location), moving every external tensor of src
+    (wherever its file is: TorchScript's exporter writes one file per tensor) and every inline one of
+    _INLINE_MAX bytes or more into it, one tensor at a time."""
+    import onnx
+    from onnx.external_data_helper import ExternalDataInfo, uses_external_data
+    m = onnx.load(src, load_external_data=False)
+    src_dir = os.path.dirname(os.path.abspath(src))
+    data_name = os.path.basename(dst) + DATA_SUFFIX
+    data_path = os.path.join(os.path.dirname(os.path.abspath(dst)), data_name)
+    with open(data_path + ".tmp", "wb") as out:
+        for t in _all_tensors(m):
+            if not uses_external_data(t):
+                if len(t.raw_data) >= _INLINE_MAX:  # the TorchScript exporter keeps all weights inline below 2 GiB
+                    out.write(b"\0" * (-out.tell() % _DATA_ALIGN))
+                    offset = out.tell()
+                    out.write(t.raw_data)
+                    length = len(t.raw_data)
+                    t.ClearField("raw_data")
+                    _point_at(t, data_name, offset, length)
+                continue
+            info = ExternalDataInfo(t)
+            with open(os.path.join(src_dir, info.location), "rb") as f:
+                f.seek(info.offset or 0)
+                length = info.length if info.length is not None else os.fstat(f.fileno()).st_size - (info.offset or 0)
+                out.write(b"\0" * (-out.tell() % _DATA_ALIGN))
+                offset = out.tell()
+                left = length
+                while left > 0:
+                    chunk = f.read(min(left, 64 << 20))
+                    if not chunk:
+                        raise RuntimeError(f"{src}: external data of {t.name} is truncated")
+                    out.write(chunk)
+                    left -= len(chunk)
+            _point_at(t, data_name, offset, length)
+    os.replace(data_path + ".tmp", data_path)
+    _write_proto(m, dst)
+
+
+def _single_file(path, threshold=None):
+    """Fold any external data file back into the .onnx (bundles hold one file per network) when the weights fit
+    under EXTERNAL_DATA_THRESHOLD; above it, gather them into ONE <path>.data instead (the per-tensor files the
+    TorchScript exporter writes beyond 2 GiB, or the data file of an earlier save, are removed)."""
+    import onnx
+    from onnx.external_data_helper import ExternalDataInfo
     d = os.path.dirname(path)
+    limit = EXTERNAL_DATA_THRESHOLD if threshold is None else threshold
+    # (a self-contained file no bigger than the limit cannot hold more weights than that: no need to parse it)
+    small = not os.path.exists(path + DATA_SUFFIX) and os.path.getsize(path) <= limit
+    if not small and initializer_bytes(path) > limit:
+        ext = {ExternalDataInfo(t).location for t in _external_tensors(onnx.load(path, load_external_data=False))}
+        if ext == {os.path.basename(path) + DATA_SUFFIX}:
+            return  # already the layout a bundle wants
+        with tempfile.TemporaryDirectory(dir=d or ".", prefix=".consolidate-") as tmp:
+            _consolidate(path, os.path.join(tmp, os.path.basename(path)))
+            for f in ext:
+                p = os.path.join(d, f)
+                if os.path.exists(p):
+                    os.remove(p)
+            os.replace(os.path.join(tmp, os.path.basename(path)) + DATA_SUFFIX, path + DATA_SUFFIX)
+            os.replace(os.path.join(tmp, os.path.basename(path)), path)
+        return
+    m = onnx.load(path, load_external_data=True)
     ext = {e.value for t in m.graph.initializer for e in t.external_data if e.key == "location"}
     onnx.save(m, path, save_as_external_data=False)
     for f in ext:
@@ -250,25 +417,39 @@ def _single_file(path):
 
 
 def export_onnx(torch, module, args, path, input_names, output_names, dynamic_shapes, dynamic_axes,
-                dim_names, route):
-    """Export with the dynamo exporter (preferred) or the TorchScript one; returns the route used."""
+                dim_names, route, threshold=None):
+    """Export with the dynamo exporter (preferred) or the TorchScript one; returns the route used. Graphs whose
+    weights pass threshold (default EXTERNAL_DATA_THRESHOLD) are written as path + path.data."""
     module.eval()
     errors = []
+    limit = EXTERNAL_DATA_THRESHOLD if threshold is None else threshold
     routes = ["dynamo", "torchscript"] if route == "auto" else [route]
     for r in routes:
         try:
+            if os.path.exists(path + DATA_SUFFIX):
+                os.remove(path + DATA_SUFFIX)  # a stale data file would make a self-contained graph look external
             with warnings.catch_warnings(), torch.no_grad():
                 warnings.simplefilter("ignore")
                 if r == "dynamo":
                     prog = torch.onnx.export(module, args, None, dynamo=True, opset_version=OPSET,
                                              input_names=input_names, output_names=output_names,
                                              dynamic_shapes=dynamic_shapes, verbose=False)
-                    prog.save(path, external_data=False)
+                    # external_data=True streams the weights from the module's own tensors to <path>.data
+                    prog.save(path, external_data=_program_bytes(prog) > limit)
+                    del prog
                 else:
-                    torch.onnx.export(module, args, path, dynamo=False, opset_version=OPSET,
-                                      input_names=input_names, output_names=output_names,
-                                      dynamic_axes=dynamic_axes, do_constant_folding=True)
-            _single_file(path)
+                    # The TorchScript exporter spills one file per tensor beside the model past 2 GiB: export into
+                    # a scratch folder so only the consolidated <path>.data reaches the bundle.
+                    with tempfile.TemporaryDirectory(dir=os.path.dirname(path) or ".", prefix=".export-") as tmp:
+                        scratch = os.path.join(tmp, os.path.basename(path))
+                        torch.onnx.export(module, args, scratch, dynamo=False, opset_version=OPSET,
+                                          input_names=input_names, output_names=output_names,
+                                          dynamic_axes=dynamic_axes, do_constant_folding=True)
+                        if len(os.listdir(tmp)) > 1 or initializer_bytes(scratch) > limit:  # spilled, or should be
+                            _consolidate(scratch, path)
+                        else:
+                            os.replace(scratch, path)
+            _single_file(path, limit)
             _rename_dims(path, dim_names)
             return r
         except Exception as e:  # noqa: BLE001 - report and try the next route
@@ -277,10 +458,111 @@ def export_onnx(torch, module, args, path, input_names, output_names, dynamic_sh
     raise RuntimeError("all export routes failed:\n" + "\n".join(errors))
 
 
+def write_fp16(src, dst, fix=None, threshold=None):
+    """dst = src converted with onnxruntime.transformers.float16 (fp16 weights and compute, float32 inputs and
+    outputs through Cast nodes, LayerNormalization kept in float32 as ORT's converter blocks it); fix(model), when
+    given, edits the converted graph before it is saved. A self-contained src is converted in memory exactly as
+    before; a src with external data is converted without loading its weights (the converter only rewrites the
+    graph and types), then each weight is streamed from src's data file, converted by the converter's own
+    convert_np_to_float16 and written to dst.data (or inline when the fp16 result fits under the threshold)."""
+    import onnx
+    from onnxruntime.transformers import float16
+    blocks = list(float16.DEFAULT_OP_BLOCK_LIST) + ["LayerNormalization"]
+    if not _has_external_data(src):
+        m16 = float16.convert_float_to_float16(onnx.load(src), keep_io_types=True, op_block_list=blocks)
+        if fix is not None:
+            fix(m16)
+        if os.path.exists(dst + DATA_SUFFIX):
+            os.remove(dst + DATA_SUFFIX)
+        onnx.save(m16, dst)
+        return
+    _write_fp16_external(src, dst, fix, blocks, EXTERNAL_DATA_THRESHOLD if threshold is None else threshold)
+
+
+_FP16_CHUNK = 1 << 22  # elements per conversion step (16 MiB of float32)
+
+
+def _to_fp16(float16, a):
+    """The converter's own convert_np_to_float16, elementwise, in chunks: its np.where passes would otherwise make
+    several float32 temporaries the size of the whole weight."""
+    out = np.empty(a.shape, dtype=np.float16)
+    for i in range(0, a.size, _FP16_CHUNK):
+        out[i:i + _FP16_CHUNK] = float16.convert_np_to_float16(a[i:i + _FP16_CHUNK])
+    return out
+
+
+def _write_fp16_external(src, dst, fix, blocks, limit):
+    import onnx
+    from onnx.external_data_helper import ExternalDataInfo
+    from onnxruntime.transformers import float16
+    m = onnx.load(src, load_external_data=False)
+    # Each external tensor's type before conversion, by its place in the data file.
+    before = {(ExternalDataInfo(t).location, ExternalDataInfo(t).offset or 0): t.data_type for t in _external_tensors(m)}
+    # The converter reads a converted initializer's values only for its shape (numpy_helper.to_array), which would
+    # load external data relative to the working directory: the dims give the same shape without reading it.
+    original = float16.make_value_info_from_tensor
+    float16.make_value_info_from_tensor = lambda t: onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims))
+    try:
+        m16 = float16.convert_float_to_float16(m, keep_io_types=True, op_block_list=blocks)
+    finally:
+        float16.make_value_info_from_tensor = original
+    del m
+    if fix is not None:
+        fix(m16)
+    src_dir = os.path.dirname(os.path.abspath(src))
+
+    def converted(t):  # an external float32 weight the converter retyped: its bytes halve
+        info = ExternalDataInfo(t)
+        return before[(info.location, info.offset or 0)] == onnx.TensorProto.FLOAT and t.data_type == onnx.TensorProto.FLOAT16
+
+    from onnx.external_data_helper import uses_external_data
+    total = sum(_tensor_nbytes(t) // (2 if uses_external_data(t) and converted(t) else 1) for t in _all_tensors(m16))
+    external = total > limit
+    data_name = os.path.basename(dst) + DATA_SUFFIX
+    data_path = os.path.join(os.path.dirname(os.path.abspath(dst)), data_name)
+    out = open(data_path + ".tmp", "wb") if external else None
+    try:
+        files = {}
+        for t in _external_tensors(m16):
+            info = ExternalDataInfo(t)
+            f = files.get(info.location)
+            if f is None:
+                f = files[info.location] = open(os.path.join(src_dir, info.location), "rb")
+            f.seek(info.offset or 0)
+            raw = f.read(info.length)
+            if len(raw) != info.length:
+                raise RuntimeError(f"{src}: external data of {t.name} is truncated")
+            if converted(t):
+                raw = _to_fp16(float16, np.frombuffer(raw, dtype=np.float32)).tobytes()
+            del t.external_data[:]
+            if external:
+                out.write(b"\0" * (-out.tell() % _DATA_ALIGN))
+                _point_at(t, data_name, out.tell(), len(raw))
+                out.write(raw)
+            else:
+                t.data_location = onnx.TensorProto.DEFAULT
+                t.raw_data = raw
+            del raw
+        for f in files.values():
+            f.close()
+    finally:
+        if out is not None:
+            out.close()
+    if external:
+        os.replace(data_path + ".tmp", data_path)
+    elif os.path.exists(data_path):
+        os.remove(data_path)
+    _write_proto(m16, dst)
+
+
 def check_graph(path):
     import onnx
-    m = onnx.load(path)
-    onnx.checker.check_model(m)
+    if _has_external_data(path):
+        onnx.checker.check_model(path)  # from the path: checks the data file's references without loading > 2 GiB
+        m = onnx.load(path, load_external_data=False)
+    else:
+        m = onnx.load(path)
+        onnx.checker.check_model(m)
     opset = max(o.version for o in m.opset_import if o.domain in ("", "ai.onnx"))
     ops = sorted({n.op_type for n in m.graph.node})
     if "Resize" in ops:

@@ -135,8 +135,6 @@ def write_fp16_variants(model, out, files):
     """<stem>.fp16.onnx for every graph but the mask generator (fp16 weights and compute, float32 inputs and outputs through
     Cast nodes; LayerNormalization kept in float32 as onnxruntime's converter blocks it), each checked in
     ONNX Runtime against its fp32 graph on fresh inputs. Returns {graph: relative error}."""
-    import onnx
-    from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
     cfg = model.cfg
     rng = np.random.default_rng(2468)
     Q, G = cfg["queries"], cfg["clip_grid"]
@@ -150,18 +148,15 @@ def write_fp16_variants(model, out, files):
                             "mask_attention": (rng.random((1, Q, G * G)) > 0.7).astype(np.float32)},
              "text": {"input_ids": np.array([[49406, 320, 1125, 539, 320, 2368, 269, 49407]], dtype=np.int64)}}
     res = {}
-    for role, feed in feeds.items():
-        name = files[role]
-        f16 = name[:-len(".onnx")] + ".fp16.onnx"
-        m16 = convert_float_to_float16(onnx.load(os.path.join(out, name)), keep_io_types=True,
-                                       op_block_list=list(DEFAULT_OP_BLOCK_LIST) + ["LayerNormalization"])
+
+    def dedupe(m16):
         # The converter can insert the same Cast twice (a value feeding two blocked ops): keep one.
         defined, keep = {}, []
         for node in m16.graph.node:
             sig = (node.op_type, tuple(node.input), tuple(a.SerializeToString() for a in node.attribute))
             if node.output and node.output[0] in defined:
                 if defined[node.output[0]] != sig:
-                    raise SystemExit(f"fp16 conversion of {name}: two different nodes define {node.output[0]}")
+                    raise SystemExit(f"fp16 conversion: two different nodes define {node.output[0]}")
                 continue
             for o in node.output:
                 defined[o] = sig
@@ -173,7 +168,12 @@ def write_fp16_variants(model, out, files):
             if node.name in seen:
                 node.name = f"{node.name}_{i}"
             seen.add(node.name)
-        onnx.save(m16, os.path.join(out, f16))
+
+    for role, feed in feeds.items():
+        name = files[role]
+        f16 = name[:-len(".onnx")] + ".fp16.onnx"
+        # export_clip.write_fp16: the same conversion, streamed through <graph>.data when the graph has external data
+        ec.write_fp16(os.path.join(out, name), os.path.join(out, f16), fix=dedupe)
         files[role + "_fp16"] = f16
         a = ec.ort_session(os.path.join(out, name)).run(None, feed)
         b = ec.ort_session(os.path.join(out, f16)).run(None, feed)

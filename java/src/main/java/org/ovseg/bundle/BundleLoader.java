@@ -9,9 +9,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,7 +17,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 import org.ovseg.engine.Digests;
 import org.ovseg.engine.EngineException;
@@ -33,7 +30,9 @@ import org.ovseg.tensor.ElementType;
  * it names. Everything is checked before any inference: the JSON itself, the format version,
  * every field, that each network file exists inside the bundle, its SHA-256 (streamed), and that
  * the inputs and outputs the ONNX file declares match the manifest (names, element types, ranks,
- * static dimensions). The first problem found is thrown as a {@link BundleException} whose
+ * static dimensions). A graph whose weights are ONNX external data (past protobuf's 2 GiB) names
+ * its one data file under {@code "data"}: that file must be inside the bundle, be the file the
+ * graph's tensors point at, and match its SHA-256; a graph without external data must not name one. The first problem found is thrown as a {@link BundleException} whose
  * one-line message names the file and the field.
  *
  * <p>File hashes are remembered per (path, size, modification time) for the life of the process,
@@ -49,7 +48,9 @@ public final class BundleLoader {
     private static final Set<String> TOP_LEVEL = Set.of("format_version", "pipeline", "family", "networks", "preprocessing",
             "text", "embed_dim", "logit_scale", "defaults", "name", "description", "license", "source", "arrays");
     private static final Set<String> ARRAY_FIELDS = Set.of("file", "sha256", "dtype", "shape");
-    private static final Set<String> NETWORK_FIELDS = Set.of("file", "sha256", "precision", "inputs", "outputs", "variants", "profiles");
+    private static final Set<String> NETWORK_FIELDS = Set.of("file", "sha256", "precision", "inputs", "outputs", "variants", "profiles",
+            "data");
+    private static final Set<String> FILE_FIELDS = Set.of("file", "sha256");
     private static final Set<String> PROFILE_FIELDS = Set.of("min", "opt", "max");
     private static final Set<String> TENSOR_FIELDS = Set.of("name", "dtype", "shape");
     private static final Set<String> PRE_FIELDS = Set.of("size_policy", "size", "max_long_side", "mean", "std", "patch_size",
@@ -61,7 +62,6 @@ public final class BundleLoader {
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
-    private static final Map<String, String> HASH_CACHE = new ConcurrentHashMap<>();
 
     private BundleLoader() {}
 
@@ -133,13 +133,57 @@ public final class BundleLoader {
         String field = "networks." + n.role();
         Path main = resolveInside(root, manifestFile, field + ".file", n.file());
         checkHash(manifestFile, field + ".sha256", main, n.sha256());
-        checkInterface(main, field, n, null);
+        OnnxModelInfo info = checkInterface(main, field, n, null);
+        checkData(root, manifestFile, field, main, info, n.data());
         for (Map.Entry<String, BundleManifest.Variant> e : n.variants().entrySet()) {
             String vf = field + ".variants." + e.getKey();
             Path p = resolveInside(root, manifestFile, vf + ".file", e.getValue().file());
             if (e.getValue().sha256() != null) checkHash(manifestFile, vf + ".sha256", p, e.getValue().sha256());
-            checkInterface(p, vf, n, e.getKey());
+            OnnxModelInfo vi = checkInterface(p, vf, n, e.getKey());
+            checkData(root, manifestFile, vf, p, vi, e.getValue().data());
         }
+    }
+
+    /**
+     * The graph's external data against its "data" entry: both present or both absent, one data file, the one the
+     * graph's locations resolve to (relative to the graph's directory, as ONNX Runtime and TensorRT's parser read
+     * them), inside the bundle, with the declared hash.
+     */
+    private static void checkData(Path root, Path manifestFile, String field, Path onnx, OnnxModelInfo info, BundleManifest.DataFile data) {
+        List<String> locations = info.externalData();
+        String df = field + ".data";
+        if (data == null) {
+            if (!locations.isEmpty()) {
+                throw new BundleException(manifestFile, df, "missing: " + onnx.getFileName() + " keeps its weights in external data '"
+                        + locations.get(0) + "'; name that file here with its sha256 ({\"file\": ..., \"sha256\": ...})");
+            }
+            return;
+        }
+        Path p = resolveInside(root, manifestFile, df + ".file", data.file());
+        if (locations.isEmpty()) {
+            throw new BundleException(manifestFile, df, onnx.getFileName() + " has no external data (its weights are inside it), "
+                    + "so it takes no data file; remove the field");
+        }
+        if (locations.size() > 1) {
+            throw new BundleException(manifestFile, df, onnx.getFileName() + " spreads its weights over " + locations.size()
+                    + " external files (" + String.join(", ", locations) + "); a bundle allows one data file per graph");
+        }
+        String location = locations.get(0);
+        Path target = null;
+        try {
+            if (!location.isEmpty() && !Path.of(location).isAbsolute()) target = onnx.getParent().resolve(location).normalize();
+        } catch (java.nio.file.InvalidPathException e) {
+            // reported below
+        }
+        if (target == null || !target.startsWith(root)) {
+            throw new BundleException(manifestFile, df, onnx.getFileName() + " reads its weights from '" + location
+                    + "', which is not a relative path inside the bundle directory");
+        }
+        if (!target.equals(p)) {
+            throw new BundleException(manifestFile, df + ".file", "'" + data.file() + "' is not the file " + onnx.getFileName()
+                    + " reads its weights from ('" + location + "', relative to the graph's directory)");
+        }
+        checkHash(manifestFile, df + ".sha256", p, data.sha256());
     }
 
     private static Path resolveInside(Path root, Path manifestFile, String field, String relative) {
@@ -170,20 +214,14 @@ public final class BundleLoader {
     }
 
     private static String cachedSha256(Path file) throws IOException {
-        BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        String key = file + "|" + a.size() + "|" + a.lastModifiedTime().toMillis();
-        String cached = HASH_CACHE.get(key);
-        if (cached != null) return cached;
-        String sha = Digests.sha256(file);
-        HASH_CACHE.put(key, sha);
-        return sha;
+        return Digests.sha256Cached(file);
     }
 
     /**
      * Compares the ONNX interface with the manifest. A precision variant may carry FLOAT16 or
      * BFLOAT16 where the manifest says FLOAT32 (a half-precision export often keeps half I/O).
      */
-    private static void checkInterface(Path onnx, String field, BundleManifest.Network n, String variant) {
+    private static OnnxModelInfo checkInterface(Path onnx, String field, BundleManifest.Network n, String variant) {
         OnnxModelInfo info;
         try {
             info = OnnxModelInfo.read(onnx);
@@ -210,6 +248,7 @@ public final class BundleLoader {
                     "has no output '" + s.name() + "' declared by " + MANIFEST + " " + field + ".outputs (model outputs: " + names(info.outputs()) + ")"));
             compare(onnx, field + ".outputs[" + i + "]", "output", s, v, variant);
         }
+        return info;
     }
 
     private static void compare(Path onnx, String field, String kind, TensorSpec s, OnnxModelInfo.Value v, String variant) {
@@ -351,18 +390,28 @@ public final class BundleLoader {
                         if (v.isTextual()) {
                             variants.put(ve.getKey(), new BundleManifest.Variant(nonEmpty(v.textValue(), vf), null));
                         } else if (v.isObject()) {
-                            noUnknown(v, Set.of("file", "sha256"), vf);
-                            variants.put(ve.getKey(), new BundleManifest.Variant(text(v, "file", vf + ".file"), sha(v, vf + ".sha256", false)));
+                            noUnknown(v, Set.of("file", "sha256", "data"), vf);
+                            variants.put(ve.getKey(), new BundleManifest.Variant(text(v, "file", vf + ".file"), sha(v, vf + ".sha256", false),
+                                    dataFile(v, vf + ".data")));
                         } else {
-                            throw fail(vf, "must be a file name or {\"file\": ..., \"sha256\": ...}");
+                            throw fail(vf, "must be a file name or {\"file\": ..., \"sha256\": ..., \"data\": ...}");
                         }
                     }
                 }
                 Map<String, ShapeProfile> profiles = n.has("profiles") ? profiles(object(n, "profiles", f + ".profiles"), inputs, f + ".profiles")
                         : Map.of();
-                out.put(role, new BundleManifest.Network(role, fileName, sha, precision, inputs, outputs, variants, profiles));
+                out.put(role, new BundleManifest.Network(role, fileName, sha, precision, inputs, outputs, variants, profiles,
+                        dataFile(n, f + ".data")));
             }
             return out;
+        }
+
+        /** {"file": ..., "sha256": ...} of a graph's external data, or null when the field is absent. */
+        private BundleManifest.DataFile dataFile(JsonNode parent, String f) {
+            if (!parent.has("data")) return null;
+            JsonNode d = object(parent, "data", f);
+            noUnknown(d, FILE_FIELDS, f);
+            return new BundleManifest.DataFile(text(d, "file", f + ".file"), sha(d, f + ".sha256", true));
         }
 
         /** TensorRT profiles by input name: {"min": [..], "opt": [..], "max": [..]}, each of the input's rank. */

@@ -24,6 +24,7 @@ import org.ovseg.engine.TensorSpec;
  *       "inputs":  [{"name": "pixel_values", "dtype": "float32", "shape": [1, 3, "height", "width"]}],
  *       "outputs": [{"name": "dense", "dtype": "float32", "shape": [1, -1, 512]}],
  *       "variants": {"fp16": {"file": "image.fp16.onnx", "sha256": "<64 hex>"}}
+ *       // past 2 GiB, here and in a variant: "data": {"file": "image.onnx.data", "sha256": "<64 hex>"}
  *     }
  *   },
  *   "arrays": {                                   // parameters the pipeline applies itself (.npy, float32)
@@ -81,9 +82,11 @@ public record BundleManifest(int formatVersion, String pipeline, String family, 
      * @param variants other precision variants, label → file
      * @param profiles TensorRT optimisation profiles given in bundle.json ({@code "profiles"}), by input
      *     name; they win over the ones {@link org.ovseg.engine.ShapeProfiles} derives
+     * @param data the ONNX external data file {@code file}'s weights are stored in ({@code "data"}), or null when
+     *     {@code file} is self-contained
      */
     public record Network(String role, String file, String sha256, String precision, List<TensorSpec> inputs,
-            List<TensorSpec> outputs, Map<String, Variant> variants, Map<String, ShapeProfile> profiles) {
+            List<TensorSpec> outputs, Map<String, Variant> variants, Map<String, ShapeProfile> profiles, DataFile data) {
         /** Copies the collections. */
         public Network {
             Objects.requireNonNull(role, "role");
@@ -91,6 +94,12 @@ public record BundleManifest(int formatVersion, String pipeline, String family, 
             outputs = List.copyOf(outputs);
             variants = Collections.unmodifiableMap(new LinkedHashMap<>(variants));
             profiles = Collections.unmodifiableMap(new LinkedHashMap<>(profiles));
+        }
+
+        /** A self-contained network (no external data file). */
+        public Network(String role, String file, String sha256, String precision, List<TensorSpec> inputs,
+                List<TensorSpec> outputs, Map<String, Variant> variants, Map<String, ShapeProfile> profiles) {
+            this(role, file, sha256, precision, inputs, outputs, variants, profiles, null);
         }
 
         /** A network without profile overrides. */
@@ -120,8 +129,30 @@ public record BundleManifest(int formatVersion, String pipeline, String family, 
      *
      * @param file ONNX file, relative to the bundle directory
      * @param sha256 its SHA-256, or null when the manifest gives none (then it is not checked)
+     * @param data its external data file, or null when {@code file} is self-contained
      */
-    public record Variant(String file, String sha256) {}
+    public record Variant(String file, String sha256, DataFile data) {
+        /** A self-contained variant. */
+        public Variant(String file, String sha256) {
+            this(file, sha256, null);
+        }
+    }
+
+    /**
+     * The ONNX external data file of a graph past protobuf's 2 GiB limit ({@code "data": {"file": ..., "sha256": ...}}):
+     * the weights the graph's tensors name by location, offset and length. One file per graph; it must be where the
+     * graph's locations point (they are relative to the graph's directory, as ONNX Runtime and TensorRT resolve them).
+     *
+     * @param file path relative to the bundle directory
+     * @param sha256 its SHA-256
+     */
+    public record DataFile(String file, String sha256) {
+        /** Checks non-null parts. */
+        public DataFile {
+            Objects.requireNonNull(file, "file");
+            Objects.requireNonNull(sha256, "sha256");
+        }
+    }
 
     /**
      * Image preprocessing, recorded so that inference matches the export.

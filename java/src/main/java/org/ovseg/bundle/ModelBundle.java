@@ -62,6 +62,41 @@ public record ModelBundle(Path dir, BundleManifest manifest, String manifestSha2
     }
 
     /**
+     * @return every file of the bundle, relative to {@link #dir()}: bundle.json, each network's ONNX file, its
+     *     external data file, each variant's and its data file, each array; what copying or packing a bundle must
+     *     take (a graph past 2 GiB is useless without its data file)
+     */
+    public java.util.List<String> files() {
+        java.util.Set<String> out = new java.util.LinkedHashSet<>();
+        out.add(BundleLoader.MANIFEST);
+        for (BundleManifest.Network n : manifest.networks().values()) {
+            out.add(n.file());
+            if (n.data() != null) out.add(n.data().file());
+            for (BundleManifest.Variant v : n.variants().values()) {
+                out.add(v.file());
+                if (v.data() != null) out.add(v.data().file());
+            }
+        }
+        for (BundleManifest.ArrayRef a : manifest.arrays().values()) out.add(a.file());
+        return java.util.List.copyOf(out);
+    }
+
+    /**
+     * @return bytes on disk of a role's main graph: its ONNX file plus its external data file, if any
+     * @throws java.io.UncheckedIOException when a file cannot be read
+     */
+    public long networkBytes(String role) {
+        BundleManifest.Network n = network(role);
+        try {
+            long size = java.nio.file.Files.size(dir.resolve(n.file()));
+            if (n.data() != null) size += java.nio.file.Files.size(dir.resolve(n.data().file()));
+            return size;
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /**
      * @return precision label → ONNX file for a role, the main file first; the form
      *     {@code Engines.open(Map, EngineOptions)} takes
      */

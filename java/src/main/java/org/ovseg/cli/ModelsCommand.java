@@ -46,14 +46,31 @@ final class ModelsCommand implements Main.Command {
             out.printf("%s: %s bundle, family %s, embed dim %d, bundle sha256 %s%n", m, man.pipeline(), man.family(), man.embedDim(),
                     b.manifestSha256().substring(0, 16));
             for (BundleManifest.Network n : man.networks().values()) {
-                out.printf("  network %-8s %s (%s%s)%n", n.role(), n.file(), n.precision(),
+                // a graph past 2 GiB shows its external data file; the size counts both files
+                out.printf("  network %-8s %s%s (%s, %s%s)%n", n.role(), n.file(), n.data() == null ? "" : " + " + n.data().file(),
+                        n.precision(), megabytes(b.networkBytes(n.role())),
                         n.variants().isEmpty() ? "" : ", variants " + String.join(", ", n.variants().keySet()));
             }
             for (String arr : b.arrays().keySet()) out.printf("  array   %s %s%n", arr, java.util.Arrays.toString(b.array(arr).shape()));
+            long total = 0;
+            for (String f : b.files()) total += sizeOf(b.dir().resolve(f));
+            out.printf("  files   %d, %s in all%n", b.files().size(), megabytes(total));
             var p = man.preprocessing();
             out.printf("  input: %s %d (long side <= %d), patch %d, mean %s, std %s%n", p.sizePolicy(), p.size(), p.maxLongSide(),
                     p.patchSize(), p.mean(), p.std());
         }
         return 0;
+    }
+
+    private static long sizeOf(Path p) {
+        try {
+            return java.nio.file.Files.size(p);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static String megabytes(long bytes) {
+        return String.format(java.util.Locale.ROOT, "%.1f MB", bytes / 1e6);
     }
 }

@@ -88,7 +88,14 @@ public final class OnnxRuntimeEngine implements Engine {
             if (!options.cpuMemoryArena()) so.setCPUArenaAllocator(false);
             so.setOptimizationLevel(optLevel(options.graphOptimization()));
             if (options.optimizedModelPath().isPresent()) {
-                so.setOptimizedModelFilePath(options.optimizedModelPath().get().toString());
+                Path opt = options.optimizedModelPath().get();
+                so.setOptimizedModelFilePath(opt.toString());
+                if (org.ovseg.engine.onnx.OnnxModelInfo.read(onnx).hasExternalData()) {
+                    // A model kept in external data is usually past protobuf's 2 GiB: ORT can only write its
+                    // optimised copy with the weights beside it too (<optimised>.data, relative to that file).
+                    so.addConfigEntry("session.optimized_model_external_initializers_file_name", opt.getFileName() + ".data");
+                    so.addConfigEntry("session.optimized_model_external_initializers_min_size_in_bytes", "1024");
+                }
             }
             long t0 = System.nanoTime();
             session = env.createSession(onnx.toString(), so);

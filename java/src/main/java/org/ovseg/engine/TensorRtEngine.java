@@ -64,7 +64,7 @@ import org.ovseg.tensor.Shapes;
  * comes from an fp16 export, not from a builder flag.
  *
  * <p>Building a plan takes seconds to minutes, so serialized plans are cached in
- * {@link EngineOptions#planCacheDir()} under the SHA-256 of (ONNX SHA-256, GPU name and SM,
+ * {@link EngineOptions#planCacheDir()} under the SHA-256 of (ONNX SHA-256 with its external data's, GPU name and SM,
  * TensorRT version, precision label, optimisation profiles, workspace, builder level): a plan is
  * tied to all of these.
  *
@@ -260,7 +260,7 @@ public final class TensorRtEngine implements Engine {
         if (o.planCacheDir().isPresent()) {
             String onnxSha;
             try {
-                onnxSha = Digests.sha256(onnx);
+                onnxSha = Digests.modelSha256(onnx); // external data included: new weights, new plan
             } catch (IOException e) {
                 throw new EngineException(onnx + ": cannot read: " + e.getMessage(), e);
             }

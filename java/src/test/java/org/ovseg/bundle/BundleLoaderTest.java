@@ -105,7 +105,7 @@ class BundleLoaderTest {
     @Test
     void fieldNamesWithControlCharactersStayOnOneLine() throws IOException {
         // Found by fuzzing: a key holding a newline was echoed raw into the message.
-        assertEquals(manifest + ": networks.image.precisio n: unknown field (allowed: file, inputs, outputs, precision, profiles, sha256, variants)",
+        assertEquals(manifest + ": networks.image.precisio n: unknown field (allowed: data, file, inputs, outputs, precision, profiles, sha256, variants)",
                 failure(m -> image(m).put("precisio\nn", 1)));
     }
 

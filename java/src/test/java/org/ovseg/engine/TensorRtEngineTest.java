@@ -94,6 +94,50 @@ class TensorRtEngineTest {
         }
     }
     /**
+     * A graph whose weight is ONNX external data, in a subfolder, opened from another working directory: TensorRT's
+     * parseFromFile must find the data beside the graph (parsing bytes would not), match ORT, and a changed data file
+     * must build a new plan rather than reuse the cached one. Runs only where TensorRT and a GPU are present.
+     */
+    @Test
+    void externalDataGraphMatchesOnnxRuntimeAndKeysThePlanCache() throws IOException {
+        String reason = unusableReason();
+        assumeTrue(reason == null, reason);
+        float[] w = new float[16];
+        for (int i = 0; i < 16; i++) w[i] = (i % 7 - 3) * 0.125f;
+        GraphBuilder g = GraphBuilder.create("trt_external");
+        String x = g.input("x", FLOAT32, "batch", 4);
+        g.rename(g.matMul(x, g.initializer("w", w, 4, 4)), "y");
+        g.output("y", FLOAT32, "batch", 4);
+        Path model = dir.resolve("nets/ext.onnx");
+        org.ovseg.engine.onnx.OnnxWriter.writeWithExternalData(g.build(), model, "ext.onnx.data");
+        EngineOptions o = EngineOptions.builder().backend(Backend.TENSORRT).planCacheDir(dir.resolve("plans"))
+                .profile("x", new ShapeProfile(new long[] {1, 4}, new long[] {2, 4}, new long[] {8, 4})).build();
+        float[] input = {1, 2, 3, 4, -1, 0, 1, 2};
+        for (int round = 0; round < 2; round++) {
+            try (Engine trt = Engines.open(model, o); Engine ort = Engines.open(model, o.toBuilder().backend(Backend.CPU).build());
+                    HostTensor in = HostTensor.of(input, 2, 4)) {
+                assertEquals(Backend.TENSORRT, trt.backend());
+                Map<String, HostTensor> a = trt.run(Map.of("x", in));
+                Map<String, HostTensor> b = ort.run(Map.of("x", in));
+                float[] av = a.get("y").toFloatArray(), bv = b.get("y").toFloatArray();
+                for (int i = 0; i < av.length; i++) assertEquals(bv[i], av[i], 1e-5);
+                a.values().forEach(HostTensor::close);
+                b.values().forEach(HostTensor::close);
+            }
+            try (var plans = Files.list(dir.resolve("plans"))) {
+                assertEquals(round + 1, plans.filter(p -> p.toString().endsWith(".plan")).count(), "one plan per weight content");
+            }
+            // new weights, same .onnx bytes: the second round must build its own plan and compute with the new weights
+            for (int i = 0; i < 16; i++) w[i] = -w[i] + 0.5f;
+            java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(64).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            for (float v : w) bytes.putFloat(v);
+            Files.write(dir.resolve("nets/ext.onnx.data"), bytes.array());
+            Files.setLastModifiedTime(dir.resolve("nets/ext.onnx.data"),
+                    java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 5000 * (round + 1)));
+        }
+    }
+
+    /**
      * Opening and closing an engine 100 times must not grow the GPU's used memory: close()
      * deletes the execution context, engine and runtime (native/src/trt_delete.cpp). Each engine
      * holds at least its weights, activations and context memory on the device, so a leak of the

@@ -36,15 +36,30 @@ import org.ovseg.tensor.Shapes;
  * @param graphName GraphProto.name
  * @param inputs graph inputs, in file order
  * @param outputs graph outputs, in file order
+ * @param externalData the distinct {@code location}s of tensors stored as ONNX external data (initializers, sparse
+ *     initializers and tensor attributes, subgraphs included), in file order, as written in the file (relative to
+ *     the model's directory); "" for an external tensor that names no location; empty for a self-contained model
  */
 public record OnnxModelInfo(long irVersion, Map<String, Long> opsets, String producerName, String graphName,
-        List<Value> inputs, List<Value> outputs) {
+        List<Value> inputs, List<Value> outputs, List<String> externalData) {
 
     /** Copies the collections. */
     public OnnxModelInfo {
         opsets = Collections.unmodifiableMap(new LinkedHashMap<>(opsets));
         inputs = List.copyOf(inputs);
         outputs = List.copyOf(outputs);
+        externalData = List.copyOf(externalData);
+    }
+
+    /** A self-contained model's interface. */
+    public OnnxModelInfo(long irVersion, Map<String, Long> opsets, String producerName, String graphName,
+            List<Value> inputs, List<Value> outputs) {
+        this(irVersion, opsets, producerName, graphName, inputs, outputs, List.of());
+    }
+
+    /** @return whether any tensor of the model is stored in an external data file */
+    public boolean hasExternalData() {
+        return !externalData.isEmpty();
     }
 
     /**
@@ -182,26 +197,84 @@ public record OnnxModelInfo(long irVersion, Map<String, Long> opsets, String pro
         List<Value> in = new ArrayList<>();
         List<Value> out = new ArrayList<>();
         Set<String> initializerNames = new HashSet<>();
+        Set<String> external = new java.util.LinkedHashSet<>();
         while (graph.next()) {
             switch (graph.field()) {
+                case 1: nodeExternalData(graph.readMessage(), external); break;
                 case 2: name = graph.readString(); break;
-                case 5: initializerNames.add(tensorName(graph.readMessage())); break;
+                case 5: initializerNames.add(tensor(graph.readMessage(), external)); break;
                 case 11: in.add(valueInfo(graph.readMessage())); break;
                 case 12: out.add(valueInfo(graph.readMessage())); break;
+                case 15: sparseExternalData(graph.readMessage(), external); break;
                 default: graph.skip();
             }
         }
         in.removeIf(v -> initializerNames.contains(v.name()));
-        return new OnnxModelInfo(ir, opsets, producer, name, in, out);
+        return new OnnxModelInfo(ir, opsets, producer, name, in, out, new ArrayList<>(external));
     }
 
-    private static String tensorName(ProtoReader t) {
+    /** TensorProto: returns its name (field 8); adds its location to {@code external} when data_location (14) is EXTERNAL. */
+    private static String tensor(ProtoReader t, Set<String> external) {
         String name = "";
+        String location = "";
+        boolean isExternal = false;
         while (t.next()) {
-            if (t.field() == 8) name = t.readString();
-            else t.skip();
+            if (t.field() == 8) {
+                name = t.readString();
+            } else if (t.field() == 14 && t.wireType() == ProtoWriter.VARINT) {
+                isExternal = t.readInt64() == 1;
+            } else if (t.field() == 13) {
+                ProtoReader entry = t.readMessage();
+                String key = "";
+                String value = "";
+                while (entry.next()) {
+                    if (entry.field() == 1) key = entry.readString();
+                    else if (entry.field() == 2) value = entry.readString();
+                    else entry.skip();
+                }
+                if (key.equals("location")) location = value;
+            } else {
+                t.skip();
+            }
         }
+        if (isExternal) external.add(location);
         return name;
+    }
+
+    private static void sparseExternalData(ProtoReader sparse, Set<String> external) {
+        while (sparse.next()) {
+            if (sparse.field() == 1 || sparse.field() == 2) tensor(sparse.readMessage(), external);
+            else sparse.skip();
+        }
+    }
+
+    /** NodeProto: tensors in its attributes (t = 5, tensors = 10) and in its subgraphs (g = 6, graphs = 11). */
+    private static void nodeExternalData(ProtoReader node, Set<String> external) {
+        while (node.next()) {
+            if (node.field() != 5) {
+                node.skip();
+                continue;
+            }
+            ProtoReader attr = node.readMessage();
+            while (attr.next()) {
+                switch (attr.field()) {
+                    case 5, 10 -> tensor(attr.readMessage(), external);
+                    case 6, 11 -> graphExternalData(attr.readMessage(), external);
+                    default -> attr.skip();
+                }
+            }
+        }
+    }
+
+    private static void graphExternalData(ProtoReader graph, Set<String> external) {
+        while (graph.next()) {
+            switch (graph.field()) {
+                case 1 -> nodeExternalData(graph.readMessage(), external);
+                case 5 -> tensor(graph.readMessage(), external);
+                case 15 -> sparseExternalData(graph.readMessage(), external);
+                default -> graph.skip();
+            }
+        }
     }
 
     private static Value valueInfo(ProtoReader r) {

@@ -281,12 +281,17 @@ public final class OnnxWriter {
      * @throws IllegalArgumentException naming the first problem
      */
     public static byte[] encode(Model m) {
+        return encode(m, null, null);
+    }
+
+    /** With {@code data} non-null, initializers go to it and name {@code location} (ONNX external data). */
+    private static byte[] encode(Model m, String location, java.io.ByteArrayOutputStream data) {
         validate(m);
         ProtoWriter model = new ProtoWriter();
         model.int64(1, IR_VERSION);
         model.string(2, m.producer());
         model.string(3, "1");
-        model.message(7, graph(m));
+        model.message(7, graph(m, location, data));
         ProtoWriter opset = new ProtoWriter();
         opset.string(1, "");
         opset.int64(2, m.opset());
@@ -297,6 +302,31 @@ public final class OnnxWriter {
     /** Encodes and writes atomically (temp file + rename), so a reader never sees half a model. */
     public static void write(Model m, Path file) throws IOException {
         byte[] bytes = encode(m);
+        Path dir = file.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
+        try {
+            Files.write(tmp, bytes);
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /**
+     * Writes the model with its initializers stored as ONNX external data: their bytes one after the other in
+     * {@code location} (a path relative to the model's directory, as ONNX Runtime resolves it), each tensor naming
+     * its location, offset and length; tensor attributes stay inline. Both files are written atomically.
+     */
+    public static void writeWithExternalData(Model m, Path file, String location) throws IOException {
+        java.io.ByteArrayOutputStream data = new java.io.ByteArrayOutputStream();
+        byte[] bytes = encode(m, location, data);
+        Path dir = file.toAbsolutePath().getParent();
+        writeAtomically(dir.resolve(location), data.toByteArray());
+        writeAtomically(file, bytes);
+    }
+
+    private static void writeAtomically(Path file, byte[] bytes) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
@@ -333,11 +363,11 @@ public final class OnnxWriter {
         if (!defined.add(name)) throw new IllegalArgumentException(what + " '" + name + "' redefines an existing value");
     }
 
-    private static ProtoWriter graph(Model m) {
+    private static ProtoWriter graph(Model m, String location, java.io.ByteArrayOutputStream data) {
         ProtoWriter g = new ProtoWriter();
         for (Node n : m.nodes()) g.message(1, node(n));
         g.string(2, m.graphName());
-        for (Tensor t : m.initializers()) g.message(5, tensor(t));
+        for (Tensor t : m.initializers()) g.message(5, data == null ? tensor(t) : externalTensor(t, location, data));
         for (ValueInfo v : m.inputs()) g.message(11, valueInfo(v));
         for (ValueInfo v : m.outputs()) g.message(12, valueInfo(v));
         return g;
@@ -377,6 +407,24 @@ public final class OnnxWriter {
         w.int64(2, t.type().onnxCode());
         if (!t.name().isEmpty()) w.string(8, t.name());
         w.bytes(9, t.raw);
+        return w;
+    }
+
+    private static ProtoWriter externalTensor(Tensor t, String location, java.io.ByteArrayOutputStream data) {
+        ProtoWriter w = new ProtoWriter();
+        for (long d : t.dims) w.int64(1, d);
+        w.int64(2, t.type().onnxCode());
+        if (!t.name().isEmpty()) w.string(8, t.name());
+        long offset = data.size();
+        data.writeBytes(t.raw);
+        String[][] entries = {{"location", location}, {"offset", Long.toString(offset)}, {"length", Integer.toString(t.raw.length)}};
+        for (String[] e : entries) {
+            ProtoWriter kv = new ProtoWriter();
+            kv.string(1, e[0]);
+            kv.string(2, e[1]);
+            w.message(13, kv);
+        }
+        w.int64(14, 1); // DataLocation.EXTERNAL
         return w;
     }
 
