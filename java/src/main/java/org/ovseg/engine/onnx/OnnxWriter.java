@@ -301,16 +301,7 @@ public final class OnnxWriter {
 
     /** Encodes and writes atomically (temp file + rename), so a reader never sees half a model. */
     public static void write(Model m, Path file) throws IOException {
-        byte[] bytes = encode(m);
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
-        try {
-            Files.write(tmp, bytes);
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        writeAtomically(file, encode(m));
     }
 
     /**
