@@ -80,19 +80,26 @@ class TensorRtEngineTest {
         try (Engine trt = Engines.open(model, o); Engine ort = Engines.open(model, o.toBuilder().backend(Backend.CPU).build());
                 HostTensor in = HostTensor.of(new float[] {1, 2, 3, 4, -1, 0, 1, 2}, 2, 4)) {
             assertEquals(Backend.TENSORRT, trt.backend());
-            for (int rep = 0; rep < 3; rep++) { // plain, captured, replayed
-                Map<String, HostTensor> a = trt.run(Map.of("x", in));
-                Map<String, HostTensor> b = ort.run(Map.of("x", in));
-                float[] av = a.get("y").toFloatArray(), bv = b.get("y").toFloatArray();
-                for (int i = 0; i < av.length; i++) assertEquals(bv[i], av[i], 1e-5);
-                a.values().forEach(HostTensor::close);
-                b.values().forEach(HostTensor::close);
-            }
+            for (int rep = 0; rep < 3; rep++) assertSameOutput(trt, ort, in); // plain, captured, replayed
         }
         try (var plans = Files.list(dir.resolve("plans"))) {
             assertTrue(plans.findAny().isPresent(), "plan cached");
         }
     }
+    /** Runs "x" through both engines and compares "y" element by element (1e-5). */
+    private static void assertSameOutput(Engine trt, Engine ort, HostTensor in) {
+        Map<String, HostTensor> a = trt.run(Map.of("x", in));
+        Map<String, HostTensor> b = ort.run(Map.of("x", in));
+        try {
+            float[] av = a.get("y").toFloatArray(), bv = b.get("y").toFloatArray();
+            assertEquals(bv.length, av.length);
+            for (int i = 0; i < av.length; i++) assertEquals(bv[i], av[i], 1e-5);
+        } finally {
+            a.values().forEach(HostTensor::close);
+            b.values().forEach(HostTensor::close);
+        }
+    }
+
     /**
      * A graph whose weight is ONNX external data, in a subfolder, opened from another working directory: TensorRT's
      * parseFromFile must find the data beside the graph (parsing bytes would not), match ORT, and a changed data file
@@ -117,12 +124,7 @@ class TensorRtEngineTest {
             try (Engine trt = Engines.open(model, o); Engine ort = Engines.open(model, o.toBuilder().backend(Backend.CPU).build());
                     HostTensor in = HostTensor.of(input, 2, 4)) {
                 assertEquals(Backend.TENSORRT, trt.backend());
-                Map<String, HostTensor> a = trt.run(Map.of("x", in));
-                Map<String, HostTensor> b = ort.run(Map.of("x", in));
-                float[] av = a.get("y").toFloatArray(), bv = b.get("y").toFloatArray();
-                for (int i = 0; i < av.length; i++) assertEquals(bv[i], av[i], 1e-5);
-                a.values().forEach(HostTensor::close);
-                b.values().forEach(HostTensor::close);
+                assertSameOutput(trt, ort, in);
             }
             try (var plans = Files.list(dir.resolve("plans"))) {
                 assertEquals(round + 1, plans.filter(p -> p.toString().endsWith(".plan")).count(), "one plan per weight content");
