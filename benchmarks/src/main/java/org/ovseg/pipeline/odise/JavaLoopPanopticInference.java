@@ -1,7 +1,5 @@
 package org.ovseg.pipeline.odise;
 
-import java.util.ArrayList;
-import java.util.List;
 import org.ovseg.pipeline.PipelineOutput;
 
 /**
@@ -24,17 +22,10 @@ public final class JavaLoopPanopticInference {
     static PanopticInference.Result run(float[] probs, int Q, int K, MaskRows rows, int H, int W, boolean[] isThing, float objectMaskThreshold,
             float overlapThreshold, boolean keepSemantic) {
         int K1 = K + 1;
-        float[] qScore = new float[Q];
-        int[] qClass = new int[Q];
-        for (int q = 0; q < Q; q++) {
-            int best = 0;
-            for (int k = 1; k < K1; k++) if (probs[q * K1 + k] > probs[q * K1 + best]) best = k;
-            qClass[q] = best;
-            qScore[q] = probs[q * K1 + best];
-        }
-        List<Integer> keptList = new ArrayList<>();
-        for (int q = 0; q < Q; q++) if (qClass[q] != K && qScore[q] > objectMaskThreshold) keptList.add(q);
-        int[] kept = keptList.stream().mapToInt(Integer::intValue).toArray();
+        PanopticInference.Queries sel = PanopticInference.Queries.select(probs, Q, K, objectMaskThreshold);
+        float[] qScore = sel.score();
+        int[] qClass = sel.label();
+        int[] kept = sel.kept();
         int n = kept.length;
 
         int[] labels = new int[H * W];

@@ -40,6 +40,28 @@ public final class PanopticInference {
     public record Result(int[] labels, float[] scores, float[] semantic, PipelineOutput.Panoptic panoptic) {}
 
     /**
+     * Mask2Former's query selection: each query's best class over K + 1 (the last is void) and its probability, and
+     * the queries kept for the merge (not void, probability above the object-mask threshold), in query order.
+     */
+    record Queries(int[] label, float[] score, int[] kept) {
+        static Queries select(float[] probs, int Q, int K, float objectMaskThreshold) {
+            int K1 = K + 1;
+            float[] score = new float[Q];
+            int[] label = new int[Q];
+            int n = 0;
+            int[] kept = new int[Q];
+            for (int q = 0; q < Q; q++) {
+                int best = 0;
+                for (int k = 1; k < K1; k++) if (probs[q * K1 + k] > probs[q * K1 + best]) best = k;
+                label[q] = best;
+                score[q] = probs[q * K1 + best];
+                if (best != K && score[q] > objectMaskThreshold) kept[n++] = q;
+            }
+            return new Queries(label, score, java.util.Arrays.copyOf(kept, n));
+        }
+    }
+
+    /**
      * Inference from 1/4-resolution mask logits [Q, h4, w4] of a padded input padH × padW whose
      * resized image (cropH × cropW) came from an outH × outW original.
      *
@@ -80,17 +102,10 @@ public final class PanopticInference {
     static Result run(float[] probs, int Q, int K, MaskRows rows, int H, int W, boolean[] isThing, float objectMaskThreshold,
             float overlapThreshold, boolean keepSemantic, int blockRows, int parts) {
         int K1 = K + 1;
-        float[] qScore = new float[Q];
-        int[] qClass = new int[Q];
-        for (int q = 0; q < Q; q++) {
-            int best = 0;
-            for (int k = 1; k < K1; k++) if (probs[q * K1 + k] > probs[q * K1 + best]) best = k;
-            qClass[q] = best;
-            qScore[q] = probs[q * K1 + best];
-        }
-        List<Integer> keptList = new ArrayList<>();
-        for (int q = 0; q < Q; q++) if (qClass[q] != K && qScore[q] > objectMaskThreshold) keptList.add(q);
-        int[] kept = keptList.stream().mapToInt(Integer::intValue).toArray();
+        Queries sel = Queries.select(probs, Q, K, objectMaskThreshold);
+        float[] qScore = sel.score();
+        int[] qClass = sel.label();
+        int[] kept = sel.kept();
         int n = kept.length;
 
         int[] labels = new int[H * W];
